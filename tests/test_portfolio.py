@@ -1,0 +1,70 @@
+"""P&L and DTE as a trader reads them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from ttai_cli.broker.models import Position
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.services.portfolio import days_to_expiry, position_pnl, position_view
+
+D = Decimal
+
+
+def option(quantity: str, open_price: str, expires: datetime | None = None) -> Position:
+    return Position(
+        symbol="SPY   261128P00450000",
+        underlying_symbol="SPY",
+        instrument_type="Equity Option",
+        quantity=D(quantity),
+        average_open_price=D(open_price),
+        close_price=D(open_price),
+        multiplier=D(100),
+        mark=None,
+        expires_at=expires,
+    )
+
+
+@pytest.mark.parametrize(
+    ("quantity", "open_price", "mark", "pnl", "percent"),
+    [
+        ("-1", "6.40", "3.00", "340.00", "53.13"),  # short put decays: profit
+        ("-1", "6.40", "9.60", "-320.00", "-50.00"),  # short put doubles against us
+        ("2", "1.50", "3.00", "300.00", "100.00"),  # long call doubles
+        ("2", "1.50", "0.75", "-150.00", "-50.00"),
+        ("-2", "1.45", "1.45", "0.00", "0.00"),
+    ],
+)
+def test_pnl_is_sign_aware(
+    quantity: str, open_price: str, mark: str, pnl: str, percent: str
+) -> None:
+    assert position_pnl(option(quantity, open_price), D(mark)) == (D(pnl), D(percent))
+
+
+def test_pnl_unknown_without_a_mark() -> None:
+    assert position_pnl(option("-1", "6.40"), None) == (None, None)
+
+
+def test_dte_counts_new_york_dates_and_is_zero_on_expiry_day() -> None:
+    # expires-at 16:00 New York = 21:00Z; on the expiry day itself DTE is 0
+    expires = datetime(2026, 11, 27, 21, 0, tzinfo=NEW_YORK).astimezone(NEW_YORK).replace(hour=16)
+    assert days_to_expiry(expires, date(2026, 11, 27)) == 0
+    assert days_to_expiry(expires, date(2026, 11, 24)) == 3
+    assert days_to_expiry(None, date(2026, 11, 24)) is None
+
+
+def test_dte_uses_the_new_york_date_of_a_utc_timestamp() -> None:
+    from datetime import UTC
+
+    # 2026-11-28T02:00Z is still Nov 27 in New York
+    assert days_to_expiry(datetime(2026, 11, 28, 2, 0, tzinfo=UTC), date(2026, 11, 27)) == 0
+
+
+def test_position_view_carries_everything() -> None:
+    expires = datetime(2026, 11, 27, 16, 0, tzinfo=NEW_YORK)
+    view = position_view(option("-1", "6.40", expires), D("3.20"), date(2026, 11, 24))
+    assert view.dte == 3 and view.pnl == D("320.00") and view.pnl_percent == D("50.00")
+    assert view.expires_at is not None and view.expires_at.tzinfo is not None

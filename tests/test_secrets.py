@@ -1,0 +1,86 @@
+"""A canary secret in the credentials never reaches stdout, stderr or the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CANARY_REFRESH, CANARY_SECRET
+from ttai_cli.simulator.app import SimulatedTastytrade
+from ttai_cli.simulator.server import RunningServer
+
+COMMANDS = [
+    ["--help"],
+    ["--version"],
+    ["positions", "--live"],
+    ["positions", "--live", "--json"],
+    ["balances", "--live"],
+    ["balances", "--live", "--json"],
+    ["quote", "AAPL", "SPY"],
+    ["quote", "ZZZZ"],
+    ["quote", "--json", "AAPL"],
+    ["doctor"],
+    ["doctor", "--offline", "--json"],
+    ["positions", "--bogus"],
+]
+LOGGING = [[], ["-vv"], ["-vv", "--log-format", "json"]]
+
+
+def database_bytes(home: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(home.glob("*.db*")))
+
+
+def assert_clean(text: str | bytes) -> None:
+    for canary in (CANARY_SECRET, CANARY_REFRESH):
+        needle = canary.encode() if isinstance(text, bytes) else canary
+        assert needle not in text
+
+
+@pytest.mark.parametrize("logging_args", LOGGING, ids=["default", "debug", "json"])
+def test_canary_never_leaks_on_success(
+    ttai, broker_env: RunningServer, clean_env: Path, logging_args: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    seen = 0
+    for command in COMMANDS:
+        result = ttai(*logging_args, *command)
+        assert_clean(result.out)
+        assert_clean(result.err)
+        seen += bool(result.out or result.err)
+    assert seen == len(COMMANDS)
+    assert database_bytes(clean_env), "commands created the database"
+    assert_clean(database_bytes(clean_env))
+
+
+@pytest.mark.parametrize("fault", ["invalid_grant", "status", "malformed", "unauthorized"])
+def test_canary_never_leaks_on_failure(
+    ttai,
+    broker_env: RunningServer,
+    sim: SimulatedTastytrade,
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: str,
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TTAI_API_ATTEMPTS", "1")  # no backoff waits: failures are what we want
+    for command in COMMANDS:
+        sim.faults.clear()
+        sim.faults.add(fault, None, times=20, status=500)
+        result = ttai("-vv", *command)
+        assert "Traceback" not in result.err
+        assert_clean(result.out)
+        assert_clean(result.err)
+    assert_clean(database_bytes(clean_env))
+
+
+def test_canary_in_an_unexpected_error_message_is_redacted(
+    ttai, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The secret doubles as a bogus API URL: whatever error mentions it must mask it.
+    monkeypatch.setenv("TASTYTRADE_CLIENT_SECRET", CANARY_SECRET)
+    monkeypatch.setenv("TASTYTRADE_REFRESH_TOKEN", CANARY_REFRESH)
+    monkeypatch.setenv("TTAI_API_URL", f"http://{CANARY_SECRET}.invalid")
+    monkeypatch.setenv("TTAI_API_ATTEMPTS", "1")
+    result = ttai("-vv", "balances", "--live")
+    assert result.code == 1
+    assert_clean(result.err)
+    assert "***" in result.err

@@ -1,0 +1,3 @@
+from ttai_cli.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""The `ttai` entry point: global options, command groups, and the error edge.
+
+`main()` is the only place where errors become exit codes: a `TtaiError` prints one line
+on stderr with its own code (1 a failed job, 2 usage or configuration), a usage error
+from the parser is one line and exit 2, and anything unexpected is one line and exit 1
+(with the traceback only under `-v`). Tracebacks never show local variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ttai_cli import __version__, logs
+from ttai_cli.cli import doctor, portfolio
+from ttai_cli.cli.common import AppState
+from ttai_cli.errors import TtaiError
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+app = typer.Typer(
+    name="ttai",
+    help="Watch a tastytrade account on a schedule: alerts, a local record, briefings and "
+    "notifications, guarded by NYSE market hours. Read-only: never places an order.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"ttai {__version__}\n")
+        raise typer.Exit()
+
+
+EnvFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--env-file",
+        dir_okay=False,
+        help="Read this .env file (default ./.env, then $TTAI_HOME/.env).",
+    ),
+]
+Home = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="State directory (database, locks). Default: $TTAI_HOME or the user data dir.",
+    ),
+]
+Demo = Annotated[
+    bool, typer.Option("--demo", help="Use the built-in simulated account instead of tastytrade.")
+]
+Verbose = Annotated[
+    int,
+    typer.Option(
+        "-v",
+        "--verbose",
+        count=True,
+        show_default=False,
+        help="More logging (-vv adds HTTP libraries).",
+    ),
+]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only warnings and errors on stderr.")]
+Format = Annotated[LogFormat, typer.Option("--log-format", help="Log lines as text or JSON.")]
+Version = Annotated[
+    bool,
+    typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+]
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    env_file: EnvFile = None,
+    home: Home = None,
+    demo: Demo = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+    log_format: Format = LogFormat.text,
+    version: Version = False,
+) -> None:
+    logs.setup(verbose=verbose, quiet=quiet, fmt=log_format.value)
+    ctx.obj = AppState(env_file=env_file, home=home, demo=demo)
+
+
+portfolio.register(app)
+doctor.register(app)
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"ttai: {logs.redact(message)}\n")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script exits with it)."""
+    from typer._click import exceptions as click_exceptions
+
+    try:
+        result = app(args=argv, prog_name="ttai", standalone_mode=False)
+    except TtaiError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
+        return 0
+    except click_exceptions.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        return _fail(f"{exc.format_message()}{hint}", 2)
+    except click_exceptions.ClickException as exc:
+        return _fail(exc.format_message(), exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("\nttai: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last line of defence: one line, no locals
+        logging.getLogger("ttai").debug("unexpected error", exc_info=True)
+        return _fail(
+            f"internal error: {exc.__class__.__name__}: {exc} (run with -v for the traceback)", 1
+        )
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""What the jobs know of a broker: plain, typed, SDK-free values.
+
+Money and quantities stay `Decimal` end to end (the API sends decimal strings); signs
+are already applied (a short position has a negative quantity, a debit a negative
+value), so nothing downstream looks at `*-effect` fields again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    account_number: str
+    nickname: str
+    account_type: str
+
+
+@dataclass(frozen=True)
+class Position:
+    symbol: str
+    underlying_symbol: str
+    instrument_type: str
+    quantity: Decimal  # signed: negative for a short position
+    average_open_price: Decimal
+    close_price: Decimal
+    multiplier: Decimal
+    mark: Decimal | None  # per-unit mark price, when the broker sent one
+    expires_at: datetime | None
+    realized_today: Decimal = Decimal(0)
+
+    @property
+    def is_option(self) -> bool:
+        return "Option" in self.instrument_type
+
+
+@dataclass(frozen=True)
+class Balances:
+    account_number: str
+    net_liquidating_value: Decimal
+    cash_balance: Decimal
+    equity_buying_power: Decimal
+    derivative_buying_power: Decimal
+    maintenance_requirement: Decimal
+    pending_cash: Decimal
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Quote:
+    symbol: str
+    instrument_type: str
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    mark: Decimal | None
+    prev_close: Decimal | None
+    updated_at: datetime
+
+    @property
+    def price(self) -> Decimal | None:
+        """The last trade, else the mark: what "AAPL is now $X" means."""
+        return self.last if self.last is not None else self.mark
+
+    @property
+    def change_percent(self) -> Decimal | None:
+        """Percent change of `price` against the previous close, if both are known."""
+        price = self.price
+        if price is None or not self.prev_close:
+            return None
+        return (price - self.prev_close) / self.prev_close * 100
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: int
+    executed_at: datetime
+    transaction_date: date
+    transaction_type: str
+    transaction_sub_type: str
+    description: str
+    symbol: str | None
+    underlying_symbol: str | None
+    instrument_type: str | None
+    action: str | None
+    quantity: Decimal | None
+    price: Decimal | None
+    value: Decimal  # signed: a debit is negative
+    net_value: Decimal  # signed, after fees
+    commission: Decimal | None
+    fees: Decimal  # clearing + regulatory + index fees, signed
+
+
+@dataclass(frozen=True)
+class MarketMetric:
+    symbol: str
+    iv_rank: Decimal | None  # percent, 0-100
+    iv_percentile: Decimal | None  # percent, 0-100
+    implied_volatility: Decimal | None
+
+
+@dataclass(frozen=True)
+class MarketSessionStatus:
+    """The broker's view of the NYSE session: used to confirm the calendar."""
+
+    state: str  # "Open", "Closed", "Pre-market", "Extended"
+    open_at: datetime | None
+    close_at: datetime | None
+    next_open_at: datetime | None
+
+
+@dataclass
+class BrokerStats:
+    """Counters the benchmarks and tests read: requests sent, by path."""
+
+    requests: int = 0
+    retries: int = 0
+    token_refreshes: int = 0
+
+
+class Broker(Protocol):
+    """The read-only broker interface every job uses. Async; open it with `async with`."""
+
+    stats: BrokerStats
+
+    async def __aenter__(self) -> Broker: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def accounts(self) -> list[AccountInfo]: ...
+
+    async def positions(self) -> list[Position]: ...
+
+    async def balances(self) -> Balances: ...
+
+    async def quotes(self, symbols: list[str]) -> dict[str, Quote]:
+        """Quotes for any number of symbols (batched per the API's 100-symbol limit).
+
+        Symbols the broker does not know are absent from the result.
+        """
+        ...
+
+    async def transactions(self, since: date) -> list[Transaction]: ...
+
+    async def market_metrics(self, symbols: list[str]) -> dict[str, MarketMetric]: ...
+
+    async def market_session(self) -> MarketSessionStatus: ...

@@ -1,0 +1,347 @@
+"""The tastytrade broker: the real SDK (v13) behind the `Broker` interface.
+
+This is the only module that imports `tastytrade` (and, through it, pandas): the import
+happens in `__aenter__`, so commands that never talk to the broker never pay for it.
+
+Error handling, from the user's side:
+- an access token that dies mid-run (401) is refreshed once and the call retried;
+- a refresh token tastytrade rejects (`invalid_grant`) is a `CredentialsError` (exit 2)
+  telling the user to create a new one;
+- network errors, 5xx and 429 are retried by the transport, then a `BrokerError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx2
+
+from ttai_cli import logs
+from ttai_cli.broker import symbols as sym
+from ttai_cli.broker.models import (
+    AccountInfo,
+    Balances,
+    BrokerStats,
+    MarketMetric,
+    MarketSessionStatus,
+    Position,
+    Quote,
+    Transaction,
+)
+from ttai_cli.broker.transport import ResilientTransport, RetryPolicy
+from ttai_cli.config import Secret
+from ttai_cli.errors import BrokerError, ConfigError, CredentialsError
+
+log = logs.get("broker")
+T = TypeVar("T")
+QUOTE_BATCH = 100  # the API's combined limit per /market-data/by-type request
+METRICS_BATCH = 100
+PARALLEL_REQUESTS = 4
+TOKEN_HELP = (
+    "tastytrade rejected the refresh token (invalid_grant): create a new one (a new personal "
+    "grant for your OAuth application on my.tastytrade.com) and set TASTYTRADE_REFRESH_TOKEN"
+)
+
+
+class TastytradeBroker:
+    """Read-only access to one tastytrade account through the SDK."""
+
+    def __init__(
+        self,
+        *,
+        client_secret: Secret,
+        refresh_token: Secret,
+        account_id: str | None = None,
+        sandbox: bool = False,
+        base_url: str | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.stats = BrokerStats()
+        self._secret = client_secret
+        self._refresh = refresh_token
+        self._account_id = account_id
+        self._sandbox = sandbox
+        self._base_url = base_url
+        self._inner = transport
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._stack = AsyncExitStack()
+        self._session: Any = None
+        self._account: Any = None
+        self._transport: ResilientTransport | None = None
+
+    async def __aenter__(self) -> TastytradeBroker:
+        from tastytrade import Session
+
+        self._transport = ResilientTransport(
+            self._inner or httpx2.AsyncHTTPTransport(), self._retry, self.stats
+        )
+        self._session = Session(
+            self._secret.reveal(),
+            self._refresh.reveal(),
+            is_test=self._sandbox,
+            transport=self._transport,
+            timeout=httpx2.Timeout(self._timeout, connect=min(5.0, self._timeout)),
+        )
+        if self._base_url:
+            self._session._client.base_url = self._base_url
+        await self._stack.enter_async_context(self._session)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    @property
+    def host(self) -> str:
+        if self._session is None:
+            return "tastytrade"
+        return urlsplit(str(self._session._client.base_url)).netloc or "tastytrade"
+
+    # -- the call wrapper every method goes through ---------------------------------------
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one SDK call, refreshing the access token once after a 401, and turn
+        every failure into a `BrokerError` or `CredentialsError` with one clear line."""
+        from pydantic import ValidationError
+        from tastytrade.utils import TastytradeError
+
+        assert self._transport is not None, "use `async with broker:`"
+        transport = self._transport
+        for attempt in (1, 2):
+            transport.unauthorized = False
+            try:
+                return await call()
+            except httpx2.TransportError as exc:
+                raise BrokerError(
+                    f"cannot reach tastytrade at {self.host} while fetching {what} "
+                    f"({transport.last_failure or exc.__class__.__name__})"
+                ) from None
+            except (ValidationError, json.JSONDecodeError) as exc:
+                raise BrokerError(
+                    f"tastytrade sent an answer ttai cannot read while fetching {what} "
+                    f"({exc.__class__.__name__})"
+                ) from None
+            except (TastytradeError, KeyError, AttributeError, TypeError) as exc:
+                # AttributeError/TypeError: the SDK trips over non-standard error bodies,
+                # e.g. the token endpoint's {"error_code": "invalid_grant"} form.
+                if transport.invalid_grant:
+                    raise CredentialsError(TOKEN_HELP) from None
+                if transport.unauthorized and attempt == 1:
+                    log.info("access token rejected; refreshing and retrying %s", what)
+                    await self._session.refresh(force=True)
+                    continue
+                if isinstance(exc, TastytradeError):
+                    detail = " ".join(str(exc).split()) or transport.last_failure or "error"
+                else:
+                    detail = transport.last_failure or exc.__class__.__name__
+                raise BrokerError(
+                    f"tastytrade error while fetching {what}: {logs.redact(detail)}"
+                ) from None
+        raise AssertionError("unreachable")
+
+    async def _get_account(self) -> Any:
+        if self._account is not None:
+            return self._account
+        from tastytrade import Account
+
+        accounts = await self._call("accounts", lambda: Account.get(self._session))
+        if not accounts:
+            raise ConfigError("no open tastytrade account for these credentials")
+        if self._account_id:
+            matching = [a for a in accounts if a.account_number == self._account_id]
+            if not matching:
+                available = ", ".join(a.account_number for a in accounts)
+                raise ConfigError(
+                    f"TASTYTRADE_ACCOUNT_ID {self._account_id} is not one of your accounts ({available})"
+                )
+            self._account = matching[0]
+        else:
+            self._account = accounts[0]
+        return self._account
+
+    # -- Broker interface ------------------------------------------------------------------
+    async def accounts(self) -> list[AccountInfo]:
+        from tastytrade import Account
+
+        accounts = await self._call("accounts", lambda: Account.get(self._session))
+        return [AccountInfo(a.account_number, a.nickname, a.account_type_name) for a in accounts]
+
+    async def positions(self) -> list[Position]:
+        account = await self._get_account()
+        raw = await self._call(
+            "positions", lambda: account.get_positions(self._session, include_marks=True)
+        )
+        return [_position(p) for p in raw]
+
+    async def balances(self) -> Balances:
+        account = await self._get_account()
+        b = await self._call("balances", lambda: account.get_balances(self._session))
+        return Balances(
+            account_number=b.account_number,
+            net_liquidating_value=b.net_liquidating_value,
+            cash_balance=b.cash_balance,
+            equity_buying_power=b.equity_buying_power,
+            derivative_buying_power=b.derivative_buying_power,
+            maintenance_requirement=b.maintenance_requirement,
+            pending_cash=b.pending_cash,
+            updated_at=b.updated_at,
+        )
+
+    async def quotes(self, symbols: list[str]) -> dict[str, Quote]:
+        from tastytrade.market_data import get_market_data_by_type
+
+        wanted = list(dict.fromkeys(sym.normalize(s) for s in symbols))
+        semaphore = asyncio.Semaphore(PARALLEL_REQUESTS)
+
+        async def fetch(batch: list[str]) -> list[Any]:
+            groups: dict[str, list[str]] = {}
+            for s in batch:
+                groups.setdefault(sym.kind_of(s), []).append(s)
+            async with semaphore:
+                return await self._call(
+                    "quotes",
+                    lambda: get_market_data_by_type(
+                        self._session,
+                        equities=groups.get("equity"),
+                        options=groups.get("equity-option"),
+                        futures=groups.get("future"),
+                        future_options=groups.get("future-option"),
+                        indices=groups.get("index"),
+                        cryptocurrencies=groups.get("cryptocurrency"),
+                    ),
+                )
+
+        results = await asyncio.gather(*(fetch(batch) for batch in _chunks(wanted, QUOTE_BATCH)))
+        quotes: dict[str, Quote] = {}
+        for batch_result in results:
+            for md in batch_result:
+                quotes[md.symbol] = Quote(
+                    symbol=md.symbol,
+                    instrument_type=str(md.instrument_type.value),
+                    bid=md.bid,
+                    ask=md.ask,
+                    last=md.last,
+                    mark=md.mark if md.mark is not None else md.mid,
+                    prev_close=md.prev_close,
+                    updated_at=md.updated_at,
+                )
+        return quotes
+
+    async def transactions(self, since: date) -> list[Transaction]:
+        account = await self._get_account()
+        raw = await self._call(
+            "transactions",
+            lambda: account.get_history(
+                self._session, start_date=since, page_offset=None, sort="Asc"
+            ),
+        )
+        return [_transaction(t) for t in raw]
+
+    async def market_metrics(self, symbols: list[str]) -> dict[str, MarketMetric]:
+        from tastytrade.metrics import get_market_metrics
+
+        metrics: dict[str, MarketMetric] = {}
+        wanted = list(dict.fromkeys(sym.normalize(s) for s in symbols))
+        for batch in _chunks(wanted, METRICS_BATCH):
+
+            async def fetch(batch: list[str] = batch) -> Any:
+                return await get_market_metrics(self._session, batch)
+
+            for info in await self._call("market metrics", fetch):
+                rank = info.tw_implied_volatility_index_rank
+                if rank is None and info.implied_volatility_index_rank:
+                    rank = Decimal(info.implied_volatility_index_rank)
+                percentile = (
+                    Decimal(info.implied_volatility_percentile)
+                    if info.implied_volatility_percentile
+                    else None
+                )
+                metrics[info.symbol] = MarketMetric(
+                    symbol=info.symbol,
+                    iv_rank=_percent(rank),
+                    iv_percentile=_percent(percentile),
+                    implied_volatility=info.implied_volatility_index,
+                )
+        return metrics
+
+    async def market_session(self) -> MarketSessionStatus:
+        from tastytrade.market_sessions import ExchangeType, get_market_sessions
+
+        sessions = await self._call(
+            "market session", lambda: get_market_sessions(self._session, [ExchangeType.NYSE])
+        )
+        if not sessions:
+            raise BrokerError("tastytrade sent no NYSE market session")
+        s = sessions[0]
+        return MarketSessionStatus(
+            state=str(s.status.value),
+            open_at=s.open_at,
+            close_at=s.close_at,
+            next_open_at=s.next_session.open_at if s.next_session else None,
+        )
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _percent(fraction: Decimal | None) -> Decimal | None:
+    """tastytrade sends IV rank/percentile as fractions (0.23 = 23%); a value above 1
+    is taken as already a percentage."""
+    if fraction is None:
+        return None
+    return fraction * 100 if fraction <= 1 else fraction
+
+
+def _position(p: Any) -> Position:
+    sign = -1 if str(p.quantity_direction).lower() == "short" else 1
+    return Position(
+        symbol=p.symbol,
+        underlying_symbol=p.underlying_symbol,
+        instrument_type=str(p.instrument_type.value),
+        quantity=abs(p.quantity) * sign,
+        average_open_price=p.average_open_price,
+        close_price=p.close_price,
+        multiplier=p.multiplier,
+        mark=p.mark_price,
+        expires_at=p.expires_at,
+        realized_today=p.realized_today,
+    )
+
+
+def _transaction(t: Any) -> Transaction:
+    fees = sum(
+        (
+            f
+            for f in (t.clearing_fees, t.regulatory_fees, t.proprietary_index_option_fees)
+            if f is not None
+        ),
+        Decimal(0),
+    )
+    return Transaction(
+        id=t.id,
+        executed_at=t.executed_at,
+        transaction_date=t.transaction_date,
+        transaction_type=t.transaction_type,
+        transaction_sub_type=t.transaction_sub_type,
+        description=t.description,
+        symbol=t.symbol,
+        underlying_symbol=t.underlying_symbol,
+        instrument_type=str(t.instrument_type.value) if t.instrument_type else None,
+        action=str(t.action.value) if t.action else None,
+        quantity=t.quantity,
+        price=t.price,
+        value=t.value,
+        net_value=t.net_value,
+        commission=t.commission,
+        fees=fees,
+    )

@@ -1,0 +1,137 @@
+"""What every command shares: the global options, services wiring, and output.
+
+Human output goes to stdout through rich (colours only on a terminal); `--json` prints
+machine output on stdout and nothing else there. Logs and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Coroutine, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from ttai_cli.clock import Clock, SystemClock
+from ttai_cli.config import Settings, ensure_home, load_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ttai_cli.broker.models import Broker
+
+T = TypeVar("T")
+
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+@dataclass
+class AppState:
+    """Global options, and the settings they resolve to (loaded on first use, so that
+    `--help` and argument errors never read the environment)."""
+
+    env_file: Path | None = None
+    home: Path | None = None
+    demo: bool = False
+    clock: Clock = field(default_factory=SystemClock)
+    _settings: Settings | None = None
+
+    @classmethod
+    def of(cls, ctx: typer.Context) -> AppState:
+        root = ctx.find_root()
+        if not isinstance(root.obj, AppState):
+            root.obj = AppState()
+        return root.obj
+
+    @property
+    def settings(self) -> Settings:
+        """Settings, with the state directory checked: every command but `doctor`
+        keeps state there (database, locks), so an unusable one is exit 2 up front."""
+        settings = self.unchecked_settings
+        ensure_home(settings)
+        return settings
+
+    @property
+    def unchecked_settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(env_file=self.env_file, home=self.home, demo=self.demo)
+        return self._settings
+
+    def open_broker(self) -> Broker:
+        from ttai_cli.broker import open_broker
+
+        return open_broker(self.settings, self.clock)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # not at import time: --help should not pay for it
+
+    return asyncio.run(coro)
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals become JSON numbers, times ISO 8601 with their offset."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    # Piped or redirected: no colour, and wide enough not to fold table columns.
+    return Console(highlight=False, width=160, no_color=True)
+
+
+def money(value: Decimal | None, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    text = f"{abs(value):,.2f}"
+    if value < 0:
+        return f"-${text}"
+    return f"+${text}" if signed and value > 0 else f"${text}"
+
+
+def number(value: Decimal | int | None, places: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return f"{int(value):,}"
+    return f"{value:,.{places}f}"
+
+
+def table(
+    title: str | None,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Sequence[int] = (),
+) -> None:
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left", header_style="bold")
+    for index, header in enumerate(headers):
+        grid.add_column(header, justify="right" if index in right else "left", no_wrap=True)
+    for row in rows:
+        grid.add_row(*row)
+    console().print(grid)

@@ -1,0 +1,46 @@
+"""`ttai doctor`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ttai_cli.cli.common import AppState, AsJson, console, emit_json, run
+
+STYLES = {"ok": "green", "warn": "yellow", "fail": "red", "info": "dim"}
+
+
+def doctor(
+    ctx: typer.Context,
+    offline: Annotated[bool, typer.Option("--offline", help="Skip every network check.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Check configuration, credentials, database, destinations and the API."""
+    from ttai_cli.services.doctor import DoctorService
+
+    state = AppState.of(ctx)
+    service = DoctorService(state.unchecked_settings, state.open_broker)
+    checks = service.local_checks()
+    credentials_ok = all(c.status != "fail" for c in checks if c.name == "credentials")
+    if not offline and credentials_ok:
+        checks.append(run(service.api_check()))
+    if as_json:
+        emit_json(checks)
+    else:
+        from rich.text import Text
+
+        out = console()
+        for check in checks:
+            style = STYLES.get(check.status, "")
+            out.print(
+                Text.assemble((f"{check.status:>4}", style), f"  {check.name:<14} {check.detail}")
+            )
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        # a configuration problem is exit 2; only an unreachable API is a failure (1)
+        raise typer.Exit(2 if any(c.name != "api" for c in failed) else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(doctor)

@@ -1,0 +1,109 @@
+"""`ttai positions`, `ttai balances`, `ttai quote`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ttai_cli.cli.common import AppState, AsJson, emit_json, money, number, run, table
+
+Live = Annotated[
+    bool, typer.Option("--live", help="Ask tastytrade now instead of reading the last sync.")
+]
+Symbols = Annotated[
+    list[str], typer.Argument(help="Symbols: AAPL, 'SPY 261218P00450000', /ESZ6, BTC/USD.")
+]
+
+
+def _service(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from ttai_cli.services.portfolio import PortfolioService
+
+    state = AppState.of(ctx)
+    return PortfolioService(state.open_broker, state.clock)
+
+
+def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
+    """Open positions with mark, days to expiry and P&L."""
+    views = run(_service(ctx).live_positions())
+    if as_json:
+        emit_json(views)
+        return
+    rows = [
+        [
+            v.symbol.strip(),
+            number(v.quantity),
+            money(v.average_open_price),
+            money(v.mark),
+            "" if v.dte is None else str(v.dte),
+            money(v.pnl, signed=True),
+            "—" if v.pnl_percent is None else f"{v.pnl_percent:+.1f}%",
+        ]
+        for v in views
+    ]
+    table(
+        "Positions",
+        ["Symbol", "Qty", "Open", "Mark", "DTE", "P&L", "P&L %"],
+        rows,
+        right=(1, 2, 3, 4, 5, 6),
+    )
+
+
+def balances(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
+    """Net liquidating value, cash and buying power."""
+    b = run(_service(ctx).live_balances())
+    if as_json:
+        emit_json(b)
+        return
+    rows = [
+        ["Net liquidating value", money(b.net_liquidating_value)],
+        ["Cash", money(b.cash_balance)],
+        ["Equity buying power", money(b.equity_buying_power)],
+        ["Derivative buying power", money(b.derivative_buying_power)],
+        ["Maintenance requirement", money(b.maintenance_requirement)],
+        ["Pending cash", money(b.pending_cash)],
+    ]
+    table(f"Balances {b.account_number}", ["", "Value"], rows, right=(1,))
+
+
+def quote(
+    ctx: typer.Context,
+    symbols: Symbols,
+    as_json: AsJson = False,
+) -> None:
+    """Live quotes for one or more symbols."""
+    quotes = run(_service(ctx).quotes(symbols))
+    if as_json:
+        emit_json(
+            [
+                {
+                    "symbol": q.symbol,
+                    "bid": q.bid,
+                    "ask": q.ask,
+                    "last": q.last,
+                    "mark": q.mark,
+                    "prev_close": q.prev_close,
+                    "change_percent": q.change_percent,
+                    "updated_at": q.updated_at,
+                }
+                for q in quotes
+            ]
+        )
+        return
+    rows = [
+        [
+            q.symbol.strip(),
+            money(q.bid),
+            money(q.ask),
+            money(q.price),
+            "—" if q.change_percent is None else f"{q.change_percent:+.2f}%",
+        ]
+        for q in quotes
+    ]
+    table(None, ["Symbol", "Bid", "Ask", "Last", "Change"], rows, right=(1, 2, 3, 4))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(positions)
+    app.command()(balances)
+    app.command()(quote)

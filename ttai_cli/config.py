@@ -1,0 +1,247 @@
+"""Configuration: the environment, an optional `.env` file, and the state directory.
+
+Precedence (SPEC "Configuration"): variables already in the environment win; a `.env`
+file only fills in what is missing. The file is `--env-file PATH` when given (it must
+exist), else `./.env`, else `$TTAI_HOME/.env`. The environment itself is never modified,
+so nothing read from a `.env` leaks into child processes by accident.
+
+Secrets are wrapped in `Secret`, whose `repr`/`str` never show the value; every secret
+loaded is also registered with the log redactor (`ttai_cli.logs`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ttai_cli import logs
+from ttai_cli.errors import ConfigError, CredentialsError
+
+NOTIFICATION_BACKENDS = ("console", "stderr", "webhook", "slack", "discord", "ntfy", "none")
+TRUTHY = {"1", "true", "yes", "on"}
+FALSY = {"", "0", "false", "no", "off"}
+
+
+class Secret:
+    """A string that refuses to be printed. Call `reveal()` where the value is needed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ttai reads from its environment, resolved once per process."""
+
+    home: Path
+    env_file: Path | None = None
+    demo: bool = False
+    client_secret: Secret | None = None
+    refresh_token: Secret | None = None
+    account_id: str | None = None
+    sandbox: bool = False
+    api_url: str | None = None
+    notification_backends: tuple[str, ...] = ("auto",)
+    webhook_url: Secret | None = None
+    slack_webhook_url: Secret | None = None
+    discord_webhook_url: Secret | None = None
+    ntfy_url: Secret | None = None
+    api_timeout: float = 15.0
+    api_attempts: int = 4
+
+    @property
+    def database_path(self) -> Path:
+        # The demo account gets its own database so that simulated positions and
+        # alerts never mix with the record of a real account.
+        return self.home / ("ttai-demo.db" if self.demo else "ttai.db")
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.home / "locks"
+
+    def require_credentials(self) -> tuple[Secret, Secret]:
+        """The OAuth pair, or a `CredentialsError` naming what is missing."""
+        missing = []
+        if self.client_secret is None:
+            missing.append("TASTYTRADE_CLIENT_SECRET")
+        if self.refresh_token is None:
+            missing.append("TASTYTRADE_REFRESH_TOKEN")
+        if missing:
+            raise CredentialsError(
+                f"{' and '.join(missing)} not set: put them in the environment or a .env "
+                "file (see `ttai doctor`), or use --demo for the simulated account"
+            )
+        assert self.client_secret is not None and self.refresh_token is not None
+        return self.client_secret, self.refresh_token
+
+
+def default_home() -> Path:
+    """The platform's user data directory for ttai (what platformdirs would answer)."""
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "ttai"
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "ttai"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ttai"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a `.env` file with python-dotenv's parser.
+
+    Unlike `dotenv_values`, a line that does not parse is an error (exit 2) rather than a
+    warning: a half-read `.env` would silently run with the wrong account. The message
+    names the line number only, never its text, which may hold a secret.
+    """
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (expected KEY=VALUE lines)") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    import io
+
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"{path}: line {binding.original.line} is not KEY=VALUE; fix or remove it"
+            )
+        if binding.key is not None:
+            values[binding.key] = binding.value or ""
+    return values
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in TRUTHY:
+        return True
+    if raw in FALSY:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (got {raw!r})")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also rejects nan
+        raise ConfigError(f"{name} must be a number from {low:g} to {high:g} (got {raw!r})")
+    return value
+
+
+def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            logs.register_secret(value)
+            return Secret(value)
+    return None
+
+
+def parse_backends(raw: str) -> tuple[str, ...]:
+    """`TTAI_NOTIFICATION_BACKEND`: a comma list of backend names, or `auto`."""
+    names = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    if not names or names == ("auto",):
+        return ("auto",)
+    unknown = [n for n in names if n not in NOTIFICATION_BACKENDS]
+    if unknown:
+        raise ConfigError(
+            f"TTAI_NOTIFICATION_BACKEND: unknown backend {', '.join(unknown)} "
+            f"(choose from auto, {', '.join(NOTIFICATION_BACKENDS)})"
+        )
+    return names
+
+
+def locate_env_file(
+    explicit: Path | None, env: Mapping[str, str], home: Path | None
+) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"--env-file {explicit}: no such file")
+        return explicit
+    candidates = [Path.cwd() / ".env"]
+    home_dir = home or (Path(env["TTAI_HOME"]) if env.get("TTAI_HOME") else None)
+    if home_dir is not None:
+        candidates.append(home_dir / ".env")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    *,
+    env_file: Path | None = None,
+    home: Path | None = None,
+    demo: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings from the environment (default `os.environ`) and a `.env` file."""
+    base_env = dict(os.environ if environ is None else environ)
+    path = locate_env_file(env_file, base_env, home)
+    merged = dict(read_env_file(path)) if path else {}
+    merged.update(base_env)  # the real environment always wins
+
+    home_dir = home or (Path(merged["TTAI_HOME"]).expanduser() if merged.get("TTAI_HOME") else None)
+    api_url = merged.get("TTAI_API_URL", "").strip() or None
+    if api_url and not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"TTAI_API_URL must start with http:// or https:// (got {api_url!r})")
+    return Settings(
+        home=home_dir or default_home(),
+        env_file=path,
+        demo=demo or _flag(merged, "TTAI_DEMO"),
+        client_secret=_secret(merged, "TASTYTRADE_CLIENT_SECRET", "TT_SECRET"),
+        refresh_token=_secret(merged, "TASTYTRADE_REFRESH_TOKEN", "TT_REFRESH"),
+        account_id=merged.get("TASTYTRADE_ACCOUNT_ID", "").strip() or None,
+        sandbox=_flag(merged, "TASTYTRADE_SANDBOX"),
+        api_url=api_url,
+        notification_backends=parse_backends(merged.get("TTAI_NOTIFICATION_BACKEND", "auto")),
+        webhook_url=_secret(merged, "TTAI_WEBHOOK_URL"),
+        slack_webhook_url=_secret(merged, "TTAI_SLACK_WEBHOOK_URL"),
+        discord_webhook_url=_secret(merged, "TTAI_DISCORD_WEBHOOK_URL"),
+        ntfy_url=_secret(merged, "TTAI_NTFY_URL"),
+        api_timeout=_number(merged, "TTAI_API_TIMEOUT", 15.0, low=0.1, high=600),
+        api_attempts=int(_number(merged, "TTAI_API_ATTEMPTS", 4, low=1, high=20)),
+    )
+
+
+def ensure_home(settings: Settings) -> Path:
+    """Create the state directory (mode 0700) or fail with one line, exit 2."""
+    home = settings.home
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe = home / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise ConfigError(
+            f"state directory {home} is not writable ({reason}); set TTAI_HOME or --home"
+        ) from None
+    return home

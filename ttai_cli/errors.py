@@ -1,0 +1,53 @@
+"""The one exception hierarchy of ttai.
+
+Services raise these; only the CLI edge (`ttai_cli.app.main`) turns them into a
+single line on stderr and an exit code. Messages must never contain a secret: they
+are printed as they are.
+"""
+
+from __future__ import annotations
+
+
+class TtaiError(Exception):
+    """Base of every error ttai reports to the user. Exit code 1: the job failed."""
+
+    exit_code = 1
+
+
+class UsageError(TtaiError):
+    """Bad input on the command line: exit 2."""
+
+    exit_code = 2
+
+
+class ConfigError(TtaiError):
+    """Bad or missing configuration (environment, `.env`, state directory): exit 2."""
+
+    exit_code = 2
+
+
+class CredentialsError(ConfigError):
+    """Credentials missing or rejected by tastytrade: the user must act, exit 2."""
+
+
+class StoreError(TtaiError):
+    """The local database could not be used."""
+
+
+class NotATtaiDatabase(StoreError):
+    """The database file belongs to something else (or is not SQLite at all): exit 2."""
+
+    exit_code = 2
+
+
+class BrokerError(TtaiError):
+    """The broker could not answer (network, 5xx after retries, malformed answers): exit 1."""
+
+
+class UnknownSymbolError(UsageError):
+    """A symbol the broker does not know: exit 2."""
+
+    def __init__(self, symbols: list[str]) -> None:
+        self.symbols = symbols
+        noun = "symbol" if len(symbols) == 1 else "symbols"
+        super().__init__(f"unknown {noun}: {', '.join(symbols)}")

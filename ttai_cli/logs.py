@@ -1,0 +1,96 @@
+"""Logging to stderr, as text or JSON, with every known secret redacted.
+
+Secrets are registered as they are read (`ttai_cli.config`); the formatters redact the
+finished line, so a secret is masked whatever logger, library or exception message
+carried it. URLs of notification destinations are registered too (they embed tokens).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+LOGGER_NAME = "ttai"
+_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Mask `value` in every log line and error message from now on."""
+    if len(value) >= 4:  # a 1-3 character "secret" would mask ordinary words
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret replaced by `***` (longest first)."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """Plain text lines; the whole formatted record (traceback included) is redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created)
+            .astimezone()
+            .isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key in ("job", "slot", "event"):
+            if hasattr(record, key):
+                payload[key] = getattr(record, key)
+        if record.exc_info:
+            payload["traceback"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, default=str)
+
+
+class LibraryFilter(logging.Filter):
+    """Let ttai's own records through at the configured level, but other libraries'
+    only from `min_level` up. (A handler filter, because some libraries, the SDK
+    among them, reset their logger's level when imported.)"""
+
+    def __init__(self, min_level: int) -> None:
+        super().__init__()
+        self.min_level = min_level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == LOGGER_NAME or record.name.startswith(LOGGER_NAME + "."):
+            return True
+        return record.levelno >= self.min_level
+
+
+def setup(*, verbose: int = 0, quiet: bool = False, fmt: str = "text") -> None:
+    """Configure the `ttai` logger once per process: stderr only, never stdout."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            RedactingFormatter(
+                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+            )
+        )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    handler.addFilter(LibraryFilter(logging.DEBUG if verbose >= 2 else logging.WARNING))
+
+
+def get(name: str) -> logging.Logger:
+    """A logger under the `ttai` namespace (`get("sync")` -> `ttai.sync`)."""
+    return logging.getLogger(f"{LOGGER_NAME}.{name}" if name else LOGGER_NAME)

@@ -1,0 +1,1 @@
+"""Services: what the commands do, free of Typer and rich, testable with fakes."""

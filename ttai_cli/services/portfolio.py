@@ -1,0 +1,115 @@
+"""Positions, balances and quotes as the user sees them.
+
+P&L is sign-aware: `pnl = (mark - average_open_price) * quantity * multiplier` with a
+signed quantity, so a short put bought back cheaper than it was sold is a profit.
+`pnl_percent` is that P&L over the position's cost (`average_open_price * |quantity| *
+multiplier`). DTE counts New York calendar days from today to the expiry date: 0 on the
+expiry day itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from ttai_cli.broker import symbols as sym
+from ttai_cli.broker.models import Balances, Broker, Position, Quote
+from ttai_cli.clock import NEW_YORK, Clock
+from ttai_cli.errors import UnknownSymbolError, UsageError
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """One row of `ttai positions` (SPEC JSON shape)."""
+
+    symbol: str
+    underlying_symbol: str
+    instrument_type: str
+    quantity: Decimal
+    average_open_price: Decimal
+    mark: Decimal | None
+    multiplier: Decimal
+    expires_at: datetime | None
+    dte: int | None
+    pnl: Decimal | None
+    pnl_percent: Decimal | None
+
+
+def days_to_expiry(expires_at: datetime | None, today: date) -> int | None:
+    if expires_at is None:
+        return None
+    return (expires_at.astimezone(NEW_YORK).date() - today).days
+
+
+def position_pnl(position: Position, mark: Decimal | None) -> tuple[Decimal | None, Decimal | None]:
+    """(pnl, pnl_percent) for a position at `mark`; None where it cannot be known."""
+    if mark is None:
+        return None, None
+    pnl = (mark - position.average_open_price) * position.quantity * position.multiplier
+    cost = position.average_open_price * abs(position.quantity) * position.multiplier
+    percent = (pnl / cost * 100) if cost else None
+    cents = Decimal("0.01")
+    return (
+        pnl.quantize(cents, ROUND_HALF_UP),
+        percent.quantize(cents, ROUND_HALF_UP) if percent is not None else None,
+    )
+
+
+def position_view(position: Position, mark: Decimal | None, today: date) -> PositionView:
+    pnl, pnl_percent = position_pnl(position, mark)
+    return PositionView(
+        symbol=position.symbol,
+        underlying_symbol=position.underlying_symbol,
+        instrument_type=position.instrument_type,
+        quantity=position.quantity,
+        average_open_price=position.average_open_price,
+        mark=mark,
+        multiplier=position.multiplier,
+        expires_at=position.expires_at.astimezone(NEW_YORK) if position.expires_at else None,
+        dte=days_to_expiry(position.expires_at, today),
+        pnl=pnl,
+        pnl_percent=pnl_percent,
+    )
+
+
+class PortfolioService:
+    """Live reads through the broker. `open_broker` makes a fresh broker per call."""
+
+    def __init__(self, open_broker: Callable[[], Broker], clock: Clock) -> None:
+        self.open_broker = open_broker
+        self.clock = clock
+
+    async def live_positions(self) -> list[PositionView]:
+        async with self.open_broker() as broker:
+            positions = await broker.positions()
+            unmarked = [p.symbol for p in positions if p.mark is None]
+            quotes = await broker.quotes(unmarked) if unmarked else {}
+        today = self.clock.now().date()
+        views = []
+        for p in positions:
+            mark = p.mark
+            if mark is None and p.symbol in quotes:
+                mark = quotes[p.symbol].mark
+            views.append(position_view(p, mark, today))
+        return sorted(
+            views, key=lambda v: (v.underlying_symbol, v.expires_at is not None, v.symbol)
+        )
+
+    async def live_balances(self) -> Balances:
+        async with self.open_broker() as broker:
+            return await broker.balances()
+
+    async def quotes(self, raw_symbols: list[str]) -> list[Quote]:
+        """Quotes in the order asked; `UnknownSymbolError` (exit 2) names any symbol the
+        broker does not know, and nothing is returned then."""
+        if not raw_symbols:
+            raise UsageError("give at least one symbol")
+        wanted = list(dict.fromkeys(sym.normalize(s) for s in raw_symbols))
+        async with self.open_broker() as broker:
+            quotes = await broker.quotes(wanted)
+        missing = [s for s in wanted if s not in quotes]
+        if missing:
+            raise UnknownSymbolError(missing)
+        return [quotes[s] for s in wanted]

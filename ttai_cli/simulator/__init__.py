@@ -1,0 +1,1 @@
+"""The simulated tastytrade API: for tests, benchmarks and `--demo`."""
