@@ -102,3 +102,49 @@ def run_subprocess(*args: str, env: dict[str, str] | None = None, timeout: float
         timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+# -- the NYSE calendar, computed once per test session -----------------------------------
+@pytest.fixture(scope="session")
+def nyse_sessions() -> list[object]:
+    from datetime import date
+
+    from ttai_cli.market.calendar import compute_sessions
+
+    return compute_sessions(date(2006, 1, 1), date(2036, 12, 31))  # type: ignore[return-value]
+
+
+@pytest.fixture
+def store(tmp_path: Path, nyse_sessions: list[object]) -> Iterator[object]:
+    """A migrated database whose calendar cache is already filled (no pandas per test)."""
+    from ttai_cli.market.calendar import source_version
+    from ttai_cli.store import open_store
+
+    s = open_store(tmp_path / "test.db")
+    fill_calendar(s, nyse_sessions, source_version())
+    yield s
+    s.close()
+
+
+def fill_calendar(store: object, sessions: list[object], version: str) -> None:
+    from datetime import UTC
+
+    with store.transaction() as db:  # type: ignore[attr-defined]
+        db.executemany(
+            "INSERT OR REPLACE INTO market_sessions (date, open, close, early_close) VALUES (?, ?, ?, ?)",
+            [
+                (
+                    s.date.isoformat(),
+                    s.open.astimezone(UTC).isoformat(),
+                    s.close.astimezone(UTC).isoformat(),
+                    int(s.early_close),
+                )  # type: ignore[attr-defined]
+                for s in sessions
+            ],
+        )
+        for key, value in (
+            ("calendar_from", "2006-01-01"),
+            ("calendar_to", "2036-12-31"),
+            ("calendar_source", version),
+        ):
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))

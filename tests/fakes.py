@@ -48,3 +48,35 @@ class RecordingSleep:
 
     async def __call__(self, seconds: float) -> None:
         self.history.append(seconds)
+
+
+class RecordingJob:
+    """A job that records each run (slot, and the clock when it started) and takes
+    `duration` seconds of the fake clock; it fails on the slots listed in `fail_on`."""
+
+    market_aware = False
+
+    def __init__(
+        self, name: str = "fake", duration: float = 0.0, market_aware: bool = False
+    ) -> None:
+        self.name = name
+        self.duration = duration
+        self.market_aware = market_aware
+        self.history: list[tuple[datetime, datetime]] = []  # (slot, started at)
+        self.fail_on: set[datetime] = set()
+        self.terminated = 0
+
+    def default_schedule(self, calendar: object) -> None:
+        return None
+
+    async def run(self, ctx: object) -> str:
+        slot, clock = ctx.slot, ctx.clock  # type: ignore[attr-defined]
+        self.history.append((slot, clock.now()))
+        if self.duration:
+            await clock.sleep(self.duration)
+        if slot in self.fail_on:
+            raise RuntimeError("boom")
+        return "done"
+
+    async def terminate(self) -> None:
+        self.terminated += 1

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from ttai_cli import __version__, logs
-from ttai_cli.cli import doctor, portfolio
+from ttai_cli.cli import common, doctor, jobs, market, portfolio, run
 from ttai_cli.cli.common import AppState
 from ttai_cli.errors import TtaiError
 
@@ -98,6 +98,9 @@ def _global_options(
 
 
 portfolio.register(app)
+market.register(app)
+run.register(app)
+jobs.register(app)
 doctor.register(app)
 
 
@@ -110,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     from typer._click import exceptions as click_exceptions
 
+    common.ARGV[:] = sys.argv[1:] if argv is None else list(argv)
     try:
         result = app(args=argv, prog_name="ttai", standalone_mode=False)
     except TtaiError as exc:

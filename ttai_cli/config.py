@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,9 +237,10 @@ def ensure_home(settings: Settings) -> Path:
     home = settings.home
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        probe = home / ".write-test"
-        probe.touch()
-        probe.unlink()
+        # a probe of our own (not a fixed name: several processes may start at once)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=home)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         raise ConfigError(

@@ -24,10 +24,18 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ttai_cli.broker.models import Broker
+    from ttai_cli.market.guard import LiveCheck
+    from ttai_cli.services.scheduling import SchedulingService
+    from ttai_cli.store import Store
 
 T = TypeVar("T")
 
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+# The raw argument vector of this invocation (set by `ttai_cli.app.main`): `ttai run`
+# needs to know which arguments came after `--`, which the parser does not keep.
+ARGV: list[str] = []
 
 
 @dataclass
@@ -40,6 +48,7 @@ class AppState:
     demo: bool = False
     clock: Clock = field(default_factory=SystemClock)
     _settings: Settings | None = None
+    _store: Store | None = None
 
     @classmethod
     def of(cls, ctx: typer.Context) -> AppState:
@@ -66,6 +75,27 @@ class AppState:
         from ttai_cli.broker import open_broker
 
         return open_broker(self.settings, self.clock)
+
+    def live_check(self) -> LiveCheck | None:
+        """tastytrade's session status, when credentials are configured (not in the demo)."""
+        settings = self.settings
+        if settings.demo or settings.client_secret is None or settings.refresh_token is None:
+            return None
+        from ttai_cli.services.scheduling import broker_live_check
+
+        return broker_live_check(self.open_broker)
+
+    def store(self) -> Store:
+        if self._store is None:
+            from ttai_cli.store import open_store
+
+            self._store = open_store(self.settings.database_path)
+        return self._store
+
+    def scheduling(self) -> SchedulingService:
+        from ttai_cli.services.scheduling import SchedulingService
+
+        return SchedulingService(self.settings, self.clock, self.live_check(), store=self.store())
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -126,10 +156,11 @@ def table(
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
     right: Sequence[int] = (),
+    show_header: bool = True,
 ) -> None:
     from rich.table import Table
 
-    grid = Table(title=title, title_justify="left", header_style="bold")
+    grid = Table(title=title, title_justify="left", header_style="bold", show_header=show_header)
     for index, header in enumerate(headers):
         grid.add_column(header, justify="right" if index in right else "left", no_wrap=True)
     for row in rows:

@@ -30,3 +30,60 @@ def m001_meta(db: sqlite3.Connection) -> None:
         )
         """
     )
+
+
+@migration
+def m002_jobs_and_calendar(db: sqlite3.Connection) -> None:
+    # One row per job: the counters and last outcome `ttai status` shows, readable while
+    # a loop in another process writes them (WAL).
+    db.execute(
+        """
+        CREATE TABLE jobs (
+            job TEXT PRIMARY KEY,
+            runs INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            last_started_at TEXT,
+            last_finished_at TEXT,
+            last_duration_s REAL,
+            last_result TEXT,
+            last_error TEXT,
+            last_slot TEXT,
+            next_run_at TEXT,
+            running_pid INTEGER,
+            paused INTEGER NOT NULL DEFAULT 0,
+            heartbeat_at TEXT,
+            updated_at TEXT
+        )
+        """
+    )
+    # Every run, skip and failure. Consecutive skips for the same reason share a row
+    # (`count`), so a loop skipping every 30 s over a weekend writes one row, not 5,760.
+    db.execute(
+        """
+        CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            slot TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            duration_s REAL,
+            result TEXT NOT NULL,
+            reason TEXT,
+            error TEXT,
+            pid INTEGER,
+            count INTEGER NOT NULL DEFAULT 1
+        )
+        """
+    )
+    db.execute("CREATE INDEX job_runs_by_job ON job_runs (job, id)")
+    db.execute(
+        """
+        CREATE TABLE market_sessions (
+            date TEXT PRIMARY KEY,
+            open TEXT NOT NULL,
+            close TEXT NOT NULL,
+            early_close INTEGER NOT NULL
+        )
+        """
+    )

@@ -1,0 +1,275 @@
+"""`ttai run -- COMMAND` as users run it: real processes, signals, locks, status, pause."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_subprocess
+from tests.test_cli import one_line_error
+
+TTAI = [sys.executable, "-m", "ttai_cli"]
+
+
+def job_status(name: str) -> dict[str, object] | None:
+    result = run_subprocess("status", "--json")
+    assert result.code == 0, result.err
+    return next((j for j in json.loads(result.out)["jobs"] if j["job"] == name), None)
+
+
+def wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def start_loop(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*TTAI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_sigterm_mid_run_exits_0_within_3s_and_status_shows_the_job(clean_env: Path) -> None:
+    loop = start_loop(
+        "run", "--every", "1s", "--ignore-market-hours", "--name", "sleeper", "--", "sleep", "5"
+    )
+    try:
+        running = wait_for(
+            lambda: (s := job_status("sleeper")) and s["running_pid"] and s["last_started_at"] and s
+        )
+        assert running["running_pid"] == loop.pid
+        assert running["last_started_at"] is not None, "the status is readable while the loop runs"
+        started = time.monotonic()
+        loop.send_signal(signal.SIGTERM)
+        code = loop.wait(timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+    _, err = loop.communicate()
+    assert code == 0, err
+    assert elapsed < 3.0, f"took {elapsed:.2f}s"
+    assert "received SIGTERM: stopping" in err
+    after = job_status("sleeper")
+    assert after is not None and after["running_pid"] is None
+    assert after["last_result"] == "cancelled" or after["last_result"] == "error"
+
+
+def test_second_process_for_the_same_job_exits_0_at_once(clean_env: Path) -> None:
+    loop = start_loop(
+        "run", "--every", "1s", "--ignore-market-hours", "--name", "twice", "--", "sleep", "2"
+    )
+    try:
+        wait_for(lambda: (s := job_status("twice")) and s["running_pid"])
+        started = time.monotonic()
+        second = run_subprocess(
+            "run", "--every", "1s", "--ignore-market-hours", "--name", "twice", "--", "sleep", "2"
+        )
+        elapsed = time.monotonic() - started
+        assert second.code == 0
+        assert "twice: already running (pid" in second.err
+        assert elapsed < 2.0
+    finally:
+        loop.send_signal(signal.SIGTERM)
+        loop.wait(timeout=10)
+
+
+def test_command_environment_and_exit_code(clean_env: Path, tmp_path: Path) -> None:
+    out = tmp_path / "env.txt"
+    script = f'echo "$TTAI_JOB|$TTAI_SLOT|$TTAI_MARKET_OPEN" > {out}'
+    result = run_subprocess(
+        "run", "--ignore-market-hours", "--name", "envjob", "--", "sh", "-c", script
+    )
+    assert result.code == 0, result.err
+    job, slot, market = out.read_text().strip().split("|")
+    assert (
+        job == "envjob"
+        and slot[:4].isdigit()
+        and slot[-6:] in ("-05:00", "-04:00")
+        and market == ""
+    )
+    failed = run_subprocess(
+        "run", "--ignore-market-hours", "--name", "failing", "--", "sh", "-c", "exit 3"
+    )
+    assert failed.code == 1
+    status = job_status("failing")
+    assert (
+        status is not None
+        and status["last_error"] == "sh failed: exit code 3"
+        and status["errors"] == 1
+    )
+
+
+def test_pause_skips_cron_runs_until_resume(clean_env: Path) -> None:
+    assert (
+        run_subprocess("run", "--ignore-market-hours", "--name", "nightly", "--", "true").code == 0
+    )
+    assert run_subprocess("pause", "nightly").code == 0
+    skipped = run_subprocess("run", "--ignore-market-hours", "--name", "nightly", "--", "true")
+    assert skipped.code == 0 and "paused" in skipped.err
+    status = job_status("nightly")
+    assert (
+        status is not None
+        and status["paused"] is True
+        and status["runs"] == 1
+        and status["skipped"] == 1
+    )
+    assert run_subprocess("resume", "nightly").code == 0
+    assert (
+        run_subprocess("run", "--ignore-market-hours", "--name", "nightly", "--", "true").code == 0
+    )
+    assert job_status("nightly")["runs"] == 2  # type: ignore[index]
+
+
+def test_pause_unknown_job_is_exit_2(ttai) -> None:  # type: ignore[no-untyped-def]
+    assert "unknown job 'nope'" in one_line_error(ttai("pause", "nope"), 2)
+
+
+def test_dry_run_json_shape(ttai) -> None:  # type: ignore[no-untyped-def]
+    result = ttai(
+        "--demo",
+        "run",
+        "--market-open",
+        "--every",
+        "2h",
+        "--dry-run",
+        "--count",
+        "5",
+        "--now",
+        "2026-03-06T15:00",
+        "--json",
+        "--",
+        "true",
+    )
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [list(r) for r in rows] == [["at", "action", "reason"]] * 5
+    assert [r["at"] for r in rows] == [
+        "2026-03-09T09:30:00-04:00",
+        "2026-03-09T11:30:00-04:00",
+        "2026-03-09T13:30:00-04:00",
+        "2026-03-09T15:30:00-04:00",
+        "2026-03-10T09:30:00-04:00",
+    ]
+    assert {r["action"] for r in rows} == {"run"}
+
+
+def test_dry_run_shows_skips_with_reasons(ttai) -> None:  # type: ignore[no-untyped-def]
+    result = ttai(
+        "--demo",
+        "run",
+        "--daily",
+        "--schedule",
+        "10:00",
+        "--days",
+        "mon-fri",
+        "--dry-run",
+        "--count",
+        "4",
+        "--now",
+        "2026-11-25T11:00",
+        "--json",
+        "--",
+        "true",
+    )
+    rows = json.loads(result.out)
+    assert [(r["at"][:10], r["action"], r["reason"]) for r in rows] == [
+        ("2026-11-26", "skip", "market closed: holiday (no session on Thu 2026-11-26)"),
+        ("2026-11-27", "run", "market open until the 13:00 early close"),
+        ("2026-11-28", "skip", "not on mon-fri (Saturday)"),
+        ("2026-11-29", "skip", "not on mon-fri (Sunday)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--every", "0s"], "must be longer than zero"),
+        (["--every", "banana"], "is not a duration"),
+        (["--hourly", "--daily"], "choose one of"),
+        (["--cron", "61 * * * *"], "not a 5-field cron expression"),
+        (["--days", "funday"], "not a list of weekdays"),
+        (["--grace", "1h"], "--grace only applies with --catch-up"),
+        (["--now", "2026-01-01T10:00"], "--now only goes with --dry-run"),
+        (["--schedule", "25:00"], "not a valid time of day"),
+        (["--schedule", "9"], "ambiguous"),
+        (["--max-runs", "0"], "--max-runs must be at least 1"),
+        (["--loop"], "--loop needs a cadence"),
+        (["--every", "5m", "--period", "30"], "--every or --period"),
+    ],
+)
+def test_bad_schedule_options_are_one_line_exit_2(ttai, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    assert message in one_line_error(ttai("run", *args, "--", "true"), 2)
+
+
+def test_run_without_a_command_or_unknown_program(ttai) -> None:  # type: ignore[no-untyped-def]
+    assert "give jobs or a command" in one_line_error(ttai("run"), 2)
+    assert "command not found" in one_line_error(ttai("run", "--", "no-such-program-xyz"), 2)
+
+
+def test_nohup_ignored_sighup_keeps_the_loop_running(clean_env: Path) -> None:
+    loop = subprocess.Popen(
+        [
+            *TTAI,
+            "run",
+            "--every",
+            "1s",
+            "--ignore-market-hours",
+            "--name",
+            "nohupped",
+            "--",
+            "true",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),  # what nohup does
+    )
+    try:
+        wait_for(lambda: (s := job_status("nohupped")) and s["runs"] >= 1)
+        loop.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert loop.poll() is None, "SIGHUP is ignored under nohup"
+        loop.send_signal(signal.SIGTERM)
+        assert loop.wait(timeout=10) == 0
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+
+
+def test_catch_up_from_crontab(clean_env: Path) -> None:
+    # a daily slot half an hour ago, within a 2 h grace: the first cron run runs it, the next does not
+    from datetime import datetime, timedelta
+
+    from ttai_cli.clock import NEW_YORK
+
+    earlier = datetime.now(NEW_YORK) - timedelta(minutes=30)
+    args = [
+        "run",
+        "--daily",
+        "--schedule",
+        f"{earlier:%H:%M}",
+        "--catch-up",
+        "--grace",
+        "2h",
+        "--ignore-market-hours",
+        "--name",
+        "cronjob",
+        "--",
+        "true",
+    ]
+    assert run_subprocess(*args).code == 0
+    assert job_status("cronjob")["runs"] == 1  # type: ignore[index]
+    again = run_subprocess(*args)
+    assert again.code == 0 and "already ran" in again.err
+    assert job_status("cronjob")["runs"] == 1  # type: ignore[index]

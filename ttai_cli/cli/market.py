@@ -1,0 +1,98 @@
+"""`ttai market status`, `ttai market calendar`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ttai_cli.cli.common import AppState, AsJson, emit_json, run, table
+from ttai_cli.market.calendar import Session
+from ttai_cli.scheduling.parse import parse_date, parse_instant
+
+market_app = typer.Typer(
+    help="NYSE market hours: is it open, and the session calendar.", no_args_is_help=True
+)
+Now = Annotated[
+    str | None, typer.Option("--now", metavar="ISO", help="Ask about this instant instead of now.")
+]
+From = Annotated[
+    str | None, typer.Option("--from", metavar="DATE", help="First date (default today).")
+]
+To = Annotated[
+    str | None, typer.Option("--to", metavar="DATE", help="Last date (default 30 days on).")
+]
+
+
+def _service(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from ttai_cli.services.market import MarketService
+
+    state = AppState.of(ctx)
+    return MarketService(state.store(), state.clock, state.live_check())
+
+
+def _session_json(session: Session | None) -> dict[str, object] | None:
+    if session is None:
+        return None
+    return {
+        "date": session.date,
+        "open": session.open,
+        "close": session.close,
+        "early_close": session.early_close,
+    }
+
+
+@market_app.command()
+def status(ctx: typer.Context, now: Now = None, as_json: AsJson = False) -> None:
+    """Is NYSE open now (or at --now), and when it next opens and closes."""
+    service = _service(ctx)
+    result = service.status_at(parse_instant(now)) if now else run(service.status())
+    if as_json:
+        emit_json(
+            {
+                "now": result.now,
+                "open": result.open,
+                "session": _session_json(result.session),
+                "next_open": result.next_open,
+                "next_close": result.next_close,
+                "source": result.source,
+                "reason": result.reason,
+            }
+        )
+        return
+    rows = [
+        ["Now", f"{result.now:%a %Y-%m-%d %H:%M:%S %Z}"],
+        ["Market", result.reason],
+        ["Next open", f"{result.next_open:%a %Y-%m-%d %H:%M %Z}"],
+        ["Next close", f"{result.next_close:%a %Y-%m-%d %H:%M %Z}"],
+        ["Source", result.source],
+    ]
+    table("NYSE", ["", ""], rows, show_header=False)
+
+
+@market_app.command()
+def calendar(
+    ctx: typer.Context, start: From = None, end: To = None, as_json: AsJson = False
+) -> None:
+    """Regular NYSE sessions between two dates, early closes marked."""
+    sessions = _service(ctx).sessions(
+        parse_date(start, option="--from") if start else None,
+        parse_date(end, option="--to") if end else None,
+    )
+    if as_json:
+        emit_json([_session_json(s) for s in sessions])
+        return
+    rows = [
+        [
+            f"{s.date:%a %Y-%m-%d}",
+            f"{s.open:%H:%M}",
+            f"{s.close:%H:%M}",
+            "early close" if s.early_close else "",
+        ]
+        for s in sessions
+    ]
+    table("NYSE sessions (New York time)", ["Date", "Open", "Close", ""], rows)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(market_app, name="market")

@@ -1,0 +1,198 @@
+"""The schedule options, identical on every job command (SPEC "Schedule options").
+
+`@with_schedule_options` appends them to a command's signature and hands the command one
+parsed `ScheduleOptions` as its `schedule` argument, so each job command declares only
+its own options.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from ttai_cli.cli.common import emit_json, table
+from ttai_cli.scheduling.options import DEFAULT_GRACE, ScheduleOptions
+from ttai_cli.scheduling.parse import parse_days, parse_duration, parse_instant
+
+PANEL = "Schedule"
+
+_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("loop", bool, typer.Option("--loop", help="Repeat at the job's default cadence.")),
+    (
+        "every",
+        str | None,
+        typer.Option(
+            "--every", metavar="DURATION", help="Repeat on a fixed grid: 30s, 5m, 1h, 1d."
+        ),
+    ),
+    (
+        "period",
+        float | None,
+        typer.Option("--period", metavar="SECONDS", help="Same as --every, in seconds."),
+    ),
+    ("hourly", bool, typer.Option("--hourly", help="--every 1h.")),
+    (
+        "daily",
+        bool,
+        typer.Option("--daily", help="Same New York wall-clock time every day, across DST."),
+    ),
+    (
+        "schedule_at",
+        str | None,
+        typer.Option(
+            "--schedule",
+            metavar="TIME",
+            help="9:30am, 4pm, 16:00, market-open, market-close: wait for TIME and run (first run, with a repeat option).",
+        ),
+    ),
+    (
+        "market_open",
+        bool,
+        typer.Option(
+            "--market-open",
+            help="--schedule market-open; with a repeat option, repeat while the session is open.",
+        ),
+    ),
+    (
+        "cron",
+        str | None,
+        typer.Option("--cron", metavar="EXPR", help="5-field cron expression in New York time."),
+    ),
+    (
+        "days",
+        str | None,
+        typer.Option(
+            "--days", metavar="DAYS", help="Only on these weekdays: mon-fri, mon,wed,fri."
+        ),
+    ),
+    (
+        "ignore_market_hours",
+        bool,
+        typer.Option("--ignore-market-hours", help="Run even when NYSE is closed."),
+    ),
+    (
+        "catch_up",
+        bool,
+        typer.Option(
+            "--catch-up",
+            help="For crontab: run only if the latest slot has not run and is within --grace.",
+        ),
+    ),
+    (
+        "grace",
+        str | None,
+        typer.Option(
+            "--grace", metavar="DURATION", help="How late --catch-up may run a slot (default 1h)."
+        ),
+    ),
+    ("max_runs", int | None, typer.Option("--max-runs", metavar="N", help="Stop after N runs.")),
+    (
+        "timeout",
+        str | None,
+        typer.Option("--timeout", metavar="DURATION", help="Time limit per run."),
+    ),
+    (
+        "dry_run",
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the next slots and whether each would run; run nothing."
+        ),
+    ),
+    ("count", int, typer.Option("--count", metavar="N", help="Slots to print with --dry-run.")),
+    (
+        "now",
+        str | None,
+        typer.Option("--now", metavar="ISO", help="Pretend it is this time (with --dry-run)."),
+    ),
+    ("as_json", bool, typer.Option("--json", help="--dry-run output as JSON.")),
+]
+_DEFAULTS: dict[str, Any] = {"count": 10}
+
+
+def parse_schedule_options(values: dict[str, Any]) -> ScheduleOptions:
+    """The typed option values as one validated `ScheduleOptions` (UsageError: exit 2)."""
+    from ttai_cli.errors import UsageError
+
+    every = parse_duration(values["every"], option="--every") if values["every"] else None
+    if values["period"] is not None:
+        if every is not None:
+            raise UsageError("give --every or --period, not both")
+        if values["period"] <= 0:
+            raise UsageError("--period must be more than zero seconds")
+        every = parse_duration(str(values["period"]), option="--period")
+    at = values["schedule_at"]
+    if values["market_open"]:
+        if at not in (None, "market-open"):
+            raise UsageError("--market-open and --schedule conflict; give one")
+        at = "market-open"
+    if at is not None:
+        at = at.strip().lower()
+    if not values["catch_up"] and values["grace"]:
+        raise UsageError("--grace only applies with --catch-up")
+    if not values["dry_run"]:
+        for flag, given in (
+            ("--count", values["count"] != 10),
+            ("--now", values["now"]),
+            ("--json", values["as_json"]),
+        ):
+            if given:
+                raise UsageError(f"{flag} only goes with --dry-run")
+    options = ScheduleOptions(
+        loop=values["loop"],
+        every=every,
+        hourly=values["hourly"],
+        daily=values["daily"],
+        at=at,
+        cron=values["cron"].strip() if values["cron"] else None,
+        days=parse_days(values["days"]) if values["days"] else None,
+        days_label=(values["days"] or "").strip().lower(),
+        ignore_market_hours=values["ignore_market_hours"],
+        catch_up=values["catch_up"],
+        grace=parse_duration(values["grace"], option="--grace")
+        if values["grace"]
+        else DEFAULT_GRACE,
+        max_runs=values["max_runs"],
+        timeout=parse_duration(values["timeout"], option="--timeout")
+        if values["timeout"]
+        else None,
+        dry_run=values["dry_run"],
+        count=values["count"],
+        now=parse_instant(values["now"]) if values["now"] else None,
+        as_json=values["as_json"],
+    )
+    options.validate()
+    return options
+
+
+def with_schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "schedule"]
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=_DEFAULTS.get(name, False if kind is bool else None),
+            annotation=Annotated[kind, option],
+        )
+        for name, kind, option in _OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name, _, _ in _OPTIONS}
+        return command(*args, schedule=parse_schedule_options(values), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + added)  # type: ignore[attr-defined]
+    return wrapper
+
+
+def render_dry_run(previews: list[Any], as_json: bool) -> None:
+    if as_json:
+        emit_json([{"at": p.at, "action": p.action, "reason": p.reason} for p in previews])
+        return
+    rows = [[f"{p.at:%a %Y-%m-%d %H:%M:%S %Z}", p.action, p.reason] for p in previews]
+    table(None, ["Slot (New York)", "Action", "Reason"], rows)

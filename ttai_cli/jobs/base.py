@@ -1,0 +1,46 @@
+"""What a job is to the scheduling engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ttai_cli.clock import Clock
+
+if TYPE_CHECKING:
+    from ttai_cli.market.calendar import MarketCalendar
+    from ttai_cli.scheduling.schedules import Schedule
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What one run knows: which slot it is for, and whether NYSE was open for it."""
+
+    job: str
+    slot: datetime
+    clock: Clock
+    market_open: bool | None  # None when market hours were not consulted
+
+
+class Job:
+    """A unit of work the engine runs on a schedule.
+
+    `market_aware` jobs skip slots while NYSE is closed unless --ignore-market-hours is
+    given. `run` returns a one-line summary (or None); raising marks the run failed.
+    `terminate` is called when the process is asked to stop during a run, before the
+    grace period after which the run is cancelled.
+    """
+
+    name: str = "job"
+    market_aware: bool = False
+
+    def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
+        """The cadence of `--loop`; None when the job has none (then --loop is an error)."""
+        return None
+
+    async def run(self, ctx: RunContext) -> str | None:
+        raise NotImplementedError
+
+    async def terminate(self) -> None:
+        """Ask a run in progress to wind down (a child process gets SIGTERM)."""

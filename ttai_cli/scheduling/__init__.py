@@ -1,0 +1,1 @@
+"""The scheduling engine shared by every job command: slots, guard, loop, locks."""

@@ -1,0 +1,247 @@
+"""The engine: wait for each slot, decide run or skip, run with a time limit, record.
+
+Guarantees, each covered by tests with an injected clock:
+- Fixed grid, no drift: slots come from the schedule, never from "end of run + period".
+- No stacking: a slot that comes due while the previous run is still going is recorded as
+  skipped ("previous run still going"), and the next run waits for the next slot.
+- Suspend-safe: sleeps are short chunks that re-read the wall clock, so after a laptop
+  resumes, the most recent due slot fires at once (older ones are recorded as missed).
+- Stop: SIGTERM, SIGINT and SIGHUP end a sleep at once; a run in progress is asked to
+  terminate and gets `stop_grace` seconds, then it is cancelled. The exit code is 0.
+- Every run, skip and failure goes to the database (`JobsRepository`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ttai_cli import logs
+from ttai_cli.clock import Clock
+from ttai_cli.errors import TtaiError
+from ttai_cli.jobs.base import Job, RunContext
+from ttai_cli.scheduling.policy import Policy
+from ttai_cli.scheduling.schedules import Schedule
+from ttai_cli.store.jobs import JobsRepository
+
+log = logs.get("scheduler")
+OVERLAP = "previous run still going"
+MISSED = "missed: the process was asleep or suspended"
+
+
+@dataclass
+class Outcome:
+    runs: int = 0
+    failures: int = 0
+    last_failed: bool = False
+    stopped: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.last_failed and not self.stopped else 0
+
+
+@dataclass
+class Runner:
+    """Runs one job on one schedule until the schedule ends, `max_runs`, or a stop."""
+
+    job: Job
+    schedule: Schedule
+    policy: Policy
+    clock: Clock
+    repo: JobsRepository
+    stop: asyncio.Event
+    max_runs: int | None = None
+    timeout: float | None = None
+    stop_grace: float = 5.0
+    max_chunk: float = 1.0
+    remember_slots: bool = False
+    pid: int = field(default_factory=os.getpid)
+    outcome: Outcome = field(default_factory=Outcome)
+    _last_skip_reason: str | None = None
+
+    async def run(self) -> Outcome:
+        slot = self.schedule.first(self.clock.now())
+        while slot is not None and not self.stop.is_set():
+            self.repo.heartbeat(self.job.name, self.clock.now(), slot)
+            if not await self._sleep_until(slot):
+                break
+            slot = self._latest_due(slot)
+            decision = await self.policy.confirm(slot, self.clock.now())
+            if decision.run:
+                await self.execute(slot, decision.market_open)
+                if self.max_runs is not None and self.outcome.runs >= self.max_runs:
+                    break
+            else:
+                self.skip(slot, decision.reason)
+            slot = self._next_after_run(slot)
+        self.outcome.stopped = self.stop.is_set()
+        return self.outcome
+
+    # -- time ----------------------------------------------------------------------------------
+    async def _sleep_until(self, target: datetime) -> bool:
+        """Sleep in chunks, re-reading the wall clock; False if stopped first."""
+        stopper = asyncio.ensure_future(self.stop.wait())
+        try:
+            while not self.stop.is_set():
+                remaining = (target - self.clock.now()).total_seconds()
+                if remaining <= 0:
+                    return True
+                sleeper = asyncio.ensure_future(self.clock.sleep(min(remaining, self.max_chunk)))
+                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if not sleeper.done():
+                    sleeper.cancel()
+            return False
+        finally:
+            stopper.cancel()
+
+    def _latest_due(self, slot: datetime) -> datetime:
+        """After a sleep that overshot (suspend, a busy machine), fire the most recent
+        due slot and record the older ones as missed."""
+        now = self.clock.now()
+        missed = 0
+        following = self.schedule.after(slot)
+        while following is not None and following <= now:
+            missed += 1
+            slot, following = following, self.schedule.after(following)
+        if missed:
+            self.skip(slot, MISSED, count=missed)
+        return slot
+
+    def _next_after_run(self, slot: datetime) -> datetime | None:
+        """The next slot in the future; those that came due meanwhile are skipped, not stacked."""
+        following = self.schedule.after(slot)
+        now = self.clock.now()
+        overlapped = 0
+        last = following
+        while following is not None and following <= now:
+            overlapped += 1
+            last = following
+            following = self.schedule.after(following)
+        if overlapped and last is not None:
+            self.skip(last, OVERLAP, count=overlapped)
+        return following
+
+    # -- outcomes ------------------------------------------------------------------------------
+    def skip(self, slot: datetime, reason: str, count: int = 1) -> None:
+        self.repo.skipped(
+            self.job.name,
+            slot,
+            reason,
+            self.clock.now(),
+            self.pid,
+            count,
+            remember_slot=self.remember_slots,
+        )
+        level = logging.INFO if reason != self._last_skip_reason else logging.DEBUG
+        log.log(
+            level,
+            "%s: skipped %s%s: %s",
+            self.job.name,
+            f"{slot:%Y-%m-%d %H:%M:%S}",
+            f" (+{count - 1} more)" if count > 1 else "",
+            reason,
+        )
+        self._last_skip_reason = reason
+
+    async def execute(self, slot: datetime, market_open: bool | None) -> None:
+        name = self.job.name
+        started = self.clock.monotonic()
+        run_id = self.repo.run_started(name, slot, self.clock.now(), self.pid)
+        log.info("%s: run for %s started", name, f"{slot:%Y-%m-%d %H:%M:%S %Z}")
+        self._last_skip_reason = None
+        task = asyncio.ensure_future(self.job.run(RunContext(name, slot, self.clock, market_open)))
+        stopper = asyncio.ensure_future(self.stop.wait())
+        result, error, summary = "ok", None, None
+        try:
+            done, _ = await asyncio.wait(
+                {task, stopper}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if task not in done and stopper in done:
+                log.info(
+                    "%s: stop requested; giving the run %.0fs to finish", name, self.stop_grace
+                )
+                await self.job.terminate()
+                done, _ = await asyncio.wait({task}, timeout=self.stop_grace)
+                if task not in done:
+                    result, error = "cancelled", "stopped before the run finished"
+            elif task not in done:
+                result, error = "timeout", f"run took longer than {self.timeout:g}s"
+            if task in done:
+                try:
+                    summary = task.result()
+                except TtaiError as exc:
+                    result, error = "error", str(exc)
+                except Exception as exc:  # a job's own bug: record it, keep the loop alive
+                    log.debug("%s: run failed", name, exc_info=True)
+                    result, error = "error", f"{exc.__class__.__name__}: {exc}"
+            else:
+                await self.job.terminate()
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        finally:
+            stopper.cancel()
+        duration = self.clock.monotonic() - started
+        error = logs.redact(error) if error else None
+        self.repo.run_finished(
+            run_id,
+            name,
+            result=result,
+            now=self.clock.now(),
+            duration_s=round(duration, 3),
+            error=error,
+            slot=slot,
+            remember_slot=self.remember_slots and result == "ok",
+        )
+        self.outcome.runs += 1
+        self.outcome.last_failed = result not in ("ok", "cancelled")
+        self.outcome.failures += int(self.outcome.last_failed)
+        if result == "ok":
+            log.info("%s: ok in %.2fs%s", name, duration, f": {summary}" if summary else "")
+        else:
+            log.error("%s: %s after %.2fs: %s", name, result, duration, error)
+
+
+async def catch_up(runner: Runner, grace: timedelta) -> Outcome:
+    """For crontab: run the latest slot <= now once, if it is within `grace` and has not
+    run yet; otherwise do nothing. A run that fails is not marked done, so the next cron
+    invocation within the grace tries again."""
+    now = runner.clock.now()
+    slot = runner.schedule.latest(now, now - grace)
+    name = runner.job.name
+    if slot is None:
+        log.info("%s: no slot due within the last %s; nothing to do", name, grace)
+        return runner.outcome
+    done = runner.repo.last_slot(name)
+    if done is not None and done >= slot:
+        log.info("%s: the %s slot already ran", name, f"{slot:%Y-%m-%d %H:%M %Z}")
+        return runner.outcome
+    runner.remember_slots = True
+    decision = await runner.policy.confirm(slot, now)
+    if decision.run:
+        await runner.execute(slot, decision.market_open)
+    else:
+        runner.skip(slot, decision.reason)
+    return runner.outcome
+
+
+def install_stop_handlers(stop: asyncio.Event) -> None:
+    """SIGTERM, SIGINT and SIGHUP set `stop`. A SIGHUP that is ignored (nohup) stays
+    ignored, so closing the terminal does not stop a nohup'd loop."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(sig, _on_signal, stop, sig)
+
+
+def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
+    if not stop.is_set():
+        log.info("received %s: stopping", signal.Signals(sig).name)
+    stop.set()

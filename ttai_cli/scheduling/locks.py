@@ -1,0 +1,75 @@
+"""One lock per job, so that a second process for the same job steps aside.
+
+An exclusive `flock` on `$TTAI_HOME/locks/<job>.lock`, held for as long as the process
+runs the job. The kernel drops it when the process dies, however it dies (SIGKILL
+included), so a lock is never left stuck and the file is never deleted (deleting it
+would let two processes lock two different files of the same name). The file holds the
+holder's pid, for messages only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from types import TracebackType
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+def lock_path(locks_dir: Path, job: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", job)
+    return locks_dir / f"{safe}.lock"
+
+
+class JobLock:
+    def __init__(self, locks_dir: Path, job: str) -> None:
+        self.path = lock_path(locks_dir, job)
+        self.job = job
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False when another process holds it."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            else:  # pragma: no cover - Windows
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> int | None:
+        """The pid written by the current holder, if readable."""
+        try:
+            text = self.path.read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+    def __enter__(self) -> JobLock:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

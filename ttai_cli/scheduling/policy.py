@@ -1,0 +1,52 @@
+"""Whether a due slot runs: the pause flag, the weekdays, and market hours.
+
+Kept apart from the engine (and asyncio) so that a dry run or a market-closed skip
+decides without importing more than it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ttai_cli.market.guard import MarketGuard
+from ttai_cli.store.jobs import JobsRepository
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class Decision:
+    run: bool
+    reason: str
+    market_open: bool | None = None
+
+
+@dataclass
+class Policy:
+    """When a due slot may run: pause flag, weekdays, market hours."""
+
+    job: str
+    repo: JobsRepository | None
+    guard: MarketGuard | None  # None: market hours are ignored
+    days: frozenset[int] | None = None
+    days_label: str = ""
+
+    def decide(self, slot: datetime) -> Decision:
+        """Run or skip `slot`, by the calendar alone (no network: dry runs use this)."""
+        if self.repo is not None and self.repo.is_paused(self.job):
+            return Decision(False, f"paused (ttai resume {self.job})")
+        if self.days is not None and slot.weekday() not in self.days:
+            return Decision(False, f"not on {self.days_label} ({DAY_NAMES[slot.weekday()]})")
+        if self.guard is None:
+            return Decision(True, "market hours ignored")
+        is_open, reason = self.guard.is_open(slot)
+        return Decision(is_open, reason, market_open=is_open)
+
+    async def confirm(self, slot: datetime, now: datetime) -> Decision:
+        """`decide`, with an open market confirmed live when the guard can."""
+        decision = self.decide(slot)
+        if not decision.run or self.guard is None or self.guard.live_check is None:
+            return decision
+        status = await self.guard.confirmed_status(now)
+        return Decision(status.open, status.reason, market_open=status.open)

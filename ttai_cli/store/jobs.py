@@ -1,0 +1,243 @@
+"""Job health in the database: counters per job, and a row per run, skip or failure.
+
+Each method is one short transaction, so `ttai status` in another process always sees a
+consistent state while a loop writes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.store import Store
+
+RUN_HISTORY_DAYS = 30
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(NEW_YORK).isoformat() if moment is not None else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(NEW_YORK) if value else None
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One row of `ttai status` (SPEC JSON shape), plus what the daemon adds later."""
+
+    job: str
+    runs: int
+    errors: int
+    skipped: int
+    last_started_at: datetime | None
+    last_duration_s: float | None
+    last_result: str | None
+    last_error: str | None
+    next_run_at: datetime | None
+    running_pid: int | None
+    paused: bool
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    job: str
+    slot: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    result: str
+    reason: str | None
+    error: str | None
+    count: int
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobsRepository:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def _ensure(db: sqlite3.Connection, job: str) -> None:
+        db.execute("INSERT OR IGNORE INTO jobs (job) VALUES (?)", (job,))
+
+    # -- the process holding a job -----------------------------------------------------------
+    def claim(self, job: str, pid: int, now: datetime) -> None:
+        with self.store.transaction() as db:
+            self._ensure(db, job)
+            db.execute(
+                "UPDATE jobs SET running_pid = ?, heartbeat_at = ?, updated_at = ? WHERE job = ?",
+                (pid, _iso(now), _iso(now), job),
+            )
+            cutoff = (now - timedelta(days=RUN_HISTORY_DAYS)).astimezone(UTC).isoformat()
+            db.execute("DELETE FROM job_runs WHERE job = ? AND started_at < ?", (job, cutoff))
+
+    def release(self, job: str, pid: int, now: datetime) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE jobs SET running_pid = NULL, next_run_at = NULL, updated_at = ? WHERE job = ? AND running_pid = ?",
+                (_iso(now), job, pid),
+            )
+
+    def heartbeat(self, job: str, now: datetime, next_run_at: datetime | None) -> None:
+        with self.store.transaction() as db:
+            self._ensure(db, job)
+            db.execute(
+                "UPDATE jobs SET heartbeat_at = ?, next_run_at = ?, updated_at = ? WHERE job = ?",
+                (_iso(now), _iso(next_run_at), _iso(now), job),
+            )
+
+    # -- runs --------------------------------------------------------------------------------
+    def run_started(self, job: str, slot: datetime, now: datetime, pid: int) -> int:
+        with self.store.transaction() as db:
+            self._ensure(db, job)
+            db.execute(
+                "UPDATE jobs SET last_started_at = ?, heartbeat_at = ?, updated_at = ? WHERE job = ?",
+                (_iso(now), _iso(now), _iso(now), job),
+            )
+            cursor = db.execute(
+                "INSERT INTO job_runs (job, slot, started_at, result, pid) VALUES (?, ?, ?, 'running', ?)",
+                (job, _iso(slot), now.astimezone(UTC).isoformat(), pid),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def run_finished(
+        self,
+        run_id: int,
+        job: str,
+        *,
+        result: str,
+        now: datetime,
+        duration_s: float,
+        error: str | None = None,
+        slot: datetime | None = None,
+        remember_slot: bool = False,
+    ) -> None:
+        """`result`: ok, error, timeout or cancelled. `remember_slot` marks the slot as
+        done for --catch-up."""
+        failed = result != "ok"
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE job_runs SET finished_at = ?, duration_s = ?, result = ?, error = ? WHERE id = ?",
+                (now.astimezone(UTC).isoformat(), duration_s, result, error, run_id),
+            )
+            db.execute(
+                """
+                UPDATE jobs SET runs = runs + 1, errors = errors + ?, last_finished_at = ?,
+                    last_duration_s = ?, last_result = ?, last_error = ?, heartbeat_at = ?, updated_at = ?
+                WHERE job = ?
+                """,
+                (int(failed), _iso(now), duration_s, result, error, _iso(now), _iso(now), job),
+            )
+            if remember_slot and slot is not None:
+                db.execute("UPDATE jobs SET last_slot = ? WHERE job = ?", (_iso(slot), job))
+
+    def skipped(
+        self,
+        job: str,
+        slot: datetime,
+        reason: str,
+        now: datetime,
+        pid: int,
+        count: int = 1,
+        remember_slot: bool = False,
+    ) -> None:
+        """Record `count` skipped slots; consecutive skips for the same reason share a row."""
+        with self.store.transaction() as db:
+            self._ensure(db, job)
+            last = db.execute(
+                "SELECT id, result, reason FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT 1",
+                (job,),
+            ).fetchone()
+            stamp = now.astimezone(UTC).isoformat()
+            if last is not None and last["result"] == "skipped" and last["reason"] == reason:
+                db.execute(
+                    "UPDATE job_runs SET count = count + ?, finished_at = ?, slot = ? WHERE id = ?",
+                    (count, stamp, _iso(slot), last["id"]),
+                )
+            else:
+                db.execute(
+                    "INSERT INTO job_runs (job, slot, started_at, finished_at, result, reason, pid, count) "
+                    "VALUES (?, ?, ?, ?, 'skipped', ?, ?, ?)",
+                    (job, _iso(slot), stamp, stamp, reason, pid, count),
+                )
+            db.execute(
+                "UPDATE jobs SET skipped = skipped + ?, heartbeat_at = ?, updated_at = ? WHERE job = ?",
+                (count, _iso(now), _iso(now), job),
+            )
+            if remember_slot:
+                db.execute("UPDATE jobs SET last_slot = ? WHERE job = ?", (_iso(slot), job))
+
+    def last_slot(self, job: str) -> datetime | None:
+        row = self.store.db.execute("SELECT last_slot FROM jobs WHERE job = ?", (job,)).fetchone()
+        return _parse(row[0]) if row else None
+
+    # -- pause / resume ----------------------------------------------------------------------
+    def set_paused(self, job: str, paused: bool, now: datetime) -> None:
+        with self.store.transaction() as db:
+            self._ensure(db, job)
+            db.execute(
+                "UPDATE jobs SET paused = ?, updated_at = ? WHERE job = ?",
+                (int(paused), _iso(now), job),
+            )
+
+    def is_paused(self, job: str) -> bool:
+        row = self.store.db.execute("SELECT paused FROM jobs WHERE job = ?", (job,)).fetchone()
+        return bool(row and row[0])
+
+    # -- reading -----------------------------------------------------------------------------
+    def known_jobs(self) -> list[str]:
+        return [r[0] for r in self.store.db.execute("SELECT job FROM jobs ORDER BY job")]
+
+    def statuses(self) -> list[JobStatus]:
+        rows = self.store.db.execute("SELECT * FROM jobs ORDER BY job").fetchall()
+        result = []
+        for r in rows:
+            pid = r["running_pid"] if pid_alive(r["running_pid"]) else None
+            result.append(
+                JobStatus(
+                    job=r["job"],
+                    runs=r["runs"],
+                    errors=r["errors"],
+                    skipped=r["skipped"],
+                    last_started_at=_parse(r["last_started_at"]),
+                    last_duration_s=r["last_duration_s"],
+                    last_result=r["last_result"],
+                    last_error=r["last_error"],
+                    next_run_at=_parse(r["next_run_at"]) if pid else None,
+                    running_pid=pid,
+                    paused=bool(r["paused"]),
+                )
+            )
+        return result
+
+    def history(self, job: str, limit: int = 20) -> list[RunRecord]:
+        rows = self.store.db.execute(
+            "SELECT * FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT ?", (job, limit)
+        ).fetchall()
+        return [
+            RunRecord(
+                job=r["job"],
+                slot=_parse(r["slot"]),
+                started_at=_parse(r["started_at"]) or datetime.now(UTC),
+                finished_at=_parse(r["finished_at"]),
+                result=r["result"],
+                reason=r["reason"],
+                error=r["error"],
+                count=r["count"],
+            )
+            for r in rows
+        ]
