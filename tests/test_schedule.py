@@ -322,6 +322,32 @@ def test_catch_up_retries_a_failed_slot_on_the_next_cron_run(store) -> None:  # 
     assert len(catch_up_run(store, "2026-03-10 09:36").history) == 1
 
 
+@pytest.mark.parametrize(
+    ("options", "now", "expected"),
+    [
+        ({"at": "market-open"}, "2026-11-27 09:41", ["Fri 11-27 09:30"]),
+        ({"at": "market-open"}, "2026-11-26 09:41", []),  # Thanksgiving: no session, nothing due
+        ({"at": "market-close"}, "2026-11-27 13:20", ["Fri 11-27 13:00"]),  # half day
+        (
+            {"at": "9:30am"},
+            "2026-11-26 09:41",
+            ["Thu 11-26 09:30"],
+        ),  # a plain time knows no holidays
+    ],
+    ids=["market-open", "market-open-holiday", "market-close-half-day", "plain-time"],
+)
+def test_catch_up_with_a_time_alone_means_every_day(
+    store, options, now: str, expected: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(ny(now))
+    job = RecordingJob(name="cron")
+    runner = make_runner(
+        store, clock, job, schedule_for(store, clock.now(), catch_up=True, **options)
+    )
+    asyncio.run(catch_up(runner, timedelta(hours=1)))
+    assert hm([s for s, _ in job.history]) == expected
+
+
 # -- suspend --------------------------------------------------------------------------------------
 class SuspendingClock(FakeClock):
     """The machine sleeps at `at` and wakes `for_seconds` later: the wall clock jumps."""

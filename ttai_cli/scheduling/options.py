@@ -13,6 +13,9 @@
 | `--schedule market-open` / `--market-open` | once at the next session open; with a repeat option: from each open while the session lasts |
 | `--schedule market-close` | once at the next close; with `--daily`: every close |
 | `--cron EXPR` | the cron expression on New York wall-clock time |
+
+With `--catch-up` (crontab calls ttai again and again), `--schedule TIME` alone means
+every day at TIME, and `--market-open` / `market-close` every session's open / close.
 """
 
 from __future__ import annotations
@@ -146,6 +149,12 @@ def build_schedule(
             )
         return Once()
     if period is None and not options.daily:
+        if options.catch_up:  # crontab runs it again and again: TIME means every day at TIME
+            if at == "market-open":
+                return SessionOpens(calendar())
+            if at == "market-close":
+                return SessionCloses(calendar())
+            return Daily(parse_time_of_day(at))
         return _first_at(at, calendar, now)
     if at == "market-open":
         return (
