@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from ttai_cli import __version__, logs
-from ttai_cli.cli import common, doctor, jobs, market, portfolio, run
+from ttai_cli.cli import common, doctor, jobs, market, notify, portfolio, run
 from ttai_cli.cli.common import AppState
 from ttai_cli.errors import TtaiError
 
@@ -101,6 +101,7 @@ portfolio.register(app)
 market.register(app)
 run.register(app)
 jobs.register(app)
+notify.register(app)
 doctor.register(app)
 
 

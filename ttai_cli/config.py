@@ -21,7 +21,16 @@ from pathlib import Path
 from ttai_cli import logs
 from ttai_cli.errors import ConfigError, CredentialsError
 
-NOTIFICATION_BACKENDS = ("console", "stderr", "webhook", "slack", "discord", "ntfy", "none")
+NOTIFICATION_BACKENDS = (
+    "console",
+    "stderr",
+    "webhook",
+    "slack",
+    "discord",
+    "ntfy",
+    "apprise",
+    "none",
+)
 TRUTHY = {"1", "true", "yes", "on"}
 FALSY = {"", "0", "false", "no", "off"}
 
@@ -66,6 +75,7 @@ class Settings:
     slack_webhook_url: Secret | None = None
     discord_webhook_url: Secret | None = None
     ntfy_url: Secret | None = None
+    apprise_urls: Secret | None = None
     api_timeout: float = 15.0
     api_attempts: int = 4
 
@@ -74,6 +84,16 @@ class Settings:
         # The demo account gets its own database so that simulated positions and
         # alerts never mix with the record of a real account.
         return self.home / ("ttai-demo.db" if self.demo else "ttai.db")
+
+    def destination_urls(self) -> dict[str, Secret | None]:
+        """Remote notification destinations by backend name (values are secrets)."""
+        return {
+            "webhook": self.webhook_url,
+            "slack": self.slack_webhook_url,
+            "discord": self.discord_webhook_url,
+            "ntfy": self.ntfy_url,
+            "apprise": self.apprise_urls,
+        }
 
     @property
     def locks_dir(self) -> Path:
@@ -165,6 +185,14 @@ def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
     return None
 
 
+def _register_each(secret: Secret | None) -> Secret | None:
+    """A list of URLs in one variable: mask each one on its own too."""
+    if secret is not None:
+        for part in secret.reveal().replace(",", " ").split():
+            logs.register_secret(part)
+    return secret
+
+
 def parse_backends(raw: str) -> tuple[str, ...]:
     """`TTAI_NOTIFICATION_BACKEND`: a comma list of backend names, or `auto`."""
     names = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
@@ -227,6 +255,7 @@ def load_settings(
         slack_webhook_url=_secret(merged, "TTAI_SLACK_WEBHOOK_URL"),
         discord_webhook_url=_secret(merged, "TTAI_DISCORD_WEBHOOK_URL"),
         ntfy_url=_secret(merged, "TTAI_NTFY_URL"),
+        apprise_urls=_register_each(_secret(merged, "TTAI_APPRISE_URLS")),
         api_timeout=_number(merged, "TTAI_API_TIMEOUT", 15.0, low=0.1, high=600),
         api_attempts=int(_number(merged, "TTAI_API_ATTEMPTS", 4, low=1, high=20)),
     )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from ttai_cli.broker.models import Broker
     from ttai_cli.market.guard import LiveCheck
+    from ttai_cli.services.notifications import Notifier
     from ttai_cli.services.scheduling import SchedulingService
     from ttai_cli.store import Store
 
@@ -91,6 +92,11 @@ class AppState:
 
             self._store = open_store(self.settings.database_path)
         return self._store
+
+    def notifier(self) -> Notifier:
+        from ttai_cli.services.notifications import Notifier
+
+        return Notifier(self.settings, self.store(), self.clock)
 
     def scheduling(self) -> SchedulingService:
         from ttai_cli.services.scheduling import SchedulingService

@@ -87,3 +87,40 @@ def m002_jobs_and_calendar(db: sqlite3.Connection) -> None:
         )
         """
     )
+
+
+@migration
+def m003_notifications(db: sqlite3.Connection) -> None:
+    # Every notification, stored before any send. `key` lets a producer enqueue the same
+    # event twice (a retried job) and still get one notification.
+    db.execute(
+        """
+        CREATE TABLE notifications (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            key TEXT UNIQUE,
+            created_at TEXT NOT NULL,
+            type TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            data TEXT NOT NULL
+        )
+        """
+    )
+    # One row per notification and remote destination kind (never its URL: that is a
+    # secret). status: pending, sent, failed.
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            seq INTEGER NOT NULL REFERENCES notifications (seq),
+            destination TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            PRIMARY KEY (seq, destination)
+        )
+        """
+    )
+    db.execute("CREATE INDEX deliveries_pending ON deliveries (destination, status, seq)")

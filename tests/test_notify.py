@@ -1,0 +1,329 @@
+"""Notifications against a real local receiver: formats, durability, retries, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_subprocess
+from tests.fakes import FakeClock, RecordingSleep
+from tests.receiver import Receiver, Reply
+from ttai_cli.config import load_settings
+from ttai_cli.errors import ConfigError
+from ttai_cli.notify.models import Notification
+from ttai_cli.services.notifications import DeliveryPolicy, Notifier
+from ttai_cli.store import open_store
+
+SPEC_KEYS = ["id", "type", "notification_type", "title", "body", "data", "timestamp"]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+def alert(n: int = 0) -> Notification:
+    return Notification(
+        "alert_triggered",
+        "Price Alert: AAPL",
+        f"AAPL is now $185.50 (above $185.00) #{n}",
+        {"symbol": "AAPL", "condition": "above", "threshold": 185.0, "current_price": 185.5},
+    )
+
+
+def make_notifier(
+    home: Path,
+    env: dict[str, str],
+    *,
+    tty: bool = False,
+    sleep: RecordingSleep | None = None,
+    clock: FakeClock | None = None,
+) -> tuple[Notifier, io.StringIO]:
+    settings = load_settings(environ={"TTAI_HOME": str(home), **env})
+    home.mkdir(parents=True, exist_ok=True)
+    err = io.StringIO()
+    notifier = Notifier(
+        settings,
+        open_store(settings.database_path),
+        clock or FakeClock(datetime(2026, 3, 10, 15, 0, tzinfo=UTC)),
+        policy=DeliveryPolicy(jitter=lambda low, high: high),
+        sleep=sleep or RecordingSleep(),
+        stderr=lambda: err,
+        stderr_is_tty=tty,
+    )
+    return notifier, err
+
+
+# -- formats ----------------------------------------------------------------------------------
+def test_webhook_gets_the_exact_spec_payload_and_idempotency_key(
+    receiver: Receiver, clean_env: Path
+) -> None:
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": receiver.url + "/hook"})
+    n = alert()
+    asyncio.run(notifier.notify(n))
+    (request,) = receiver.requests
+    body = request.json()
+    assert list(body) == SPEC_KEYS
+    assert body == {
+        "id": n.id,
+        "type": "notification",
+        "notification_type": "alert_triggered",
+        "title": "Price Alert: AAPL",
+        "body": "AAPL is now $185.50 (above $185.00) #0",
+        "data": {
+            "symbol": "AAPL",
+            "condition": "above",
+            "threshold": 185.0,
+            "current_price": 185.5,
+        },
+        "timestamp": n.timestamp,
+    }
+    assert request.headers["idempotency-key"] == n.id
+    assert request.headers["content-type"] == "application/json"
+    assert request.path == "/hook"
+    assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
+
+
+def test_stderr_backend_writes_the_same_json_one_per_line(clean_env: Path) -> None:
+    notifier, err = make_notifier(clean_env, {"TTAI_NOTIFICATION_BACKEND": "stderr"})
+    first, second = alert(1), alert(2)
+    asyncio.run(notifier.notify(first))
+    asyncio.run(notifier.notify(second))
+    lines = err.getvalue().splitlines()
+    assert [json.loads(line) for line in lines] == [first.payload(), second.payload()]
+
+
+def test_console_backend_is_a_readable_panel(clean_env: Path) -> None:
+    notifier, err = make_notifier(clean_env, {}, tty=True)
+    asyncio.run(notifier.notify(alert()))
+    text = err.getvalue()
+    assert (
+        "Price Alert: AAPL" in text
+        and "AAPL is now $185.50 (above $185.00)" in text
+        and "Threshold" in text
+    )
+
+
+def test_slack_gets_block_kit_with_a_text_fallback(receiver: Receiver, clean_env: Path) -> None:
+    notifier, _ = make_notifier(
+        clean_env, {"TTAI_SLACK_WEBHOOK_URL": receiver.url + "/services/T1/B2/xyz"}
+    )
+    asyncio.run(notifier.notify(alert()))
+    body = receiver.requests[0].json()
+    assert body["text"] == "Price Alert: AAPL: AAPL is now $185.50 (above $185.00) #0"
+    assert [b["type"] for b in body["blocks"]] == ["header", "section", "section", "context"]
+    assert body["blocks"][0]["text"] == {
+        "type": "plain_text",
+        "text": "Price Alert: AAPL",
+        "emoji": True,
+    }
+    assert body["blocks"][1]["text"]["type"] == "mrkdwn"
+    assert {"type": "mrkdwn", "text": "*Current price*\n185.50"} in body["blocks"][2]["fields"]
+
+
+def test_discord_gets_an_embed(receiver: Receiver, clean_env: Path) -> None:
+    receiver.script = [Reply(204)]  # Discord answers 204 No Content
+    notifier, _ = make_notifier(
+        clean_env, {"TTAI_DISCORD_WEBHOOK_URL": receiver.url + "/api/webhooks/1/tok"}
+    )
+    n = alert()
+    asyncio.run(notifier.notify(n))
+    body = receiver.requests[0].json()
+    (embed,) = body["embeds"]
+    assert embed["title"] == "Price Alert: AAPL" and embed["description"].startswith("AAPL is now")
+    assert embed["timestamp"] == n.timestamp and isinstance(embed["color"], int)
+    assert {"name": "Symbol", "value": "AAPL", "inline": True} in embed["fields"]
+    assert receiver.delivered == [n.id]
+
+
+def test_ntfy_gets_json_publishing_with_priority_and_tags(
+    receiver: Receiver, clean_env: Path
+) -> None:
+    notifier, _ = make_notifier(clean_env, {"TTAI_NTFY_URL": receiver.url + "/my-topic"})
+    asyncio.run(notifier.notify(alert()))
+    request = receiver.requests[0]
+    assert request.path == "/"
+    body = request.json()
+    assert body["topic"] == "my-topic" and body["title"] == "Price Alert: AAPL"
+    assert body["priority"] == 4 and body["tags"] == ["rotating_light"]
+    assert body["message"].startswith("AAPL is now $185.50")
+
+
+# -- durability -------------------------------------------------------------------------------
+def test_down_then_503_then_up_delivers_each_once_in_order_across_a_restart(
+    receiver: Receiver, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = receiver.url + "/hook"
+    receiver.stop()  # down: connection refused
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": url})
+    created = [alert(i) for i in range(5)]
+    for n in created:
+        report = asyncio.run(notifier.notify(n))
+        assert "webhook" in report.pending
+    assert len(notifier.outbox.undelivered()) == 5
+    notifier.store.close()  # the process "restarts": the rest happens in fresh processes
+
+    receiver.script = [Reply(503)] * 4
+    receiver.start()
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", url)
+    for _ in range(6):
+        flushed = run_subprocess("notify", "flush")
+        if flushed.code == 0:
+            break
+    assert flushed.code == 0, flushed.out + flushed.err
+    assert receiver.delivered == [n.id for n in created], "each once, in creation order"
+    assert receiver.attempts(created[0].id) == 5  # 4 x 503, then 200
+    assert all(receiver.attempts(n.id) == 1 for n in created[1:])
+    assert json.loads(run_subprocess("notify", "outbox", "--json").out) == []
+
+
+def test_sigkill_right_after_storing_the_next_run_delivers(
+    receiver: Receiver, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url + "/hook")
+    receiver.script = [Reply(503, delay=5)]  # the first send hangs: the process dies during it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ttai_cli", "notify", "send", "--title", "Stored first"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while not receiver.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert receiver.requests, "the notification was stored and a send began"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    stored_id = receiver.requests[0].json()["id"]
+    assert receiver.delivered == []
+    assert run_subprocess("notify", "flush").code == 0
+    assert receiver.delivered == [stored_id]
+
+
+def test_order_holds_behind_a_failing_notification(receiver: Receiver, clean_env: Path) -> None:
+    clock = FakeClock(datetime(2026, 3, 10, 15, 0, tzinfo=UTC))
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": receiver.url}, clock=clock)
+    first, second = alert(1), alert(2)
+    receiver.script = [Reply(503)] * 3
+    asyncio.run(notifier.notify(first))
+    asyncio.run(notifier.notify(second))  # due later: waits behind the first
+    assert receiver.delivered == [] and len(receiver.requests) == 3
+    clock.advance(3600)
+    asyncio.run(notifier.flush())
+    assert receiver.delivered == [first.id, second.id]
+
+
+def test_429_retry_after_2_is_honoured(receiver: Receiver, clean_env: Path) -> None:
+    sleep = RecordingSleep()
+    receiver.script = [Reply(429, {"Retry-After": "2"})]
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": receiver.url}, sleep=sleep)
+    n = alert()
+    asyncio.run(notifier.notify(n))
+    assert sleep.history == [2.0]
+    assert receiver.delivered == [n.id] and receiver.attempts(n.id) == 2
+
+
+def test_400_is_not_retried_and_shows_as_failed(
+    receiver: Receiver, clean_env: Path, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400, body=b'{"error": "unknown field"}')]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    sent = ttai("notify", "send", "--title", "Bad request", "--body", "x")
+    assert sent.code == 0
+    assert len(receiver.requests) == 1, "a 400 is never retried"
+    assert ttai("notify", "flush").code == 0
+    assert len(receiver.requests) == 1
+    rows = json.loads(ttai("notify", "outbox", "--json").out)
+    assert [(r["status"], r["attempts"], r["destination"]) for r in rows] == [
+        ("failed", 1, "webhook")
+    ]
+    assert rows[0]["last_error"].startswith("webhook: HTTP 400")
+
+
+def test_slack_bursts_are_spaced_by_its_rate_limit(receiver: Receiver, clean_env: Path) -> None:
+    sleep = RecordingSleep()
+    receiver.stop()
+    notifier, _ = make_notifier(
+        clean_env, {"TTAI_SLACK_WEBHOOK_URL": receiver.url + "/services/a/b/c"}, sleep=sleep
+    )
+    for i in range(3):
+        with notifier.store.transaction() as db:
+            notifier.enqueue(db, alert(i))
+    receiver.start()
+    asyncio.run(notifier.flush())
+    assert len(receiver.delivered) == 3
+    assert sleep.history == [1.0, 1.0], "one second between Slack messages"
+
+
+def test_enqueue_with_the_same_key_stores_one_notification(
+    clean_env: Path, receiver: Receiver
+) -> None:
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": receiver.url})
+    with notifier.store.transaction() as db:
+        assert notifier.enqueue(db, alert(1), key="alert-7-fired-1")
+        assert not notifier.enqueue(db, alert(2), key="alert-7-fired-1")
+    asyncio.run(notifier.flush())
+    assert len(receiver.delivered) == 1
+
+
+# -- configuration and secrets ------------------------------------------------------------------
+def test_backend_selection(clean_env: Path) -> None:
+    tty, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": "http://127.0.0.1:1/x"}, tty=True)
+    assert [o.kind for o in tty.locals] == ["console"] and tty.active == ["webhook"]
+    piped, _ = make_notifier(clean_env, {}, tty=False)
+    assert [o.kind for o in piped.locals] == ["stderr"] and piped.active == []
+    none, _ = make_notifier(
+        clean_env, {"TTAI_NOTIFICATION_BACKEND": "none", "TTAI_WEBHOOK_URL": "http://x/y"}
+    )
+    assert none.locals == [] and none.active == []
+    with pytest.raises(ConfigError, match="includes slack but TTAI_SLACK_WEBHOOK_URL is not set"):
+        make_notifier(clean_env, {"TTAI_NOTIFICATION_BACKEND": "stderr,slack"})
+
+
+def test_destination_urls_and_tokens_never_show(receiver: Receiver, ttai, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    secret_path = "/services/T0SeKrIt1/B0SeKrIt2/XXSeKrIt3XX"
+    monkeypatch.setenv("TTAI_SLACK_WEBHOOK_URL", receiver.url + secret_path)
+    monkeypatch.setenv("TTAI_NTFY_URL", receiver.url + "/topicSeKrIt4")
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url + "/hook?token=SeKrIt5")
+    outputs = []
+    for args in (
+        ["-vv", "notify", "test"],
+        ["notify", "outbox"],
+        ["--demo", "doctor", "--offline"],
+    ):
+        result = ttai(*args)
+        outputs.append(result.out + result.err)
+    receiver.stop()  # now every delivery fails: the errors must not show URLs either
+    for args in (
+        ["-vv", "notify", "test"],
+        ["-vv", "--log-format", "json", "notify", "flush"],
+        ["notify", "outbox", "--json"],
+    ):
+        result = ttai(*args)
+        outputs.append(result.out + result.err)
+    text = "\n".join(outputs)
+    assert "SeKrIt" not in text
+    assert "/services/T…/***" in text
+    home_db = b"".join(p.read_bytes() for p in Path.cwd().parent.joinpath("home").glob("*.db*"))
+    assert b"SeKrIt" not in home_db
+
+
+def test_apprise_delivers_through_its_json_scheme(receiver: Receiver, clean_env: Path) -> None:
+    pytest.importorskip("apprise")
+    notifier, _ = make_notifier(
+        clean_env, {"TTAI_APPRISE_URLS": f"json://127.0.0.1:{receiver.port}/apprise"}
+    )
+    asyncio.run(notifier.notify(alert()))
+    (request,) = receiver.requests
+    assert request.path == "/apprise" and request.json()["title"] == "Price Alert: AAPL"

@@ -1,0 +1,143 @@
+"""`ttai notify test|outbox|flush|send`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from ttai_cli.cli.common import AppState, AsJson, console, emit_json, run, table
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.errors import UsageError
+
+notify_app = typer.Typer(
+    help="Notifications: test destinations, inspect and flush the outbox.", no_args_is_help=True
+)
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        metavar="NAME",
+        help="Only this backend (console, stderr, webhook, slack, discord, ntfy, apprise).",
+    ),
+]
+
+
+@notify_app.command("test")
+def test(ctx: typer.Context, backend: Backend = None, as_json: AsJson = False) -> None:
+    """Send a test notification and say, per destination, whether it arrived."""
+    notifier = AppState.of(ctx).notifier()
+    results = run(notifier.send_test(backend))
+    if as_json:
+        emit_json(results)
+    elif not results:
+        console().print("No notification backend is configured (TTAI_NOTIFICATION_BACKEND=none?).")
+    else:
+        shown = {d["backend"]: d["destination"] for d in notifier.describe()}
+        table(
+            None,
+            ["Backend", "Destination", "Result"],
+            [[k, shown.get(k, k), v] for k, v in results.items()],
+        )
+    if any(not v.startswith(("arrived", "printed")) for v in results.values()):
+        raise typer.Exit(1)
+
+
+@notify_app.command()
+def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """Pending and failed deliveries, with attempts and the last error."""
+    deliveries = AppState.of(ctx).notifier().outbox.undelivered()
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": d.notification.id,
+                    "created_at": d.notification.created_at,
+                    "type": d.notification.notification_type,
+                    "title": d.notification.title,
+                    "destination": d.destination,
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "last_error": d.last_error,
+                    "next_attempt_at": d.next_attempt_at,
+                }
+                for d in deliveries
+            ]
+        )
+        return
+    if not deliveries:
+        console().print("The outbox is empty: every notification was delivered.")
+        return
+    rows = [
+        [
+            f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}",
+            d.destination,
+            d.status,
+            str(d.attempts),
+            d.notification.title[:40],
+            (d.last_error or "")[:60],
+        ]
+        for d in deliveries
+    ]
+    table(
+        "Outbox",
+        ["Created", "Destination", "Status", "Tries", "Title", "Last error"],
+        rows,
+        right=(3,),
+    )
+
+
+@notify_app.command()
+def flush(ctx: typer.Context) -> None:
+    """Retry pending deliveries now, whatever their next-attempt time."""
+    report = run(AppState.of(ctx).notifier().flush(force=True))
+    if report.skipped_locked:
+        console().print("Another ttai process is delivering notifications right now.")
+        return
+    console().print(
+        f"sent {report.sent}, failed for good {report.failed}, still pending for {len(report.pending)} destination(s)"
+    )
+    for destination, error in report.pending.items():
+        console().print(f"  {destination}: {error}")
+    if report.pending:
+        raise typer.Exit(1)
+
+
+@notify_app.command()
+def send(
+    ctx: typer.Context,
+    title: Annotated[
+        str, typer.Option("--title", help="Title (e.g. the subject of a phone notification).")
+    ],
+    body: Annotated[str, typer.Option("--body", help="Body text.")] = "",
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--type", help="alert_triggered, position_update, briefing, info, warning, error."
+        ),
+    ] = "info",
+    data: Annotated[
+        str | None, typer.Option("--data", metavar="JSON", help="A JSON object of extra fields.")
+    ] = None,
+) -> None:
+    """Send a notification of your own (for scripts run with `ttai run -- ...`)."""
+    from ttai_cli.notify.models import NOTIFICATION_TYPES, Notification
+
+    if kind not in NOTIFICATION_TYPES:
+        raise UsageError(f"--type must be one of {', '.join(NOTIFICATION_TYPES)}")
+    fields = {}
+    if data:
+        try:
+            fields = json.loads(data)
+        except ValueError:
+            raise UsageError("--data is not valid JSON") from None
+        if not isinstance(fields, dict):
+            raise UsageError("--data must be a JSON object")
+    report = run(AppState.of(ctx).notifier().notify(Notification(kind, title, body, fields)))
+    for destination, error in report.pending.items():
+        console().print(f"stored; {destination} will be retried: {error}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(notify_app, name="notify")

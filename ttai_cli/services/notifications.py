@@ -1,0 +1,322 @@
+"""The notification service: store first, print locally, deliver durably.
+
+`enqueue()` stores a notification and a pending delivery per remote destination in the
+caller's transaction; `emit_local()` prints it (console / stderr) once that committed;
+`flush()` delivers what is pending. Delivery is at-least-once and in creation order per
+destination:
+
+- 2xx: sent. Another 4xx than 429: failed for good (kept, shown by `ttai notify outbox`).
+- 5xx, 429, timeouts, refused or dropped connections: retried within the flush with
+  exponential backoff and jitter (`Retry-After` honoured up to `max_wait`), then left
+  pending with a next-attempt time for a later run; later notifications for that
+  destination wait behind it, so the order holds.
+- One process flushes at a time (a lock); the others leave it to that one.
+- Sends to one destination are spaced by its rate limit (Slack ~1/s, Discord ~2.5/s).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ttai_cli import logs
+from ttai_cli.clock import NEW_YORK, Clock
+from ttai_cli.config import Settings
+from ttai_cli.errors import ConfigError
+from ttai_cli.notify.destinations import (
+    LOCAL_KINDS,
+    REMOTE_KINDS,
+    AppriseDestination,
+    Attempt,
+    LocalOutput,
+    RemoteDestination,
+)
+from ttai_cli.notify.models import Notification
+from ttai_cli.scheduling.locks import JobLock
+from ttai_cli.store import Store
+from ttai_cli.store.outbox import Delivery, Outbox
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    import httpx
+
+log = logs.get("notify")
+FLUSH_LOCK = "notify-outbox"
+
+
+async def _asyncio_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+@dataclass
+class DeliveryPolicy:
+    attempts_per_flush: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_wait: float = 30.0  # the longest Retry-After waited for inside one flush
+    later_base: float = 15.0  # next-attempt delay for a later run: 15 s, 30 s, 1 min, ...
+    later_max: float = 1800.0
+    timeout: float = 10.0
+    jitter: Callable[[float, float], float] = field(default=random.uniform)
+
+    def backoff(self, attempt: int) -> float:
+        return float(self.jitter(0, min(self.max_delay, self.base_delay * 2**attempt)))
+
+    def later(self, attempts: int) -> float:
+        return float(min(self.later_max, self.later_base * 2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class FlushReport:
+    sent: int = 0
+    failed: int = 0
+    pending: dict[str, str] = field(default_factory=dict)  # destination -> last error
+    skipped_locked: bool = False
+
+
+def resolve_backends(settings: Settings, stderr_is_tty: bool) -> tuple[list[str], list[str]]:
+    """(local outputs, remote destinations) for TTAI_NOTIFICATION_BACKEND.
+
+    `auto`: console on a terminal, else stderr, plus every destination whose URL is set.
+    A named remote destination without its URL is a configuration error (exit 2)."""
+    names = settings.notification_backends
+    urls = settings.destination_urls()
+    if names == ("auto",):
+        return ["console" if stderr_is_tty else "stderr"], [k for k in REMOTE_KINDS if urls.get(k)]
+    locals_ = [n for n in names if n in LOCAL_KINDS]
+    remotes = [n for n in names if n in REMOTE_KINDS]
+    for name in remotes:
+        if not urls.get(name):
+            variable = (
+                "TTAI_APPRISE_URLS"
+                if name == "apprise"
+                else f"TTAI_{name.upper()}{'_WEBHOOK' if name in ('slack', 'discord') else ''}_URL"
+            )
+            raise ConfigError(
+                f"TTAI_NOTIFICATION_BACKEND includes {name} but {variable} is not set"
+            )
+    return locals_, remotes
+
+
+class Notifier:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        *,
+        policy: DeliveryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        stderr: Callable[[], TextIO] | None = None,
+        stderr_is_tty: bool | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.outbox = Outbox(store)
+        self.clock = clock
+        self.policy = policy or DeliveryPolicy()
+        self.sleep = sleep or _asyncio_sleep
+        self._stderr = stderr or (lambda: sys.stderr)
+        tty = self._stderr().isatty() if stderr_is_tty is None else stderr_is_tty
+        local_names, remote_names = resolve_backends(settings, tty)
+        self.locals = [LocalOutput(name, self._stderr) for name in local_names]
+        urls = settings.destination_urls()
+        self.remotes: dict[str, RemoteDestination] = {}
+        for kind in REMOTE_KINDS:  # every configured URL can deliver what is pending for it
+            secret = urls.get(kind)
+            if secret is not None:
+                url = secret.reveal()
+                self.remotes[kind] = (
+                    AppriseDestination(url) if kind == "apprise" else RemoteDestination(kind, url)
+                )
+        self.active = remote_names  # where new notifications go
+        self._transport = transport
+        self._last_send: dict[str, float] = {}
+
+    # -- producing ---------------------------------------------------------------------------
+    def enqueue(
+        self,
+        db: sqlite3.Connection,
+        notification: Notification,
+        key: str | None = None,
+        destinations: list[str] | None = None,
+    ) -> bool:
+        """Store `notification` for delivery, inside the caller's transaction."""
+        return Outbox.add(
+            db, notification, self.active if destinations is None else destinations, key
+        )
+
+    def emit_local(self, notification: Notification) -> None:
+        for output in self.locals:
+            try:
+                output.emit(notification)
+            except OSError as exc:  # a closed stderr must not fail the job
+                log.warning("could not print a notification to %s: %s", output.kind, exc)
+
+    async def notify(self, notification: Notification, key: str | None = None) -> FlushReport:
+        """Store, print locally, and deliver now (what is left is retried later)."""
+        with self.store.transaction() as db:
+            stored = self.enqueue(db, notification, key)
+        if stored:
+            self.emit_local(notification)
+        return await self.flush()
+
+    # -- delivering --------------------------------------------------------------------------
+    async def flush(self, *, force: bool = False, only: list[str] | None = None) -> FlushReport:
+        """Deliver pending notifications. `force` ignores next-attempt times."""
+        report = FlushReport()
+        pending = [d for d in REMOTE_KINDS if d in self.outbox.destinations_with_pending()]
+        if only is not None:
+            pending = [d for d in pending if d in only]
+        if not pending:
+            return report
+        lock = JobLock(self.settings.locks_dir, FLUSH_LOCK)
+        if not lock.acquire():
+            log.debug("another process is delivering notifications")
+            report.skipped_locked = True
+            return report
+        import httpx
+
+        try:
+            async with httpx.AsyncClient(
+                timeout=self.policy.timeout, transport=self._transport
+            ) as client:
+                for kind in pending:
+                    await self._flush_destination(client, kind, force, report)
+        finally:
+            lock.release()
+        return report
+
+    async def _flush_destination(
+        self, client: httpx.AsyncClient, kind: str, force: bool, report: FlushReport
+    ) -> None:
+        destination = self.remotes.get(kind)
+        deliveries = self.outbox.due(kind, self.clock.now(), force=force)
+        if not deliveries:
+            waiting = self.outbox.first_pending(kind)
+            if waiting is not None and waiting.next_attempt_at is not None:
+                when = waiting.next_attempt_at.astimezone(NEW_YORK)
+                report.pending[kind] = f"next try at {when:%H:%M:%S} ({waiting.last_error})"
+            return
+        if destination is None:
+            if deliveries:
+                report.pending[kind] = f"{len(deliveries)} waiting: no URL configured for {kind}"
+                log.warning(
+                    "%d notifications wait for %s, which has no URL configured",
+                    len(deliveries),
+                    kind,
+                )
+            return
+        for delivery in deliveries:
+            attempt = await self._deliver(client, destination, delivery)
+            if attempt.outcome == "sent":
+                report.sent += 1
+            elif attempt.outcome == "reject":
+                report.failed += 1
+            else:
+                report.pending[kind] = attempt.detail
+                return  # the rest wait behind it: creation order holds
+
+    async def _deliver(
+        self, client: httpx.AsyncClient, destination: RemoteDestination, delivery: Delivery
+    ) -> Attempt:
+        tries = 0
+        while True:
+            await self._respect_rate_limit(destination)
+            attempt = await destination.send(client, delivery.notification)
+            self._last_send[destination.kind] = self.clock.monotonic()
+            tries += 1
+            now = self.clock.now()
+            if attempt.outcome == "sent":
+                self.outbox.mark(delivery, "sent", now)
+                log.debug("notification %s sent to %s", delivery.notification.id, destination.kind)
+                return attempt
+            if attempt.outcome == "reject":
+                self.outbox.mark(delivery, "failed", now, error=attempt.detail)
+                log.error(
+                    "%s rejected notification %s for good: %s",
+                    destination.shown,
+                    delivery.notification.id,
+                    attempt.detail,
+                )
+                return attempt
+            wait = (
+                attempt.retry_after
+                if attempt.retry_after is not None
+                else self.policy.backoff(tries - 1)
+            )
+            if tries >= self.policy.attempts_per_flush or wait > self.policy.max_wait:
+                later = max(wait, self.policy.later(delivery.attempts + tries))
+                self.outbox.mark(
+                    delivery,
+                    "pending",
+                    now,
+                    error=attempt.detail,
+                    next_attempt_at=now + timedelta(seconds=later),
+                )
+                log.warning(
+                    "could not deliver to %s (%s); trying again in %.0fs",
+                    destination.shown,
+                    attempt.detail,
+                    later,
+                )
+                return attempt
+            self.outbox.mark(delivery, "pending", now, error=attempt.detail)
+            log.info("%s; retrying in %.2fs", attempt.detail, wait)
+            await self.sleep(wait)
+
+    async def _respect_rate_limit(self, destination: RemoteDestination) -> None:
+        last = self._last_send.get(destination.kind)
+        if last is None or not destination.min_interval:
+            return
+        wait = destination.min_interval - (self.clock.monotonic() - last)
+        if wait > 0:
+            await self.sleep(wait)
+
+    # -- the notify commands -----------------------------------------------------------------
+    async def send_test(self, only: str | None = None) -> dict[str, str]:
+        """A test notification to every configured destination (or `only`); returns
+        destination -> "arrived" / "pending: why" / "failed: why" / "printed"."""
+        known = set(LOCAL_KINDS) | set(REMOTE_KINDS)
+        if only is not None and only not in known:
+            raise ConfigError(
+                f"--backend: unknown backend {only!r} (choose from {', '.join(sorted(known))})"
+            )
+        remote = [k for k in self.remotes if only in (None, k)]
+        local = [o for o in self.locals if only in (None, o.kind)]
+        if only in LOCAL_KINDS and not local:
+            local = [LocalOutput(only, self._stderr)]
+        if only in REMOTE_KINDS and not remote:
+            raise ConfigError(f"{only} has no URL configured")
+        notification = Notification(
+            "info",
+            "ttai test notification",
+            "If you can read this, ttai can reach you here.",
+            {"source": "ttai notify test"},
+        )
+        with self.store.transaction() as db:
+            self.enqueue(db, notification, destinations=remote)
+        for output in local:
+            output.emit(notification)
+        await self.flush(force=True, only=remote)
+        results = {o.kind: "printed" for o in local}
+        for kind in remote:
+            delivery = self.outbox.delivery(notification.id, kind)
+            if delivery is None or delivery.status == "sent":
+                results[kind] = "arrived"
+            else:
+                results[kind] = f"{delivery.status}: {delivery.last_error or 'not sent yet'}"
+        return results
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [{"backend": o.kind, "destination": o.kind} for o in self.locals] + [
+            {"backend": kind, "destination": self.remotes[kind].shown} for kind in self.active
+        ]

@@ -1,0 +1,177 @@
+"""The durable outbox: notifications and their per-destination deliveries.
+
+`add()` writes inside the caller's transaction, so whatever produced the notification
+(an alert marked triggered, a sync) and the notification commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ttai_cli.notify.models import Notification
+from ttai_cli.store import Store
+
+
+@dataclass(frozen=True)
+class Delivery:
+    seq: int
+    destination: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    notification: Notification
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _row_notification(row: sqlite3.Row) -> Notification:
+    return Notification(
+        notification_type=row["type"],
+        title=row["title"],
+        body=row["body"],
+        data=json.loads(row["data"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        id=row["id"],
+    )
+
+
+class Outbox:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def add(
+        db: sqlite3.Connection,
+        notification: Notification,
+        destinations: list[str],
+        key: str | None = None,
+    ) -> bool:
+        """Store `notification` with a pending delivery per destination, in the caller's
+        transaction. False (nothing stored) when `key` was already used."""
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO notifications (id, key, created_at, type, title, body, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                notification.id,
+                key,
+                _iso(notification.created_at),
+                notification.notification_type,
+                notification.title,
+                notification.body,
+                json.dumps(notification.data, default=str),
+            ),
+        )
+        if cursor.rowcount == 0:
+            return False
+        seq = cursor.lastrowid
+        db.executemany(
+            "INSERT INTO deliveries (seq, destination) VALUES (?, ?)",
+            [(seq, d) for d in destinations],
+        )
+        return True
+
+    def due(self, destination: str, now: datetime, *, force: bool = False) -> list[Delivery]:
+        """Pending deliveries for `destination` in creation order; unless `force`, only
+        from the first one whose next attempt is due (later ones wait behind it)."""
+        rows = self.store.db.execute(
+            """
+            SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
+            FROM deliveries d JOIN notifications n ON n.seq = d.seq
+            WHERE d.destination = ? AND d.status = 'pending' ORDER BY d.seq
+            """,
+            (destination,),
+        ).fetchall()
+        if (
+            rows
+            and not force
+            and rows[0]["next_attempt_at"]
+            and rows[0]["next_attempt_at"] > _iso(now)
+        ):
+            return []
+        return [self._delivery(r) for r in rows]
+
+    @staticmethod
+    def _delivery(row: sqlite3.Row) -> Delivery:
+        return Delivery(
+            seq=row["seq"],
+            destination=row["destination"],
+            status=row["status"],
+            attempts=row["attempts"],
+            next_attempt_at=datetime.fromisoformat(row["next_attempt_at"])
+            if row["next_attempt_at"]
+            else None,
+            last_error=row["last_error"],
+            notification=_row_notification(row),
+        )
+
+    def mark(
+        self,
+        delivery: Delivery,
+        status: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                """
+                UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?,
+                    next_attempt_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+                WHERE seq = ? AND destination = ?
+                """,
+                (
+                    status,
+                    error,
+                    _iso(next_attempt_at),
+                    status,
+                    _iso(now),
+                    delivery.seq,
+                    delivery.destination,
+                ),
+            )
+
+    def first_pending(self, destination: str) -> Delivery | None:
+        row = self.store.db.execute(
+            """
+            SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
+            FROM deliveries d JOIN notifications n ON n.seq = d.seq
+            WHERE d.destination = ? AND d.status = 'pending' ORDER BY d.seq LIMIT 1
+            """,
+            (destination,),
+        ).fetchone()
+        return self._delivery(row) if row else None
+
+    def destinations_with_pending(self) -> list[str]:
+        return [
+            r[0]
+            for r in self.store.db.execute(
+                "SELECT DISTINCT destination FROM deliveries WHERE status = 'pending'"
+            )
+        ]
+
+    def undelivered(self) -> list[Delivery]:
+        """Pending and failed deliveries, oldest first: what `ttai notify outbox` lists."""
+        rows = self.store.db.execute(
+            """
+            SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
+            FROM deliveries d JOIN notifications n ON n.seq = d.seq
+            WHERE d.status IN ('pending', 'failed') ORDER BY d.seq, d.destination
+            """
+        ).fetchall()
+        return [self._delivery(r) for r in rows]
+
+    def delivery(self, notification_id: str, destination: str) -> Delivery | None:
+        row = self.store.db.execute(
+            """
+            SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
+            FROM deliveries d JOIN notifications n ON n.seq = d.seq WHERE n.id = ? AND d.destination = ?
+            """,
+            (notification_id, destination),
+        ).fetchone()
+        return self._delivery(row) if row else None
