@@ -34,6 +34,11 @@ def commands() -> dict[str, tuple[list[str], float]]:
             [*TTAI, "run", "--every", "30s", "--dry-run", "--now", SUNDAY, "--", "true"],
             0.25,
         ),
+        "ttai alerts check --dry-run --now <Sunday>": (
+            [*TTAI, "alerts", "check", "--dry-run", "--now", SUNDAY],
+            0.25,
+        ),
+        "ttai alerts list": ([*TTAI, "alerts", "list"], 0.25),
     }
 
 

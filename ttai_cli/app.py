@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from ttai_cli import __version__, logs
-from ttai_cli.cli import common, doctor, jobs, market, notify, portfolio, run
+from ttai_cli.cli import alerts, common, doctor, jobs, market, notify, portfolio, run
 from ttai_cli.cli.common import AppState
 from ttai_cli.errors import TtaiError
 
@@ -97,6 +97,7 @@ def _global_options(
     ctx.obj = AppState(env_file=env_file, home=home, demo=demo)
 
 
+alerts.register(app)
 portfolio.register(app)
 market.register(app)
 run.register(app)

@@ -7,7 +7,8 @@ value), so nothing downstream looks at `*-effect` fields again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -32,6 +33,7 @@ class Position:
     mark: Decimal | None  # per-unit mark price, when the broker sent one
     expires_at: datetime | None
     realized_today: Decimal = Decimal(0)
+    opened_at: datetime | None = None
 
     @property
     def is_option(self) -> bool:
@@ -120,6 +122,7 @@ class BrokerStats:
     requests: int = 0
     retries: int = 0
     token_refreshes: int = 0
+    by_path: Counter[str] = field(default_factory=Counter)
 
 
 class Broker(Protocol):
@@ -147,5 +150,9 @@ class Broker(Protocol):
     async def transactions(self, since: date) -> list[Transaction]: ...
 
     async def market_metrics(self, symbols: list[str]) -> dict[str, MarketMetric]: ...
+
+    async def greeks(self, option_symbols: list[str], timeout: float = 10.0) -> dict[str, Decimal]:
+        """Delta per option symbol (DXLink streamer); missing ones are absent."""
+        ...
 
     async def market_session(self) -> MarketSessionStatus: ...

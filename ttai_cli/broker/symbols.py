@@ -84,3 +84,25 @@ def parse_occ(symbol: str) -> OptionSymbol | None:
 
 def occ_symbol(root: str, expiration: date, right: str, strike: Decimal) -> str:
     return f"{root:<6}{expiration:%y%m%d}{right}{int(strike * 1000):08d}"
+
+
+_STREAMER_OPTION = re.compile(r"^\.([A-Z0-9]{1,6})(\d{6})([CP])(\d+(?:\.\d+)?)$")
+
+
+def streamer_symbol(occ: str) -> str | None:
+    """The DXLink symbol of an OCC equity option: `SPY   261218P00450000` -> `.SPY261218P450`."""
+    parsed = parse_occ(occ)
+    if parsed is None:
+        return None
+    strike = f"{parsed.strike.normalize():f}"
+    return f".{parsed.root.strip()}{parsed.expiration:%y%m%d}{parsed.right}{strike}"
+
+
+def occ_from_streamer(symbol: str) -> str | None:
+    """The OCC symbol of a DXLink equity option symbol, or None."""
+    match = _STREAMER_OPTION.match(symbol)
+    if not match:
+        return None
+    root, ymd, right, strike = match.groups()
+    expiration = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+    return occ_symbol(root, expiration, right, Decimal(strike))

@@ -82,9 +82,9 @@ class TastytradeBroker:
     async def __aenter__(self) -> TastytradeBroker:
         from tastytrade import Session
 
-        self._transport = ResilientTransport(
-            self._inner or httpx2.AsyncHTTPTransport(), self._retry, self.stats
-        )
+        inner = self._inner or httpx2.AsyncHTTPTransport()
+        await self._stack.enter_async_context(inner)
+        self._transport = ResilientTransport(inner, self._retry, self.stats)
         self._session = Session(
             self._secret.reveal(),
             self._refresh.reveal(),
@@ -272,6 +272,38 @@ class TastytradeBroker:
                 )
         return metrics
 
+    async def greeks(self, option_symbols: list[str], timeout: float = 10.0) -> dict[str, Decimal]:
+        """Delta per OCC option symbol from the DXLink streamer: one subscription for all
+        of them, waiting at most `timeout` seconds. Options with no event by then are
+        absent from the result."""
+        import anyio
+        from tastytrade import DXLinkStreamer
+        from tastytrade.dxfeed import Greeks
+
+        wanted = {
+            s: occ for occ in dict.fromkeys(option_symbols) if (s := sym.streamer_symbol(occ))
+        }
+        if not wanted:
+            return {}
+
+        async def stream() -> dict[str, Decimal]:
+            found: dict[str, Decimal] = {}
+            try:
+                async with DXLinkStreamer(self._session) as streamer:
+                    await streamer.subscribe(Greeks, list(wanted))
+                    with anyio.move_on_after(timeout):
+                        async for event in streamer.listen(Greeks):
+                            occ = wanted.get(event.event_symbol)
+                            if occ is not None and event.delta is not None:
+                                found[occ] = event.delta
+                            if len(found) == len(wanted):
+                                break
+            except BaseExceptionGroup as group:  # anyio task groups wrap the real error
+                raise group.exceptions[0] from None
+            return found
+
+        return await self._call("greeks", stream)
+
     async def market_session(self) -> MarketSessionStatus:
         from tastytrade.market_sessions import ExchangeType, get_market_sessions
 
@@ -315,6 +347,7 @@ def _position(p: Any) -> Position:
         mark=p.mark_price,
         expires_at=p.expires_at,
         realized_today=p.realized_today,
+        opened_at=p.created_at,
     )
 
 

@@ -61,6 +61,7 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
         attempt = 0
         while True:
             self.stats.requests += 1
+            self.stats.by_path[request.url.path] += 1
             if request.url.path == TOKEN_PATH:
                 self.stats.token_refreshes += 1
             try:
@@ -115,8 +116,17 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
         except ValueError:
             return None  # an HTTP-date; fall back to our own backoff
 
+    # The broker owns the inner transport's lifecycle (`async with` it). The SDK opens a
+    # second client on this same transport for the DXLink streamer and closes that client
+    # when the stream ends; that must not close the connections the session still uses.
+    async def __aenter__(self) -> ResilientTransport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        pass
 
 
 def _describe(exc: Exception) -> str:

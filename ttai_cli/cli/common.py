@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ttai_cli.broker.models import Broker
+    from ttai_cli.jobs.context import JobContext
     from ttai_cli.market.guard import LiveCheck
     from ttai_cli.services.notifications import Notifier
     from ttai_cli.services.scheduling import SchedulingService
@@ -97,6 +98,11 @@ class AppState:
         from ttai_cli.services.notifications import Notifier
 
         return Notifier(self.settings, self.store(), self.clock)
+
+    def job_context(self) -> JobContext:
+        from ttai_cli.jobs.context import JobContext
+
+        return JobContext(self.settings, self.store(), self.clock, self.open_broker)
 
     def scheduling(self) -> SchedulingService:
         from ttai_cli.services.scheduling import SchedulingService

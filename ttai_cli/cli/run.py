@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from ttai_cli.cli import common
-from ttai_cli.cli.schedule_options import render_dry_run, with_schedule_options
+from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
 from ttai_cli.errors import UsageError
+from ttai_cli.jobs.base import Job
 from ttai_cli.scheduling.options import ScheduleOptions
 
 Jobs = Annotated[
@@ -39,24 +40,24 @@ def run(
     ctx: typer.Context, jobs: Jobs = None, name: Name = None, *, schedule: ScheduleOptions
 ) -> None:
     """Run jobs, or any program after --, on the schedule, market-aware."""
+    from ttai_cli.jobs import create_job
     from ttai_cli.jobs.command import CommandJob
 
     names, command = split_command(jobs or [])
     state = common.AppState.of(ctx)
-    if names:
-        raise UsageError(f"job {names[0]!r} is not available yet; use `ttai run -- COMMAND`")
-    if not command:
+    if names and command:
+        raise UsageError("give jobs or a command after --, not both")
+    if not names and not command:
         raise UsageError(
             "give jobs or a command after -- (example: ttai run --every 5m -- ./check.sh)"
         )
-    job = CommandJob(command, name)
-    service = state.scheduling()
-    if schedule.dry_run:
-        render_dry_run(service.dry_run(job, schedule), schedule.as_json)
-        return
-    code = service.execute([job], schedule)
-    if code:
-        raise typer.Exit(code)
+    selected: list[Job]
+    if command:
+        selected = [CommandJob(command, name)]
+    else:
+        context = state.job_context()
+        selected = [create_job(n, context) for n in dict.fromkeys(names)]
+    run_scheduled(state, selected, schedule)
 
 
 def register(app: typer.Typer) -> None:

@@ -196,3 +196,18 @@ def render_dry_run(previews: list[Any], as_json: bool) -> None:
         return
     rows = [[f"{p.at:%a %Y-%m-%d %H:%M:%S %Z}", p.action, p.reason] for p in previews]
     table(None, ["Slot (New York)", "Action", "Reason"], rows)
+
+
+def run_scheduled(state: Any, jobs: list[Any], schedule: ScheduleOptions) -> None:
+    """Preview (`--dry-run`) or run `jobs` on `schedule`; exit with the SPEC code."""
+    service = state.scheduling()
+    if schedule.dry_run:
+        if len(jobs) != 1:
+            from ttai_cli.errors import UsageError
+
+            raise UsageError("--dry-run previews one job at a time")
+        render_dry_run(service.dry_run(jobs[0], schedule), schedule.as_json)
+        return
+    code = service.execute(jobs, schedule)
+    if code:
+        raise typer.Exit(code)

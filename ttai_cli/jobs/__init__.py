@@ -7,4 +7,26 @@ named `cmd:<program>:<hash>` unless `--name` is given.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ttai_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from ttai_cli.jobs.base import Job
+    from ttai_cli.jobs.context import JobContext
+
 JOB_NAMES = ("monitor", "alerts", "sync", "briefing-morning", "briefing-eod", "briefing-weekly")
+
+
+def create_job(name: str, context: JobContext) -> Job:
+    if name == "alerts":
+        from ttai_cli.jobs.alerts import AlertsCheckJob
+
+        return AlertsCheckJob(context)
+    if name == "monitor":
+        from ttai_cli.jobs.alerts import MonitorJob
+
+        return MonitorJob(context)
+    if name in JOB_NAMES:
+        raise UsageError(f"job {name!r} is not available yet")
+    raise UsageError(f"unknown job {name!r} (jobs: {', '.join(JOB_NAMES)})")

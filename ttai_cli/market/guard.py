@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ttai_cli import logs
-from ttai_cli.broker.models import MarketSessionStatus
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.market.calendar import MarketCalendar, Session
 
+if TYPE_CHECKING:
+    from ttai_cli.broker.models import MarketSessionStatus
+
 log = logs.get("market")
-LiveCheck = Callable[[], Awaitable[MarketSessionStatus]]
+LiveCheck = Callable[[], Awaitable["MarketSessionStatus"]]
 
 
 @dataclass(frozen=True)

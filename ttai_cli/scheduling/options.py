@@ -23,23 +23,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import UsageError
-from ttai_cli.market.calendar import MarketCalendar
 from ttai_cli.scheduling.parse import MARKET_TIMES, parse_time_of_day
-from ttai_cli.scheduling.schedules import (
-    Cron,
-    Daily,
-    DuringSessions,
-    Every,
-    FirstThen,
-    Once,
-    Schedule,
-    SessionCloses,
-    SessionOpens,
-    localize,
-)
+
+if TYPE_CHECKING:
+    from ttai_cli.market.calendar import MarketCalendar
+    from ttai_cli.scheduling.schedules import Schedule
 
 DEFAULT_GRACE = timedelta(hours=1)
 
@@ -103,6 +95,8 @@ class ScheduleOptions:
 
 
 def _first_at(at: str, calendar: Callable[[], MarketCalendar], now: datetime) -> Schedule:
+    from ttai_cli.scheduling.schedules import Daily, Once, SessionCloses
+
     if at == "market-open":
         return Once(calendar().next_open(now - timedelta(microseconds=1)))
     if at == "market-close":
@@ -119,6 +113,18 @@ def build_schedule(
 ) -> Schedule:
     """The schedule the options describe. `calendar` is called only when the schedule
     needs the NYSE calendar; `default` gives the job's `--loop` cadence."""
+    from ttai_cli.scheduling.schedules import (
+        Cron,
+        Daily,
+        DuringSessions,
+        Every,
+        FirstThen,
+        Once,
+        SessionCloses,
+        SessionOpens,
+        localize,
+    )
+
     options.validate()
     if options.cron:
         return Cron(options.cron)

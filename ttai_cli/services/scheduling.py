@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ttai_cli import logs
-from ttai_cli.broker.models import Broker, MarketSessionStatus
 from ttai_cli.clock import Clock
 from ttai_cli.config import Settings
 from ttai_cli.errors import UsageError
@@ -31,6 +30,7 @@ from ttai_cli.store import Store, open_store
 from ttai_cli.store.jobs import JobsRepository, JobStatus
 
 if TYPE_CHECKING:
+    from ttai_cli.broker.models import Broker, MarketSessionStatus
     from ttai_cli.scheduling.engine import Outcome
 
 log = logs.get("scheduler")

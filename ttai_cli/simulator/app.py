@@ -22,13 +22,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ttai_cli.broker.symbols import INDEX_SYMBOLS, kind_of, parse_occ
+from ttai_cli.broker.symbols import kind_of, parse_occ
 from ttai_cli.clock import NEW_YORK
-from ttai_cli.simulator.account import SimAccount, _iso, build_demo_account, effect
+from ttai_cli.simulator.account import SimAccount, _iso, build_demo_account
 from ttai_cli.simulator.market import RandomWalkMarket, SimQuote, _unit
 
 DEMO_CLIENT_SECRET = "demo-client-secret"
@@ -160,11 +160,12 @@ class SimulatedTastytrade:
         self.history: list[Exchange] = []
         self.tokens: dict[str, float] = {}  # access token -> expiry (time.time())
         self.market_metrics_overrides: dict[str, dict[str, str]] = {}
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
+        self.quote_tokens: set[str] = set()
 
     # -- what tests look at ------------------------------------------------------------
     def requests_to(self, path_prefix: str) -> list[Exchange]:
-        with self._lock:
+        with self.lock:
             return [e for e in self.history if e.path.startswith(path_prefix)]
 
     def is_known(self, symbol: str) -> bool:
@@ -180,7 +181,7 @@ class SimulatedTastytrade:
 
     # -- the application ---------------------------------------------------------------
     def handle(self, request: SimRequest) -> SimResponse:
-        with self._lock:
+        with self.lock:
             response = self._dispatch(request)
             self.history.append(
                 Exchange(
@@ -270,6 +271,8 @@ class SimulatedTastytrade:
             return self._market_metrics(request)
         if path == "/market-time/sessions/current":
             return self._market_session()
+        if path == "/api-quote-tokens":
+            return self._quote_token(request)
         return _error(404, "not_found", f"No route for {path}")
 
     # -- endpoints ---------------------------------------------------------------------
@@ -302,6 +305,27 @@ class SimulatedTastytrade:
                 "token_type": "Bearer",
                 "expires_in": self.token_lifetime,
                 "id_token": "sim",
+            },
+        )
+
+    def quote_token_valid(self, token: str) -> bool:
+        with self.lock:
+            return token in self.quote_tokens
+
+    def _quote_token(self, request: SimRequest) -> SimResponse:
+        token = secrets.token_urlsafe(16)
+        self.quote_tokens.add(token)
+        host = request.headers.get("host", "127.0.0.1")
+        return _json(
+            200,
+            {
+                "data": {
+                    "token": token,
+                    "dxlink-url": f"ws://{host}/dxlink",
+                    "level": "api",
+                    "issued-at": _iso(self.now()),
+                    "expires-at": _iso(self.now() + timedelta(hours=24)),
+                }
             },
         )
 
@@ -606,20 +630,3 @@ class SimulatedTastytrade:
                 {k: current[k] for k in ("close-at", "close-at-ext", "open-at", "start-at")}
             )
         return _json(200, {"data": {"items": [item]}})
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-__all__ = [
-    "DEMO_ACCOUNT",
-    "DEMO_CLIENT_SECRET",
-    "DEMO_REFRESH_TOKEN",
-    "INDEX_SYMBOLS",
-    "Fault",
-    "SimRequest",
-    "SimResponse",
-    "SimulatedTastytrade",
-    "effect",
-]

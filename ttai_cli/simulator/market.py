@@ -107,6 +107,12 @@ class RandomWalkMarket:
         self.now = now
         self._walks: dict[str, _Walk] = {}
         self._rng = random.Random(seed)
+        # Tests pin prices: symbol -> (price now, previous close or None)
+        self.pinned: dict[str, tuple[float, float | None]] = {}
+
+    def pin(self, symbol: str, price: float, prev_close: float | None = None) -> None:
+        """Hold `symbol` at `price` (options on it are priced from it) until unpinned."""
+        self.pinned[symbol] = (price, prev_close)
 
     def base_price(self, symbol: str) -> float:
         if symbol in BASE_PRICES:
@@ -127,11 +133,16 @@ class RandomWalkMarket:
 
     def close_price(self, symbol: str, day: date) -> float:
         """Yesterday's close as today's reference: the walk's expected end, deterministic."""
+        pinned = self.pinned.get(symbol)
+        if pinned is not None and pinned[1] is not None:
+            return pinned[1]
         return self.open_price(symbol, day + timedelta(days=1)) * math.exp(
             -_normal(self.seed, "gap", symbol, day) * DAILY_VOL * 0.2
         )
 
     def spot(self, symbol: str) -> float:
+        if symbol in self.pinned:
+            return self.pinned[symbol][0]
         moment = self.now().astimezone(NEW_YORK)
         day = moment.date()
         minutes = moment.hour * 60 + moment.minute

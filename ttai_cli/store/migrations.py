@@ -124,3 +124,78 @@ def m003_notifications(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX deliveries_pending ON deliveries (destination, status, seq)")
+
+
+@migration
+def m004_alerts_and_positions(db: sqlite3.Connection) -> None:
+    # threshold and values are decimal strings: a threshold of 185.10 stays 185.10.
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            symbol TEXT NOT NULL,
+            type TEXT NOT NULL,
+            condition TEXT NOT NULL,
+            threshold TEXT NOT NULL,
+            note TEXT,
+            repeat_after_s REAL,
+            status TEXT NOT NULL DEFAULT 'active',
+            created_at TEXT NOT NULL,
+            triggered_at TEXT,
+            cleared_at TEXT,
+            fire_count INTEGER NOT NULL DEFAULT 0,
+            last_value TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX alerts_by_status ON alerts (status, type)")
+    db.execute(
+        """
+        CREATE TABLE alert_events (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER NOT NULL,
+            symbol TEXT NOT NULL,
+            type TEXT NOT NULL,
+            fired_at TEXT NOT NULL,
+            value TEXT,
+            message TEXT NOT NULL,
+            notification_id TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX alert_events_by_time ON alert_events (fired_at)")
+    # The positions as last seen (monitor and sync both update it, so each change is
+    # noticed, and notified, once).
+    db.execute(
+        """
+        CREATE TABLE positions (
+            symbol TEXT PRIMARY KEY,
+            underlying_symbol TEXT NOT NULL,
+            instrument_type TEXT NOT NULL,
+            quantity TEXT NOT NULL,
+            average_open_price TEXT NOT NULL,
+            close_price TEXT,
+            multiplier TEXT NOT NULL,
+            mark TEXT,
+            expires_at TEXT,
+            opened_at TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE position_events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            underlying_symbol TEXT NOT NULL,
+            change TEXT NOT NULL,
+            quantity_before TEXT,
+            quantity_after TEXT,
+            realized_pnl TEXT,
+            message TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX position_events_by_time ON position_events (at)")

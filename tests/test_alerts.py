@@ -1,0 +1,538 @@
+"""Alerts: every kind and boundary, trigger semantics, exactly-once, and the monitor."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CANARY_REFRESH, CANARY_SECRET, run_subprocess
+from tests.fakes import FakeClock
+from tests.test_broker import make_broker
+from tests.test_cli import one_line_error
+from ttai_cli.alerts.evaluate import Alert, MarketView, evaluate
+from ttai_cli.alerts.rules import parse_alert
+from ttai_cli.broker.models import MarketMetric, Quote
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.config import load_settings
+from ttai_cli.errors import UsageError
+from ttai_cli.services.alerts import AlertsService
+from ttai_cli.services.monitor import MonitorService
+from ttai_cli.services.notifications import Notifier
+from ttai_cli.services.portfolio import PositionView
+from ttai_cli.simulator.app import SimulatedTastytrade
+from ttai_cli.simulator.server import RunningServer
+from ttai_cli.store.alerts import AlertsRepository
+from ttai_cli.store.positions import PositionsRepository
+
+D = Decimal
+TODAY = date(2026, 11, 24)
+
+
+def alert(
+    kind: str, condition: str, threshold: str, symbol: str = "AAPL", **extra: object
+) -> Alert:
+    return Alert(
+        1,
+        symbol,
+        kind,
+        condition,
+        D(threshold),
+        extra.get("note"),
+        None,
+        "active",  # type: ignore[arg-type]
+        datetime(2026, 11, 1, tzinfo=UTC),
+        None,
+        None,
+        0,
+    )
+
+
+def quote(price: str | None, prev: str | None = "100", symbol: str = "AAPL") -> Quote:
+    value = D(price) if price is not None else None
+    return Quote(
+        symbol, "Equity", value, value, value, value, D(prev) if prev else None, datetime.now(UTC)
+    )
+
+
+def option(
+    symbol: str,
+    quantity: str,
+    opened: str,
+    mark: str | None,
+    dte: int | None,
+    underlying: str = "SPY",
+) -> PositionView:
+    q, o = D(quantity), D(opened)
+    m = D(mark) if mark is not None else None
+    pnl = (m - o) * q * 100 if m is not None else None
+    pct = (pnl / (o * abs(q) * 100) * 100).quantize(D("0.01")) if pnl is not None else None
+    expires = (
+        datetime.combine(TODAY + timedelta(days=dte), datetime.min.time(), NEW_YORK).replace(
+            hour=16
+        )
+        if dte is not None
+        else None
+    )
+    kind = "Equity Option" if dte is not None else "Equity"
+    return PositionView(symbol, underlying, kind, q, o, m, D(100), expires, dte, pnl, pct)
+
+
+# -- every kind, both sides, boundaries ---------------------------------------------------------
+CASES = [
+    # (alert, view, met)
+    (
+        "price above at the threshold fires",
+        alert("price", "above", "185"),
+        MarketView(quotes={"AAPL": quote("185")}),
+        True,
+    ),
+    (
+        "price above just below",
+        alert("price", "above", "185"),
+        MarketView(quotes={"AAPL": quote("184.99")}),
+        False,
+    ),
+    (
+        "price below at the threshold fires",
+        alert("price", "below", "180"),
+        MarketView(quotes={"AAPL": quote("180")}),
+        True,
+    ),
+    (
+        "price below above it",
+        alert("price", "below", "180"),
+        MarketView(quotes={"AAPL": quote("180.01")}),
+        False,
+    ),
+    (
+        "change above +2% at +2%",
+        alert("change", "above", "2"),
+        MarketView(quotes={"AAPL": quote("102")}),
+        True,
+    ),
+    (
+        "change below -3% at -3%",
+        alert("change", "below", "-3"),
+        MarketView(quotes={"AAPL": quote("97")}),
+        True,
+    ),
+    (
+        "change below -3% at -2.9%",
+        alert("change", "below", "-3"),
+        MarketView(quotes={"AAPL": quote("97.1")}),
+        False,
+    ),
+    (
+        "iv-rank above 50 at 50",
+        alert("iv-rank", "above", "50"),
+        MarketView(metrics={"AAPL": MarketMetric("AAPL", D(50), None, None)}),
+        True,
+    ),
+    (
+        "iv-rank below 20 at 35",
+        alert("iv-rank", "below", "20"),
+        MarketView(metrics={"AAPL": MarketMetric("AAPL", D(35), None, None)}),
+        False,
+    ),
+    (
+        "delta above 0.30 at -0.30 (absolute)",
+        alert("delta", "above", "0.30", "SPY"),
+        MarketView(
+            positions=[option("SPY   261128P00450000", "-1", "6.40", "5", 4)],
+            deltas={"SPY   261128P00450000": D("-0.30")},
+        ),
+        True,
+    ),
+    (
+        "delta above 0.30 at 0.29",
+        alert("delta", "above", "0.30", "SPY"),
+        MarketView(
+            positions=[option("SPY   261128P00450000", "-1", "6.40", "5", 4)],
+            deltas={"SPY   261128P00450000": D("0.29")},
+        ),
+        False,
+    ),
+    (
+        "dte below 3 with 3 days left",
+        alert("dte", "below", "3", "SPY"),
+        MarketView(positions=[option("SPY   261127P00450000", "-1", "6.40", "5", 3)]),
+        True,
+    ),
+    (
+        "dte below 0 on the expiry day",
+        alert("dte", "below", "0", "SPY"),
+        MarketView(positions=[option("SPY   261124P00450000", "-1", "6.40", "5", 0)]),
+        True,
+    ),
+    (
+        "dte below 2 with 3 days left",
+        alert("dte", "below", "2", "SPY"),
+        MarketView(positions=[option("SPY   261127P00450000", "-1", "6.40", "5", 3)]),
+        False,
+    ),
+    (
+        "pnl profit 50% on a short put bought back at half",
+        alert("pnl", "profit", "50", "TSLA"),
+        MarketView(positions=[option("TSLA  261218P00300000", "-1", "8.00", "4.00", 20, "TSLA")]),
+        True,
+    ),
+    (
+        "pnl profit 50% on a long call at half: a loss",
+        alert("pnl", "profit", "50", "TSLA"),
+        MarketView(positions=[option("TSLA  261218C00300000", "1", "8.00", "4.00", 20, "TSLA")]),
+        False,
+    ),
+    (
+        "pnl loss 50% on a long call at half",
+        alert("pnl", "loss", "50", "TSLA"),
+        MarketView(positions=[option("TSLA  261218C00300000", "1", "8.00", "4.00", 20, "TSLA")]),
+        True,
+    ),
+    (
+        "pnl loss 100% on a short put that doubled",
+        alert("pnl", "loss", "100", "TSLA"),
+        MarketView(positions=[option("TSLA  261218P00300000", "-1", "8.00", "16.00", 20, "TSLA")]),
+        True,
+    ),
+    (
+        "position kinds with nothing held are simply not met",
+        alert("dte", "below", "7", "NVDA"),
+        MarketView(),
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "rule", "view", "met"), CASES, ids=[c[0] for c in CASES])
+def test_every_kind_and_boundary(case: str, rule: Alert, view: MarketView, met: bool) -> None:
+    assert evaluate(rule, view, TODAY).met is met
+
+
+@pytest.mark.parametrize(
+    ("rule", "view", "why"),
+    [
+        (alert("price", "above", "185"), MarketView(), "no quote for AAPL"),
+        (
+            alert("price", "above", "185"),
+            MarketView(quotes={"AAPL": quote(None)}),
+            "no quote for AAPL",
+        ),
+        (
+            alert("change", "below", "-3"),
+            MarketView(quotes={"AAPL": quote("97", prev=None)}),
+            "no price or previous close",
+        ),
+        (alert("iv-rank", "above", "50"), MarketView(), "no IV rank"),
+        (
+            alert("delta", "above", "0.3", "SPY"),
+            MarketView(positions=[option("SPY   261128P00450000", "-1", "6", "5", 4)]),
+            "no greeks",
+        ),
+    ],
+    ids=[
+        "missing-quote",
+        "quote-without-price",
+        "missing-prev-close",
+        "missing-metric",
+        "missing-greeks",
+    ],
+)
+def test_missing_data_is_unknown_not_fired(rule: Alert, view: MarketView, why: str) -> None:
+    result = evaluate(rule, view, TODAY)
+    assert result.met is None and why in result.why_unknown
+
+
+def test_texts_a_trader_reads_on_a_phone() -> None:
+    price = evaluate(
+        alert("price", "above", "185"), MarketView(quotes={"AAPL": quote("185.50")}), TODAY
+    )
+    assert (
+        price.title == "Price Alert: AAPL" and price.body == "AAPL is now $185.50 (above $185.00)"
+    )
+    assert price.data == {
+        "symbol": "AAPL",
+        "condition": "above",
+        "threshold": 185.0,
+        "current_price": 185.5,
+    }
+    dte = evaluate(
+        alert("dte", "below", "3", "SPY"),
+        MarketView(positions=[option("SPY   261127P00450000", "-1", "6", "5", 3)]),
+        TODAY,
+    )
+    assert dte.body == "SPY 450P 11/27 expires in 3 days"
+    pnl = evaluate(
+        alert("pnl", "profit", "50", "TSLA"),
+        MarketView(positions=[option("TSLA  261218P00300000", "-1", "8.00", "3.84", 20, "TSLA")]),
+        TODAY,
+    )
+    assert pnl.body == "TSLA short put P&L +52% (target +50%)"
+    noted = evaluate(
+        alert("price", "above", "185", note="trim the position"),
+        MarketView(quotes={"AAPL": quote("186")}),
+        TODAY,
+    )
+    assert noted.body.endswith("— trim the position")
+
+
+# -- validation ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("AAPL", "sideways", "above", "1"), "unknown alert type"),
+        (("AAPL", "price", "profit", "1"), "takes above or below"),
+        (("AAPL", "dte", "below", "-1"), "whole number of days"),
+        (("AAPL", "dte", "below", "2.5"), "whole number of days"),
+        (("AAPL", "price", "above", "lots"), "is not a number"),
+        (("AAPL", "price", "above", "NaN"), "is not a number"),
+        (("AAPL", "delta", "above", "30"), "between 0 and 1"),
+        (("AAPL", "iv-rank", "above", "120"), "0 to 100"),
+        (("A$PL", "price", "above", "1"), "not a valid symbol"),
+    ],
+)
+def test_validation(args: tuple[str, str, str, str], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_alert(args[0], args[1], args[2], args[3])
+
+
+def test_symbols_are_normalised() -> None:
+    assert parse_alert(" aapl ", "price", "ABOVE", "1").symbol == "AAPL"
+    assert parse_alert("spy 261218p00450000", "dte", "below", "3").symbol == "SPY   261218P00450000"
+    assert parse_alert("/esz6", "price", "above", "6000").symbol == "/ESZ6"
+
+
+def test_cli_add_list_remove_rearm(ttai) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        ttai("--demo", "alerts", "add", "aapl", "above", "185", "--note", "trim").out.strip() == "1"
+    )
+    assert (
+        ttai("--demo", "alerts", "add", "AAPL", "--type", "change", "below", "-3").out.strip()
+        == "2"
+    )
+    rows = json.loads(ttai("--demo", "alerts", "list", "--json").out)
+    assert [list(r) for r in rows] == [
+        [
+            "id",
+            "symbol",
+            "type",
+            "condition",
+            "threshold",
+            "status",
+            "note",
+            "created_at",
+            "triggered_at",
+            "repeat_after",
+        ]
+    ] * 2
+    assert rows[1]["threshold"] == -3.0 and rows[0]["note"] == "trim"
+    assert "no alert with id 9" in one_line_error(ttai("--demo", "alerts", "remove", "1", "9"), 2)
+    assert len(json.loads(ttai("--demo", "alerts", "list", "--json").out)) == 2, "all or nothing"
+    assert "unknown alert type" in one_line_error(
+        ttai("--demo", "alerts", "add", "AAPL", "--type", "vol", "above", "1"), 2
+    )
+    assert "not a number" in one_line_error(
+        ttai("--demo", "alerts", "add", "AAPL", "above", "x"), 2
+    )
+    assert ttai("--demo", "alerts", "remove", "1").code == 0
+    assert [r["id"] for r in json.loads(ttai("--demo", "alerts", "list", "--json").out)] == [2]
+
+
+# -- cycles against the simulated API --------------------------------------------------------------
+def service_for(store, sim_server: RunningServer, clock: FakeClock, home: Path) -> AlertsService:  # type: ignore[no-untyped-def]
+    settings = load_settings(environ={"TTAI_HOME": str(home), "TTAI_NOTIFICATION_BACKEND": "none"})
+    home.mkdir(parents=True, exist_ok=True)
+    notifier = Notifier(settings, store, clock, stderr_is_tty=False)
+    return AlertsService(AlertsRepository(store), clock, lambda: make_broker(sim_server), notifier)
+
+
+def fired(store) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    return [
+        (r[0], r[1])
+        for r in store.db.execute(
+            "SELECT json_extract(data, '$.alert_id'), body FROM notifications WHERE type = 'alert_triggered' ORDER BY seq"
+        )
+    ]
+
+
+def test_fires_once_then_stays_triggered_until_rearm(
+    store, sim: SimulatedTastytrade, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    service = service_for(store, sim_server, clock, clean_env)
+    alert_id = service.add(parse_alert("AAPL", "price", "above", "200"))
+    sim.market.pin("AAPL", 201)
+    for _ in range(3):
+        asyncio.run(service.check())
+        clock.advance(30)
+    assert len(fired(store)) == 1
+    service.rearm([alert_id])
+    asyncio.run(service.check())
+    assert len(fired(store)) == 2
+
+
+def test_repeat_after_rearms_only_once_the_condition_was_false_again(
+    store, sim, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    service = service_for(store, sim_server, clock, clean_env)
+    service.add(parse_alert("AAPL", "price", "above", "200", repeat_after=timedelta(minutes=10)))
+    sim.market.pin("AAPL", 201)
+    asyncio.run(service.check())
+    for _ in range(30):  # true for 15 minutes: past repeat_after, but never false: no storm
+        clock.advance(30)
+        asyncio.run(service.check())
+    assert len(fired(store)) == 1
+    sim.market.pin("AAPL", 199)  # false again
+    clock.advance(30)
+    asyncio.run(service.check())
+    sim.market.pin("AAPL", 202)
+    clock.advance(30)
+    asyncio.run(service.check())
+    assert len(fired(store)) == 2
+
+
+def test_missing_quote_is_skipped_and_logged(store, sim, sim_server, clean_env, caplog) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    service = service_for(store, sim_server, clock, clean_env)
+    service.add(parse_alert("ZZZZ", "price", "above", "1"))
+    report = asyncio.run(service.check())
+    assert report.unknown == 1 and report.fired == 0 and fired(store) == []
+    assert "no quote for ZZZZ" in caplog.text
+
+
+def test_monitor_all_kinds_position_changes_and_realised_pnl(
+    store, sim, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    sim.now = lambda: clock.now()
+    alerts = service_for(store, sim_server, clock, clean_env)
+    monitor = MonitorService(alerts, PositionsRepository(store))
+    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
+    alerts.add(parse_alert(qqq, "dte", "below", "7"))
+    alerts.add(parse_alert("TSLA", "delta", "above", "0.01"))
+    first = asyncio.run(monitor.run())
+    assert first.position_changes == 0, "the first look is a baseline"
+    assert first.fired == 2
+    # buy back the QQQ puts, open a new AAPL position, add to nothing else
+    sim.account.trade(qqq, 2, "0.40", clock.now())
+    sim.account.trade("NVDA", 10, "140.00", clock.now())
+    clock.advance(60)
+    second = asyncio.run(monitor.run())
+    assert second.position_changes == 2
+    bodies = [
+        r[0]
+        for r in store.db.execute(
+            "SELECT body FROM notifications WHERE type = 'position_update' ORDER BY seq"
+        )
+    ]
+    assert bodies[0] == "Bought 10 shares NVDA at $140.00"
+    assert bodies[1].startswith("Closed QQQ") and "realised P&L +$" in bodies[1]
+    # QQQ: sold 2 at 1.45 (+290 - fees), bought back at 0.40 (-80 - fees)
+    realized = D(
+        store.db.execute(
+            "SELECT realized_pnl FROM position_events WHERE change = 'closed'"
+        ).fetchone()[0]
+    )
+    assert D("205") < realized < D("210")
+    third = asyncio.run(monitor.run())
+    assert third.position_changes == 0, "each change is notified once"
+
+
+# -- exactly once across processes, crashes ----------------------------------------------------
+def process_env(sim_server: RunningServer, home: Path) -> dict[str, str]:
+    return {
+        "TTAI_API_URL": sim_server.url,
+        "TASTYTRADE_CLIENT_SECRET": CANARY_SECRET,
+        "TASTYTRADE_REFRESH_TOKEN": CANARY_REFRESH,
+        "TTAI_HOME": str(home),
+        "TTAI_NOTIFICATION_BACKEND": "none",
+    }
+
+
+def add_many(home: Path, count: int) -> None:
+    from ttai_cli.store import open_store
+
+    home.mkdir(parents=True, exist_ok=True)
+    with open_store(home / "ttai.db") as store:
+        repo = AlertsRepository(store)
+        for i in range(count):
+            repo.add(parse_alert(f"S{i % 50:03d}", "price", "above", "1"), datetime.now(NEW_YORK))
+
+
+def test_four_processes_fire_200_alerts_exactly_once(sim_server, clean_env) -> None:  # type: ignore[no-untyped-def]
+    add_many(clean_env, 200)
+    env = process_env(sim_server, clean_env)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ttai_cli", "alerts", "check", "--ignore-market-hours"],
+            env={**__import__("os").environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    codes = [p.wait(timeout=120) for p in procs]
+    assert codes == [0, 0, 0, 0], [p.stderr.read() for p in procs if p.stderr]
+    db = sqlite3.connect(clean_env / "ttai.db")
+    ids = [r[0] for r in db.execute("SELECT json_extract(data, '$.alert_id') FROM notifications")]
+    assert len(ids) == 200 and len(set(ids)) == 200
+    assert db.execute("SELECT count(*) FROM alerts WHERE status = 'triggered'").fetchone()[0] == 200
+
+
+def test_sigkill_between_the_price_check_and_the_commit(sim, sim_server, clean_env) -> None:  # type: ignore[no-untyped-def]
+    add_many(clean_env, 5)
+    sim.faults.add("slow", "/market-data", delay=30)
+    env = {**__import__("os").environ, **process_env(sim_server, clean_env)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ttai_cli", "alerts", "check", "--ignore-market-hours"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while not sim.requests_to("/market-data") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sim.requests_to("/market-data"), "the cycle reached the quote request"
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    db = sqlite3.connect(clean_env / "ttai.db")
+    assert db.execute("SELECT count(*) FROM notifications").fetchone()[0] == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "ttai_cli", "alerts", "check", "--ignore-market-hours"],
+            env=env,
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    ids = [r[0] for r in db.execute("SELECT json_extract(data, '$.alert_id') FROM notifications")]
+    assert sorted(ids) == [1, 2, 3, 4, 5]
+
+
+HOT = """
+import sys
+from ttai_cli.app import main
+code = main(['alerts', 'check', '--ignore-market-hours'])
+print('HEAVY', sorted(m for m in ('tastytrade', 'pandas', 'httpx2') if m in sys.modules), code)
+"""
+
+
+def test_no_active_alerts_no_broker_request_no_sdk(sim, sim_server, clean_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for key, value in process_env(sim_server, clean_env).items():
+        monkeypatch.setenv(key, value)
+    proc = subprocess.run([sys.executable, "-c", HOT], capture_output=True, text=True)
+    assert "HEAVY [] 0" in proc.stdout, proc.stdout + proc.stderr
+    assert sim.history == []
+    status = json.loads(run_subprocess("status", "--json").out)["jobs"][0]
+    assert status["job"] == "alerts" and status["last_result"] == "ok"

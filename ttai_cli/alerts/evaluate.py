@@ -1,0 +1,263 @@
+"""Evaluating alerts against one snapshot of the market and the account.
+
+Pure functions: no I/O, no clock. An evaluation is met, not met, or unknown (a missing
+quote, metric or greek): an unknown alert is skipped and logged, never fired, and does
+not count as "the condition has been false again" for re-arming either.
+
+Notification texts are what a trader reads on a phone:
+`AAPL is now $185.50 (above $185.00)`, `SPY 450P 11/28 expires in 3 days`,
+`TSLA short put P&L +52% (target +50%)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ttai_cli.broker.models import MarketMetric, Quote
+from ttai_cli.broker.symbols import parse_occ
+from ttai_cli.services.portfolio import PositionView
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    symbol: str
+    type: str
+    condition: str
+    threshold: Decimal
+    note: str | None
+    repeat_after: timedelta | None
+    status: str
+    created_at: datetime
+    triggered_at: datetime | None
+    cleared_at: datetime | None
+    fire_count: int
+
+
+@dataclass
+class MarketView:
+    quotes: dict[str, Quote] = field(default_factory=dict)
+    metrics: dict[str, MarketMetric] = field(default_factory=dict)
+    positions: list[PositionView] = field(default_factory=list)
+    deltas: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    met: bool | None
+    value: Decimal | None = None
+    title: str = ""
+    body: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    why_unknown: str = ""
+
+
+def unknown(why: str) -> Evaluation:
+    return Evaluation(None, why_unknown=why)
+
+
+def money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def label(position: PositionView) -> str:
+    """`SPY 450P 11/28` for an option, the symbol otherwise."""
+    occ = parse_occ(position.symbol)
+    return occ.short_label() if occ else position.symbol.strip()
+
+
+def describe(position: PositionView) -> str:
+    """`TSLA short put`, `AAPL long stock`."""
+    side = "short" if position.quantity < 0 else "long"
+    occ = parse_occ(position.symbol)
+    what = (
+        ("call" if occ.right == "C" else "put")
+        if occ
+        else ("stock" if position.instrument_type == "Equity" else position.instrument_type.lower())
+    )
+    return f"{position.underlying_symbol} {side} {what}"
+
+
+def positions_for(
+    alert: Alert, positions: list[PositionView], options_only: bool
+) -> list[PositionView]:
+    """Positions the alert's symbol names: the position itself or its underlying."""
+    return [
+        p
+        for p in positions
+        if (p.symbol == alert.symbol or p.underlying_symbol == alert.symbol)
+        and (not options_only or "Option" in p.instrument_type)
+    ]
+
+
+def evaluate(alert: Alert, view: MarketView, today: date) -> Evaluation:
+    if alert.type == "price":
+        result = _price(alert, view)
+    elif alert.type == "change":
+        result = _change(alert, view)
+    elif alert.type == "iv-rank":
+        result = _iv_rank(alert, view)
+    elif alert.type == "delta":
+        result = _delta(alert, view)
+    elif alert.type == "dte":
+        result = _dte(alert, view, today)
+    elif alert.type == "pnl":
+        result = _pnl(alert, view)
+    else:
+        result = unknown(f"unknown alert type {alert.type}")
+    if result.met and alert.note:
+        result = Evaluation(
+            result.met,
+            result.value,
+            result.title,
+            f"{result.body} — {alert.note}",
+            {**result.data, "note": alert.note},
+        )
+    return result
+
+
+def _crossed(value: Decimal, alert: Alert) -> bool:
+    return value >= alert.threshold if alert.condition == "above" else value <= alert.threshold
+
+
+def _price(alert: Alert, view: MarketView) -> Evaluation:
+    quote = view.quotes.get(alert.symbol)
+    price = quote.price if quote else None
+    if price is None:
+        return unknown(f"no quote for {alert.symbol}")
+    return Evaluation(
+        _crossed(price, alert),
+        price,
+        f"Price Alert: {alert.symbol.strip()}",
+        f"{alert.symbol.strip()} is now {money(price)} ({alert.condition} {money(alert.threshold)})",
+        {
+            "symbol": alert.symbol,
+            "condition": alert.condition,
+            "threshold": float(alert.threshold),
+            "current_price": float(price),
+        },
+    )
+
+
+def _change(alert: Alert, view: MarketView) -> Evaluation:
+    quote = view.quotes.get(alert.symbol)
+    change = quote.change_percent if quote else None
+    if quote is None or change is None or quote.price is None:
+        return unknown(f"no price or previous close for {alert.symbol}")
+    direction = "up" if change >= 0 else "down"
+    return Evaluation(
+        _crossed(change, alert),
+        change,
+        f"Change Alert: {alert.symbol.strip()}",
+        f"{alert.symbol.strip()} is {direction} {abs(change):.2f}% today at {money(quote.price)} "
+        f"({alert.condition} {alert.threshold:+.2f}%)",
+        {
+            "symbol": alert.symbol,
+            "condition": alert.condition,
+            "threshold": float(alert.threshold),
+            "change_percent": round(float(change), 4),
+            "current_price": float(quote.price),
+        },
+    )
+
+
+def _iv_rank(alert: Alert, view: MarketView) -> Evaluation:
+    metric = view.metrics.get(alert.symbol)
+    rank = metric.iv_rank if metric else None
+    if rank is None:
+        return unknown(f"no IV rank for {alert.symbol}")
+    return Evaluation(
+        _crossed(rank, alert),
+        rank,
+        f"IV Rank Alert: {alert.symbol.strip()}",
+        f"{alert.symbol.strip()} IV rank is {rank:.1f} ({alert.condition} {alert.threshold:g})",
+        {
+            "symbol": alert.symbol,
+            "condition": alert.condition,
+            "threshold": float(alert.threshold),
+            "iv_rank": round(float(rank), 2),
+        },
+    )
+
+
+def _delta(alert: Alert, view: MarketView) -> Evaluation:
+    options = positions_for(alert, view.positions, options_only=True)
+    if not options:
+        return Evaluation(False)  # nothing held: nothing to warn about
+    known = [(abs(view.deltas[p.symbol]), p) for p in options if p.symbol in view.deltas]
+    if not known:
+        return unknown(f"no greeks for the {alert.symbol} options")
+    value, position = max(known, key=lambda item: item[0])
+    signed = view.deltas[position.symbol]
+    return Evaluation(
+        value >= alert.threshold,
+        value,
+        f"Delta Alert: {position.underlying_symbol}",
+        f"{label(position)} delta {signed:+.2f} (above {alert.threshold:.2f})",
+        {
+            "symbol": alert.symbol,
+            "position": position.symbol,
+            "delta": float(signed),
+            "condition": "above",
+            "threshold": float(alert.threshold),
+        },
+    )
+
+
+def _dte(alert: Alert, view: MarketView, today: date) -> Evaluation:
+    options = [
+        p for p in positions_for(alert, view.positions, options_only=True) if p.dte is not None
+    ]
+    if not options:
+        return Evaluation(False)
+    position = min(options, key=lambda p: p.dte if p.dte is not None else 10**6)
+    days = Decimal(position.dte or 0)
+    when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+    return Evaluation(
+        days <= alert.threshold,
+        days,
+        f"Expiration Alert: {position.underlying_symbol}",
+        f"{label(position)} expires {when}",
+        {
+            "symbol": alert.symbol,
+            "position": position.symbol,
+            "dte": int(days),
+            "threshold": int(alert.threshold),
+            "expires_at": position.expires_at.isoformat() if position.expires_at else None,
+        },
+    )
+
+
+def _pnl(alert: Alert, view: MarketView) -> Evaluation:
+    held = positions_for(alert, view.positions, options_only=False)
+    if not held:
+        return Evaluation(False)
+    known = [p for p in held if p.pnl_percent is not None]
+    if not known:
+        return unknown(f"no mark for the {alert.symbol} positions")
+    if alert.condition == "profit":
+        position = max(known, key=lambda p: p.pnl_percent or Decimal(0))
+        met = (position.pnl_percent or Decimal(0)) >= alert.threshold
+        target = f"+{alert.threshold:g}%"
+    else:
+        position = min(known, key=lambda p: p.pnl_percent or Decimal(0))
+        met = (position.pnl_percent or Decimal(0)) <= -alert.threshold
+        target = f"-{alert.threshold:g}%"
+    percent = position.pnl_percent or Decimal(0)
+    return Evaluation(
+        met,
+        percent,
+        f"P&L Alert: {position.underlying_symbol}",
+        f"{describe(position)} P&L {percent:+.0f}% (target {target})",
+        {
+            "symbol": alert.symbol,
+            "position": position.symbol,
+            "condition": alert.condition,
+            "threshold": float(alert.threshold),
+            "pnl_percent": float(percent),
+            "pnl": float(position.pnl) if position.pnl is not None else None,
+        },
+    )

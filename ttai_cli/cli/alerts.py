@@ -1,0 +1,134 @@
+"""`ttai alerts add|list|remove|rearm|check`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ttai_cli.cli.common import AppState, AsJson, console, emit_json, table
+from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.scheduling.options import ScheduleOptions
+
+alerts_app = typer.Typer(
+    help="Price, change, IV-rank, delta, DTE and P&L alerts.", no_args_is_help=True
+)
+
+Symbol = Annotated[str, typer.Argument(help="AAPL, an OCC option symbol, /ESZ6 ...")]
+Condition = Annotated[
+    str,
+    typer.Argument(
+        help="above/below (price, change, iv-rank), above (delta), below (dte), profit/loss (pnl)."
+    ),
+]
+Threshold = Annotated[str, typer.Argument(help="Price, percent, delta (0-1) or days.")]
+Kind = Annotated[str, typer.Option("--type", help="price, change, delta, dte, pnl, iv-rank.")]
+Note = Annotated[str | None, typer.Option("--note", help="A reminder shown with the notification.")]
+RepeatAfter = Annotated[
+    str | None,
+    typer.Option(
+        "--repeat-after",
+        metavar="DURATION",
+        help="Re-arm by itself this long after firing, once the condition was false again.",
+    ),
+]
+Ids = Annotated[
+    list[int], typer.Argument(metavar="ID...", help="Alert ids (see `ttai alerts list`).")
+]
+All = Annotated[bool, typer.Option("--all", help="Triggered alerts too.")]
+
+
+def _service(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    return AppState.of(ctx).job_context().alerts(notify=False)
+
+
+@alerts_app.command(context_settings={"ignore_unknown_options": True})
+def add(
+    ctx: typer.Context,
+    symbol: Symbol,
+    condition: Condition,
+    threshold: Threshold,
+    kind: Kind = "price",
+    note: Note = None,
+    repeat_after: RepeatAfter = None,
+) -> None:
+    """Add an alert and print its id. Negative thresholds work: `change below -3`."""
+    from ttai_cli.alerts.rules import parse_alert
+    from ttai_cli.scheduling.parse import parse_duration
+
+    repeat = parse_duration(repeat_after, option="--repeat-after") if repeat_after else None
+    spec = parse_alert(symbol, kind, condition, threshold, note, repeat)
+    alert_id = _service(ctx).add(spec)
+    typer.echo(str(alert_id))
+
+
+@alerts_app.command("list")
+def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) -> None:
+    """Active alerts (with --all, triggered ones too)."""
+    from ttai_cli.services.alerts import alert_json
+
+    alerts = _service(ctx).list_alerts(include_triggered=all_)
+    if as_json:
+        emit_json([alert_json(a) for a in alerts])
+        return
+    if not alerts:
+        console().print("No alerts." if all_ else "No active alerts (--all shows triggered ones).")
+        return
+    rows = [
+        [
+            str(a.id),
+            a.symbol.strip(),
+            a.type,
+            a.condition,
+            f"{a.threshold:f}",
+            a.status,
+            f"{a.triggered_at.astimezone(NEW_YORK):%m-%d %H:%M}" if a.triggered_at else "",
+            a.note or "",
+        ]
+        for a in alerts
+    ]
+    table(
+        "Alerts",
+        ["Id", "Symbol", "Type", "Condition", "Threshold", "Status", "Triggered", "Note"],
+        rows,
+        right=(0, 4),
+    )
+
+
+@alerts_app.command()
+def remove(ctx: typer.Context, ids: Ids) -> None:
+    """Remove alerts (all or none: an unknown id removes nothing)."""
+    _service(ctx).remove(ids)
+    console().print(f"removed {', '.join(map(str, ids))}")
+
+
+@alerts_app.command()
+def rearm(ctx: typer.Context, ids: Ids) -> None:
+    """Make triggered alerts active again."""
+    _service(ctx).rearm(ids)
+    console().print(f"re-armed {', '.join(map(str, ids))}")
+
+
+@with_schedule_options
+def check(ctx: typer.Context, *, schedule: ScheduleOptions) -> None:
+    """Check price, change and IV-rank alerts (the fast path; --loop: every 30 s)."""
+    from ttai_cli.jobs import create_job
+
+    state = AppState.of(ctx)
+    run_scheduled(state, [create_job("alerts", state.job_context())], schedule)
+
+
+@with_schedule_options
+def monitor(ctx: typer.Context, *, schedule: ScheduleOptions) -> None:
+    """Every alert kind against positions and quotes; notify positions opened and closed (--loop: 60 s)."""
+    from ttai_cli.jobs import create_job
+
+    state = AppState.of(ctx)
+    run_scheduled(state, [create_job("monitor", state.job_context())], schedule)
+
+
+def register(app: typer.Typer) -> None:
+    alerts_app.command()(check)
+    app.add_typer(alerts_app, name="alerts")
+    app.command()(monitor)

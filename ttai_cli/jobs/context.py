@@ -1,0 +1,48 @@
+"""What jobs share in one process: settings, the database, the clock, the broker
+factory and the notifier."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from ttai_cli.clock import Clock
+from ttai_cli.config import Settings
+
+if TYPE_CHECKING:
+    from ttai_cli.broker.models import Broker, Quote
+    from ttai_cli.services.alerts import AlertsService
+    from ttai_cli.services.notifications import Notifier
+    from ttai_cli.store import Store
+
+QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
+
+
+@dataclass
+class JobContext:
+    settings: Settings
+    store: Store
+    clock: Clock
+    open_broker: Callable[[], Broker]
+    quote_source: QuoteSource | None = None  # None: straight to the broker
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from ttai_cli.services.notifications import Notifier
+
+        return Notifier(self.settings, self.store, self.clock)
+
+    def alerts(self, notify: bool = True) -> AlertsService:
+        """The alerts service; `notify=False` for managing alerts (no notifier needed)."""
+        from ttai_cli.services.alerts import AlertsService, direct_quotes
+        from ttai_cli.store.alerts import AlertsRepository
+
+        return AlertsService(
+            AlertsRepository(self.store),
+            self.clock,
+            self.open_broker,
+            self.notifier if notify else None,
+            self.quote_source or direct_quotes,
+        )

@@ -1,0 +1,80 @@
+"""The portfolio monitor: every alert kind against positions and quotes, and a
+notification when a position is opened, closed (with realised P&L where the
+transactions show it) or resized."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from ttai_cli import logs
+from ttai_cli.broker.models import Broker, Position, Transaction
+from ttai_cli.services.alerts import ALL_TYPES, AlertsService, CycleReport
+from ttai_cli.store.positions import PositionsRepository
+
+log = logs.get("monitor")
+TRADE = "Trade"
+
+
+def realized_pnl(transactions: list[Transaction], symbol: str) -> Decimal | None:
+    """Net cash of all trades in `symbol` (opening and closing, after fees): the
+    realised P&L of a position that is now closed. None without both sides."""
+    trades = [t for t in transactions if t.symbol == symbol and t.transaction_type == TRADE]
+    opened = any((t.action or "").endswith("to Open") for t in trades)
+    closed = any((t.action or "").endswith("to Close") for t in trades)
+    if not (opened and closed):
+        return None
+    return sum((t.net_value for t in trades), Decimal(0))
+
+
+class MonitorService:
+    def __init__(self, alerts: AlertsService, positions: PositionsRepository) -> None:
+        self.alerts = alerts
+        self.positions = positions
+
+    async def run(self) -> CycleReport:
+        watched = self.alerts.repo.watching(ALL_TYPES)
+        async with self.alerts.open_broker() as broker:
+            current = await broker.positions()
+            realized = await self._realized_for_closes(broker, current)
+            view = await self.alerts.gather(broker, watched, current)
+            requests = broker.stats.requests
+        now = self.alerts.clock.now()
+        with self.positions.store.transaction() as db:
+            changes = self.positions.apply(db, current, now, self.alerts.enqueue, realized)
+        notifier = self.alerts.notifier
+        if notifier is not None:
+            for change in changes:
+                notifier.emit_local(change.notification)
+        report = await self.alerts.settle(watched, view) if watched else CycleReport()
+        if not watched:
+            await self.alerts.flush()
+        report.position_changes = len(changes)
+        report.requests = requests
+        report.notes.append(f"{len(current)} positions")
+        return report
+
+    async def _realized_for_closes(
+        self, broker: Broker, current: list[Position]
+    ) -> dict[str, Decimal]:
+        """Realised P&L of positions that disappeared since the last look (one
+        transactions request, only when something closed)."""
+        if not self.positions.has_baseline():
+            return {}
+        held = {p.symbol for p in current}
+        closed = [p for p in self.positions.stored() if p.symbol not in held]
+        if not closed:
+            return {}
+        opened = [p.opened_at for p in closed if p.opened_at is not None]
+        since = (
+            min(opened) if opened else self.alerts.clock.now() - timedelta(days=90)
+        ) - timedelta(days=1)
+        transactions = await broker.transactions(
+            since.date() if isinstance(since, datetime) else since
+        )
+        found = {}
+        for p in closed:
+            pnl = realized_pnl(transactions, p.symbol)
+            if pnl is not None:
+                found[p.symbol] = pnl
+        return found

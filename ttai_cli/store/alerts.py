@@ -1,0 +1,201 @@
+"""Alerts in the database, and the one transaction that fires them.
+
+Firing is a conditional update (`... WHERE status = 'active'`) inside a write
+transaction that also stores the notification: two processes checking the same alerts
+at once serialize on the write lock, and only the first one's update matches, so each
+alert fires, and notifies, exactly once. A crash before the commit leaves the alert
+active for the next run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from ttai_cli.alerts.evaluate import Alert, Evaluation
+from ttai_cli.alerts.rules import AlertSpec
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.errors import UsageError
+from ttai_cli.notify.models import Notification
+from ttai_cli.store import Store
+
+Enqueue = Callable[[sqlite3.Connection, Notification, str], bool]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(NEW_YORK) if value else None
+
+
+def _alert(row: sqlite3.Row) -> Alert:
+    return Alert(
+        id=row["id"],
+        symbol=row["symbol"],
+        type=row["type"],
+        condition=row["condition"],
+        threshold=Decimal(row["threshold"]),
+        note=row["note"],
+        repeat_after=timedelta(seconds=row["repeat_after_s"]) if row["repeat_after_s"] else None,
+        status=row["status"],
+        created_at=_time(row["created_at"]) or datetime.now(NEW_YORK),
+        triggered_at=_time(row["triggered_at"]),
+        cleared_at=_time(row["cleared_at"]),
+        fire_count=row["fire_count"],
+    )
+
+
+@dataclass(frozen=True)
+class Firing:
+    alert: Alert
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True)
+class FiredEvent:
+    alert_id: int
+    symbol: str
+    type: str
+    fired_at: datetime
+    message: str
+
+
+class AlertsRepository:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, spec: AlertSpec, now: datetime) -> int:
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO alerts (symbol, type, condition, threshold, note, repeat_after_s, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    spec.symbol,
+                    spec.type,
+                    spec.condition,
+                    str(spec.threshold),
+                    spec.note,
+                    spec.repeat_after.total_seconds() if spec.repeat_after else None,
+                    _iso(now),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def all_alerts(self, include_triggered: bool = True) -> list[Alert]:
+        where = "" if include_triggered else "WHERE status = 'active'"
+        return [
+            _alert(r) for r in self.store.db.execute(f"SELECT * FROM alerts {where} ORDER BY id")
+        ]
+
+    def count_watching(self, types: tuple[str, ...]) -> int:
+        marks = ",".join("?" * len(types))
+        row = self.store.db.execute(
+            f"SELECT count(*) FROM alerts WHERE type IN ({marks}) AND (status = 'active' OR repeat_after_s IS NOT NULL)",
+            types,
+        ).fetchone()
+        return int(row[0])
+
+    def watching(self, types: tuple[str, ...]) -> list[Alert]:
+        """Alerts a check must look at: active ones, and triggered ones that re-arm by
+        themselves (to see their condition turn false again)."""
+        marks = ",".join("?" * len(types))
+        rows = self.store.db.execute(
+            f"SELECT * FROM alerts WHERE type IN ({marks}) AND (status = 'active' OR repeat_after_s IS NOT NULL) ORDER BY id",
+            types,
+        )
+        return [_alert(r) for r in rows]
+
+    def _require(self, db: sqlite3.Connection, ids: list[int]) -> None:
+        marks = ",".join("?" * len(ids))
+        found = {r[0] for r in db.execute(f"SELECT id FROM alerts WHERE id IN ({marks})", ids)}
+        missing = [str(i) for i in ids if i not in found]
+        if missing:
+            raise UsageError(f"no alert with id {', '.join(missing)}")
+
+    def remove(self, ids: list[int]) -> None:
+        """All or nothing: an unknown id removes none."""
+        with self.store.transaction() as db:
+            self._require(db, ids)
+            db.executemany("DELETE FROM alerts WHERE id = ?", [(i,) for i in ids])
+
+    def rearm(self, ids: list[int]) -> None:
+        with self.store.transaction() as db:
+            self._require(db, ids)
+            db.executemany(
+                "UPDATE alerts SET status = 'active', triggered_at = NULL, cleared_at = NULL WHERE id = ?",
+                [(i,) for i in ids],
+            )
+
+    def apply_cycle(
+        self,
+        now: datetime,
+        firings: list[Firing],
+        cleared: list[int],
+        rearmed: list[int],
+        enqueue: Enqueue,
+    ) -> list[Notification]:
+        """One transaction for a whole check: note conditions that turned false, re-arm
+        what may re-arm, and fire what is met. Returns the notifications actually stored
+        (an alert another process fired meanwhile is not fired again)."""
+        stored: list[Notification] = []
+        with self.store.transaction() as db:
+            stamp = _iso(now)
+            db.executemany(
+                "UPDATE alerts SET cleared_at = ? WHERE id = ? AND status = 'triggered' AND cleared_at IS NULL",
+                [(stamp, i) for i in cleared],
+            )
+            db.executemany(
+                "UPDATE alerts SET status = 'active', triggered_at = NULL, cleared_at = NULL "
+                "WHERE id = ? AND status = 'triggered' AND cleared_at IS NOT NULL",
+                [(i,) for i in rearmed],
+            )
+            for firing in firings:
+                row = db.execute(
+                    "UPDATE alerts SET status = 'triggered', triggered_at = ?, cleared_at = NULL, "
+                    "fire_count = fire_count + 1, last_value = ? WHERE id = ? AND status = 'active' "
+                    "RETURNING fire_count",
+                    (stamp, str(firing.evaluation.value), firing.alert.id),
+                ).fetchone()
+                if row is None:
+                    continue  # fired by another process, or removed, since we read it
+                evaluation = firing.evaluation
+                notification = Notification(
+                    "alert_triggered",
+                    evaluation.title,
+                    evaluation.body,
+                    {**evaluation.data, "alert_id": firing.alert.id, "type": firing.alert.type},
+                    created_at=now.astimezone(UTC),
+                )
+                if enqueue(db, notification, f"alert:{firing.alert.id}:{row[0]}"):
+                    stored.append(notification)
+                db.execute(
+                    "INSERT INTO alert_events (alert_id, symbol, type, fired_at, value, message, notification_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        firing.alert.id,
+                        firing.alert.symbol,
+                        firing.alert.type,
+                        stamp,
+                        str(evaluation.value),
+                        evaluation.body,
+                        notification.id,
+                    ),
+                )
+        return stored
+
+    def fired_between(self, start: datetime, end: datetime) -> list[FiredEvent]:
+        rows = self.store.db.execute(
+            "SELECT * FROM alert_events WHERE fired_at >= ? AND fired_at < ? ORDER BY id",
+            (_iso(start), _iso(end)),
+        )
+        return [
+            FiredEvent(
+                r["alert_id"], r["symbol"], r["type"], _time(r["fired_at"]) or start, r["message"]
+            )
+            for r in rows
+        ]
