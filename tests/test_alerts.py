@@ -312,14 +312,9 @@ def test_symbols_are_normalised() -> None:
 
 
 def test_cli_add_list_remove_rearm(ttai) -> None:  # type: ignore[no-untyped-def]
-    assert (
-        ttai("--demo", "alerts", "add", "aapl", "above", "185", "--note", "trim").out.strip() == "1"
-    )
-    assert (
-        ttai("--demo", "alerts", "add", "AAPL", "--type", "change", "below", "-3").out.strip()
-        == "2"
-    )
-    rows = json.loads(ttai("--demo", "alerts", "list", "--json").out)
+    assert ttai("alerts", "add", "aapl", "above", "185", "--note", "trim").out.strip() == "1"
+    assert ttai("alerts", "add", "AAPL", "--type", "change", "below", "-3").out.strip() == "2"
+    rows = json.loads(ttai("alerts", "list", "--json").out)
     assert [list(r) for r in rows] == [
         [
             "id",
@@ -335,16 +330,21 @@ def test_cli_add_list_remove_rearm(ttai) -> None:  # type: ignore[no-untyped-def
         ]
     ] * 2
     assert rows[1]["threshold"] == -3.0 and rows[0]["note"] == "trim"
-    assert "no alert with id 9" in one_line_error(ttai("--demo", "alerts", "remove", "1", "9"), 2)
-    assert len(json.loads(ttai("--demo", "alerts", "list", "--json").out)) == 2, "all or nothing"
+    assert "no alert with id 9" in one_line_error(ttai("alerts", "remove", "1", "9"), 2)
+    assert len(json.loads(ttai("alerts", "list", "--json").out)) == 2, "all or nothing"
     assert "unknown alert type" in one_line_error(
-        ttai("--demo", "alerts", "add", "AAPL", "--type", "vol", "above", "1"), 2
+        ttai("alerts", "add", "AAPL", "--type", "vol", "above", "1"), 2
     )
-    assert "not a number" in one_line_error(
-        ttai("--demo", "alerts", "add", "AAPL", "above", "x"), 2
-    )
+    assert "not a number" in one_line_error(ttai("alerts", "add", "AAPL", "above", "x"), 2)
+    assert ttai("alerts", "remove", "1").code == 0
+    assert [r["id"] for r in json.loads(ttai("alerts", "list", "--json").out)] == [2]
+
+
+def test_demo_database_starts_with_sample_alerts(ttai) -> None:  # type: ignore[no-untyped-def]
+    rows = json.loads(ttai("--demo", "alerts", "list", "--json").out)
+    assert len(rows) == 5 and all(r["note"].startswith("demo:") for r in rows)
     assert ttai("--demo", "alerts", "remove", "1").code == 0
-    assert [r["id"] for r in json.loads(ttai("--demo", "alerts", "list", "--json").out)] == [2]
+    assert len(json.loads(ttai("--demo", "alerts", "list", "--json").out)) == 4, "seeded once only"
 
 
 # -- cycles against the simulated API --------------------------------------------------------------

@@ -92,6 +92,10 @@ class AppState:
             from ttai_cli.store import open_store
 
             self._store = open_store(self.settings.database_path)
+            if self.settings.demo:
+                from ttai_cli.services.demo import seed_demo
+
+                seed_demo(self._store, self.clock)
         return self._store
 
     def notifier(self) -> Notifier:
