@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from ttai_cli import __version__, logs
-from ttai_cli.cli import alerts, common, doctor, jobs, market, notify, portfolio, run
+from ttai_cli.cli import alerts, common, doctor, jobs, market, notify, portfolio, records, run
 from ttai_cli.cli.common import AppState
 from ttai_cli.errors import TtaiError
 
@@ -98,6 +98,7 @@ def _global_options(
 
 
 alerts.register(app)
+records.register(app)
 portfolio.register(app)
 market.register(app)
 run.register(app)

@@ -16,16 +16,42 @@ Symbols = Annotated[
 ]
 
 
-def _service(ctx: typer.Context):  # type: ignore[no-untyped-def]
+def _service(ctx: typer.Context, *, stored: bool = False):  # type: ignore[no-untyped-def]
     from ttai_cli.services.portfolio import PortfolioService
 
     state = AppState.of(ctx)
-    return PortfolioService(state.open_broker, state.clock)
+    return PortfolioService(state.open_broker, state.clock, state.store() if stored else None)
+
+
+def _age(service) -> str | None:  # type: ignore[no-untyped-def]
+    """`synced 4 min ago, Tue 10:42 EST`, or None if never synced."""
+    last = service.last_sync()
+    if last is None:
+        return None
+    minutes = int((service.clock.now() - last).total_seconds() // 60)
+    ago = (
+        "just now"
+        if minutes < 1
+        else f"{minutes} min ago"
+        if minutes < 120
+        else f"{minutes // 60} h ago"
+    )
+    return f"synced {ago}, {last:%a %H:%M %Z}"
+
+
+def _never_synced() -> None:
+    import sys
+
+    sys.stderr.write("ttai: no sync yet; showing live data (`ttai sync` keeps a local record)\n")
 
 
 def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
-    """Open positions with mark, days to expiry and P&L."""
-    views = run(_service(ctx).live_positions())
+    """Open positions with mark, days to expiry and P&L (from the last sync, or --live)."""
+    service = _service(ctx, stored=not live)
+    age = None if live else _age(service)
+    views = service.stored_positions() if age else run(service.live_positions())
+    if not live and age is None:
+        _never_synced()
     if as_json:
         emit_json(views)
         return
@@ -42,7 +68,7 @@ def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -
         for v in views
     ]
     table(
-        "Positions",
+        f"Positions ({age})" if age else "Positions (live)",
         ["Symbol", "Qty", "Open", "Mark", "DTE", "P&L", "P&L %"],
         rows,
         right=(1, 2, 3, 4, 5, 6),
@@ -50,8 +76,13 @@ def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -
 
 
 def balances(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
-    """Net liquidating value, cash and buying power."""
-    b = run(_service(ctx).live_balances())
+    """Net liquidating value, cash and buying power (from the last sync, or --live)."""
+    service = _service(ctx, stored=not live)
+    age = None if live else _age(service)
+    stored = service.stored_balances() if age else None
+    b = stored if stored is not None else run(service.live_balances())
+    if not live and stored is None:
+        _never_synced()
     if as_json:
         emit_json(b)
         return
@@ -63,7 +94,7 @@ def balances(ctx: typer.Context, live: Live = False, as_json: AsJson = False) ->
         ["Maintenance requirement", money(b.maintenance_requirement)],
         ["Pending cash", money(b.pending_cash)],
     ]
-    table(f"Balances {b.account_number}", ["", "Value"], rows, right=(1,))
+    table(f"Balances {b.account_number} ({age or 'live'})", ["", "Value"], rows, right=(1,))
 
 
 def quote(

@@ -27,6 +27,12 @@ def create_job(name: str, context: JobContext) -> Job:
         from ttai_cli.jobs.alerts import MonitorJob
 
         return MonitorJob(context)
-    if name in JOB_NAMES:
-        raise UsageError(f"job {name!r} is not available yet")
+    if name == "sync":
+        from ttai_cli.jobs.records import SyncJob
+
+        return SyncJob(context)
+    if name.startswith("briefing-") and name in JOB_NAMES:
+        from ttai_cli.jobs.records import BriefingJob
+
+        return BriefingJob(context, name.removeprefix("briefing-"))
     raise UsageError(f"unknown job {name!r} (jobs: {', '.join(JOB_NAMES)})")

@@ -14,7 +14,9 @@ from ttai_cli.config import Settings
 if TYPE_CHECKING:
     from ttai_cli.broker.models import Broker, Quote
     from ttai_cli.services.alerts import AlertsService
+    from ttai_cli.services.briefings import BriefingService
     from ttai_cli.services.notifications import Notifier
+    from ttai_cli.services.sync import SyncService
     from ttai_cli.store import Store
 
 QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
@@ -46,3 +48,13 @@ class JobContext:
             self.notifier if notify else None,
             self.quote_source or direct_quotes,
         )
+
+    def sync(self) -> SyncService:
+        from ttai_cli.services.sync import SyncService
+
+        return SyncService(self.store, self.clock, self.open_broker, self.notifier)
+
+    def briefings(self, sync: bool = True) -> BriefingService:
+        from ttai_cli.services.briefings import BriefingService
+
+        return BriefingService(self.store, self.clock, self.sync() if sync else None)

@@ -15,7 +15,8 @@
 | `--cron EXPR` | the cron expression on New York wall-clock time |
 
 With `--catch-up` (crontab calls ttai again and again), `--schedule TIME` alone means
-every day at TIME, and `--market-open` / `market-close` every session's open / close.
+every day at TIME, `--market-open` / `market-close` every session's open / close, and no
+schedule option at all the job's own cadence (a briefing's time of day).
 """
 
 from __future__ import annotations
@@ -129,6 +130,14 @@ def build_schedule(
     if options.cron:
         return Cron(options.cron)
     period = options.cadence()
+    if options.catch_up and not (options.repeats or options.at):
+        # crontab calls `ttai briefing morning --catch-up`: the job's own times
+        job_default = default(calendar()) if default else None
+        if job_default is None:
+            raise UsageError(
+                "--catch-up needs a schedule here: give --daily, --schedule, --cron or --every"
+            )
+        return job_default
     if options.loop and period is None and not options.daily:
         loop_default = default(calendar()) if default else None
         if loop_default is None:

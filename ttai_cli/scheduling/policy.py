@@ -31,6 +31,7 @@ class Policy:
     guard: MarketGuard | None  # None: market hours are ignored
     days: frozenset[int] | None = None
     days_label: str = ""
+    run_reason: str = "market hours ignored"  # what a run without a guard is "because of"
 
     def decide(self, slot: datetime) -> Decision:
         """Run or skip `slot`, by the calendar alone (no network: dry runs use this)."""
@@ -39,7 +40,7 @@ class Policy:
         if self.days is not None and slot.weekday() not in self.days:
             return Decision(False, f"not on {self.days_label} ({DAY_NAMES[slot.weekday()]})")
         if self.guard is None:
-            return Decision(True, "market hours ignored")
+            return Decision(True, self.run_reason)
         is_open, reason = self.guard.is_open(slot)
         return Decision(is_open, reason, market_open=is_open)
 

@@ -268,3 +268,51 @@ class FirstThen(Schedule):
 
     def describe(self) -> str:
         return f"{self.first_at.describe()}, then {self.then.describe()}"
+
+
+class WeekEnds(Schedule):
+    """At `wall` (New York) on the last trading day of each week: Friday, or Thursday in
+    a week whose Friday is a holiday (Good Friday)."""
+
+    def __init__(self, calendar: MarketCalendar, wall: time) -> None:
+        self.calendar = calendar
+        self.wall = wall
+
+    def _week_end(self, day: date) -> datetime | None:
+        monday = day - timedelta(days=day.weekday())
+        sessions = self.calendar.sessions(monday, monday + timedelta(days=6))
+        return localize(sessions[-1].date, self.wall) if sessions else None
+
+    def first(self, start: datetime) -> datetime | None:
+        day = _ny(start).date()
+        for _ in range(8):  # at most a couple of sessionless weeks in a row
+            slot = self._week_end(day)
+            if slot is not None and slot >= start:
+                return slot
+            day = day - timedelta(days=day.weekday()) + timedelta(days=7)
+        return None
+
+    def after(self, slot: datetime) -> datetime | None:
+        return self.first(slot + timedelta(seconds=1))
+
+    def describe(self) -> str:
+        return f"at {self.wall:%H:%M} on the last trading day of each week"
+
+
+class Merged(Schedule):
+    """The slots of several schedules together, in order, each instant once."""
+
+    def __init__(self, *schedules: Schedule) -> None:
+        self.schedules = schedules
+
+    def first(self, start: datetime) -> datetime | None:
+        slots = [s.first(start) for s in self.schedules]
+        return min((s for s in slots if s is not None), default=None)
+
+    def after(self, slot: datetime) -> datetime | None:
+        # each part's `after` takes any instant, not only one of its own slots
+        candidates = [s.after(slot) for s in self.schedules]
+        return min((c for c in candidates if c is not None and c > slot), default=None)
+
+    def describe(self) -> str:
+        return " and ".join(s.describe() for s in self.schedules)

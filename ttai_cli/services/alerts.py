@@ -13,6 +13,7 @@ price hovering at its threshold does not fire on every check.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,8 +23,10 @@ from ttai_cli.alerts.evaluate import Alert, MarketView, evaluate
 from ttai_cli.alerts.rules import CONDITIONS, FAST_TYPES, AlertSpec
 from ttai_cli.broker.models import Broker, Position, Quote
 from ttai_cli.clock import Clock
+from ttai_cli.notify.models import Notification
 from ttai_cli.services.portfolio import PositionView, position_view
 from ttai_cli.store.alerts import AlertsRepository, Firing
+from ttai_cli.store.outbox import enqueue_with
 
 if TYPE_CHECKING:
     from ttai_cli.services.notifications import Notifier
@@ -181,12 +184,8 @@ class AlertsService:
             await self.notifier.flush()
         return report
 
-    def enqueue(self, db, notification, key):  # type: ignore[no-untyped-def]
-        if self.notifier is None:
-            from ttai_cli.store.outbox import Outbox
-
-            return Outbox.add(db, notification, [], key)
-        return self.notifier.enqueue(db, notification, key)
+    def enqueue(self, db: sqlite3.Connection, notification: Notification, key: str) -> bool:
+        return enqueue_with(self.notifier, db, notification, key)
 
     async def flush(self) -> None:
         if self.notifier is not None:

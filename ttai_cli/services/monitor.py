@@ -8,23 +8,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ttai_cli import logs
-from ttai_cli.broker.models import Broker, Position, Transaction
+from ttai_cli.broker.models import Broker, Position
 from ttai_cli.services.alerts import ALL_TYPES, AlertsService, CycleReport
+from ttai_cli.services.portfolio import realized_pnl
 from ttai_cli.store.positions import PositionsRepository
 
 log = logs.get("monitor")
-TRADE = "Trade"
-
-
-def realized_pnl(transactions: list[Transaction], symbol: str) -> Decimal | None:
-    """Net cash of all trades in `symbol` (opening and closing, after fees): the
-    realised P&L of a position that is now closed. None without both sides."""
-    trades = [t for t in transactions if t.symbol == symbol and t.transaction_type == TRADE]
-    opened = any((t.action or "").endswith("to Open") for t in trades)
-    closed = any((t.action or "").endswith("to Close") for t in trades)
-    if not (opened and closed):
-        return None
-    return sum((t.net_value for t in trades), Decimal(0))
 
 
 class MonitorService:

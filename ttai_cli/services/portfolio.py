@@ -13,11 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from ttai_cli.broker import symbols as sym
-from ttai_cli.broker.models import Balances, Broker, Position, Quote
+from ttai_cli.broker.models import Balances, Broker, Position, Quote, Transaction
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import UnknownSymbolError, UsageError
+
+if TYPE_CHECKING:
+    from ttai_cli.store import Store
 
 
 @dataclass(frozen=True)
@@ -74,12 +78,51 @@ def position_view(position: Position, mark: Decimal | None, today: date) -> Posi
     )
 
 
-class PortfolioService:
-    """Live reads through the broker. `open_broker` makes a fresh broker per call."""
+def realized_pnl(transactions: list[Transaction], symbol: str) -> Decimal | None:
+    """Net cash of all trades in `symbol` (opening and closing, after fees): the
+    realised P&L of a position that is now closed. None without both sides."""
+    trades = [t for t in transactions if t.symbol == symbol and t.transaction_type == "Trade"]
+    opened = any((t.action or "").endswith("to Open") for t in trades)
+    closed = any((t.action or "").endswith("to Close") for t in trades)
+    if not (opened and closed):
+        return None
+    return sum((t.net_value for t in trades), Decimal(0))
 
-    def __init__(self, open_broker: Callable[[], Broker], clock: Clock) -> None:
+
+class PortfolioService:
+    """Positions and balances from the last sync (`store`), or live through the broker
+    (`open_broker` makes a fresh broker per call)."""
+
+    def __init__(
+        self, open_broker: Callable[[], Broker], clock: Clock, store: Store | None = None
+    ) -> None:
         self.open_broker = open_broker
         self.clock = clock
+        self.store = store
+
+    def last_sync(self) -> datetime | None:
+        if self.store is None:
+            return None
+        from ttai_cli.store.records import RecordsRepository
+
+        return RecordsRepository(self.store).last_sync()
+
+    def stored_positions(self) -> list[PositionView]:
+        """The positions as of the last sync, P&L at the marks of that sync."""
+        assert self.store is not None
+        from ttai_cli.store.positions import PositionsRepository
+
+        today = self.clock.now().date()
+        views = [position_view(p, p.mark, today) for p in PositionsRepository(self.store).stored()]
+        return sorted(
+            views, key=lambda v: (v.underlying_symbol, v.expires_at is not None, v.symbol)
+        )
+
+    def stored_balances(self) -> Balances | None:
+        assert self.store is not None
+        from ttai_cli.store.records import RecordsRepository
+
+        return RecordsRepository(self.store).latest_balances()
 
     async def live_positions(self) -> list[PositionView]:
         async with self.open_broker() as broker:

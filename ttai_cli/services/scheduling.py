@@ -91,7 +91,10 @@ class SchedulingService:
         guard = None
         if job.market_aware and not options.ignore_market_hours:
             guard = MarketGuard(self.calendar(), self.live_check if live else None)
-        return Policy(job.name, self.repo, guard, options.days, options.days_label)
+        reason = (
+            "market hours ignored" if job.market_aware else "scheduled (not bound to market hours)"
+        )
+        return Policy(job.name, self.repo, guard, options.days, options.days_label, reason)
 
     # -- dry run -----------------------------------------------------------------------------
     def dry_run(self, job: Job, options: ScheduleOptions) -> list[SlotPreview]:

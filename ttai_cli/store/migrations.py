@@ -199,3 +199,47 @@ def m004_alerts_and_positions(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX position_events_by_time ON position_events (at)")
+
+
+@migration
+def m005_sync_records(db: sqlite3.Connection) -> None:
+    # Transactions as tastytrade numbers them; money as signed decimal strings.
+    db.execute(
+        """
+        CREATE TABLE transactions (
+            id INTEGER PRIMARY KEY,
+            executed_at TEXT NOT NULL,
+            transaction_date TEXT NOT NULL,
+            type TEXT NOT NULL,
+            sub_type TEXT NOT NULL,
+            description TEXT NOT NULL,
+            symbol TEXT,
+            underlying_symbol TEXT,
+            instrument_type TEXT,
+            action TEXT,
+            quantity TEXT,
+            price TEXT,
+            value TEXT NOT NULL,
+            net_value TEXT NOT NULL,
+            commission TEXT,
+            fees TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX transactions_by_date ON transactions (transaction_date)")
+    # One row per New York date: the day's last sync of net liquidating value and balances.
+    db.execute(
+        """
+        CREATE TABLE balance_snapshots (
+            date TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            account_number TEXT NOT NULL,
+            net_liquidating_value TEXT NOT NULL,
+            cash_balance TEXT NOT NULL,
+            equity_buying_power TEXT NOT NULL,
+            derivative_buying_power TEXT NOT NULL,
+            maintenance_requirement TEXT NOT NULL,
+            pending_cash TEXT NOT NULL
+        )
+        """
+    )

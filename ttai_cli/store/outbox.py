@@ -10,6 +10,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ttai_cli.notify.models import Notification
 from ttai_cli.store import Store
@@ -175,3 +176,13 @@ class Outbox:
             (notification_id, destination),
         ).fetchone()
         return self._delivery(row) if row else None
+
+
+def enqueue_with(
+    notifier: Any, db: sqlite3.Connection, notification: Notification, key: str | None
+) -> bool:
+    """Store `notification` through `notifier` (its destinations), or, without one, in the
+    outbox with no delivery (kept for the record and `ttai notify outbox`)."""
+    if notifier is None:
+        return Outbox.add(db, notification, [], key)
+    return bool(notifier.enqueue(db, notification, key))

@@ -1,0 +1,179 @@
+"""`ttai sync` against the simulated API: changes, incremental pagination, idempotency, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from tests.conftest import CANARY_REFRESH, CANARY_SECRET
+from tests.fakes import FakeClock
+from tests.test_broker import make_broker
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.config import load_settings
+from ttai_cli.services.notifications import Notifier
+from ttai_cli.services.sync import SyncService
+from ttai_cli.simulator.app import SimulatedTastytrade
+
+
+def sync_service(store, sim_server, clock: FakeClock, home: Path) -> SyncService:  # type: ignore[no-untyped-def]
+    settings = load_settings(environ={"TTAI_HOME": str(home), "TTAI_NOTIFICATION_BACKEND": "none"})
+    home.mkdir(parents=True, exist_ok=True)
+    return SyncService(
+        store,
+        clock,
+        lambda: make_broker(sim_server),
+        Notifier(settings, store, clock, stderr_is_tty=False),
+    )
+
+
+def dump(db: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    tables = ["positions", "transactions", "balance_snapshots", "position_events", "notifications"]
+    out = {t: sorted(tuple(r) for r in db.execute(f"SELECT * FROM {t}")) for t in tables}
+    out["positions"] = [r[:-1] for r in out["positions"]]  # updated_at is the sync time
+    return out
+
+
+def test_opened_closed_and_resized_are_detected_and_notified(
+    store, sim: SimulatedTastytrade, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    sim.now = clock.now
+    service = sync_service(store, sim_server, clock, clean_env)
+    assert asyncio.run(service.run()).changes == 0, "first sync: a baseline"
+    spy = next(s for s in sim.account.positions if s.startswith("SPY"))
+    sim.account.trade(spy, 1, "2.00", clock.now())  # bought back: closed
+    sim.account.trade("AAPL", 50, "230.00", clock.now())  # 100 -> 150: resized
+    sim.account.trade(
+        "IWM", -100, "225.00", clock.now(), instrument_type="Equity"
+    )  # short stock: opened
+    clock.advance(300)
+    report = asyncio.run(service.run())
+    assert report.changes == 3
+    events = {
+        r[0]: r
+        for r in store.db.execute(
+            "SELECT change, symbol, quantity_before, quantity_after, realized_pnl FROM position_events"
+        )
+    }
+    assert events["resized"][1:4] == ("AAPL", "100", "150")
+    assert events["opened"][1:4] == ("IWM", None, "-100")
+    closed = events["closed"]
+    assert closed[1] == spy and closed[2] == "-1"
+    # sold at 6.40 (+640 - 1.13 fees), bought back at 2.00 (-200 - 0.13 fees)
+    assert Decimal(closed[4]) == Decimal("438.74")
+    bodies = [
+        r[0]
+        for r in store.db.execute(
+            "SELECT body FROM notifications WHERE type = 'position_update' ORDER BY seq"
+        )
+    ]
+    assert "Sold 100 shares IWM at $225.00" in bodies
+    assert any(b.startswith("Closed SPY") and "realised P&L +$438.74" in b for b in bodies)
+    assert "AAPL 100 → 150 shares" in bodies
+
+
+def test_incremental_transactions_with_pagination(
+    store, sim: SimulatedTastytrade, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    sim.now = clock.now
+    sim.max_per_page = 2
+    service = sync_service(store, sim_server, clock, clean_env)
+    first = asyncio.run(service.run())
+    total = len([t for t in sim.account.transactions if t["transaction-date"] >= "2026-08-26"])
+    assert first.since == date(2026, 8, 26) and first.new_transactions == total
+    pages = sim.requests_to("/accounts/5WT00001/transactions")
+    assert len(pages) == -(-total // 2)
+    assert pages[0].query["start-date"] == ["2026-08-26"]
+    clock.advance(86400)
+    sim.account.trade("NVDA", 5, "140.00", clock.now())
+    before = len(sim.requests_to("/accounts/5WT00001/transactions"))
+    second = asyncio.run(service.run())
+    assert second.new_transactions == 1
+    newest = max(t["transaction-date"] for t in sim.account.transactions[:-1])
+    second_pages = sim.requests_to("/accounts/5WT00001/transactions")[before:]
+    assert second_pages[0].query["start-date"] == [
+        (date.fromisoformat(newest) - timedelta(days=1)).isoformat()
+    ]
+    assert store.db.execute("SELECT count(*) FROM transactions").fetchone()[0] == total + 1
+
+
+def test_running_sync_twice_changes_nothing(
+    store, sim: SimulatedTastytrade, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    sim.now = clock.now
+    service = sync_service(store, sim_server, clock, clean_env)
+    asyncio.run(service.run())
+    once = dump(store.db)
+    second = asyncio.run(service.run())
+    assert second.new_transactions == 0 and second.changes == 0
+    assert dump(store.db) == once
+
+
+def test_sigkill_mid_sync_leaves_the_previous_complete_state(
+    sim: SimulatedTastytrade, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    env = {
+        **os.environ,
+        "TTAI_API_URL": sim_server.url,
+        "TASTYTRADE_CLIENT_SECRET": CANARY_SECRET,
+        "TASTYTRADE_REFRESH_TOKEN": CANARY_REFRESH,
+        "TTAI_HOME": str(clean_env),
+        "TTAI_NOTIFICATION_BACKEND": "none",
+    }
+    first = subprocess.run(
+        [sys.executable, "-m", "ttai_cli", "sync"], env=env, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    db = sqlite3.connect(clean_env / "ttai.db")
+    complete = dump(db)
+    sim.account.trade("NVDA", 5, "140.00", datetime.now(NEW_YORK))
+    sim.faults.add("slow", "/accounts/5WT00001/transactions", delay=30)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ttai_cli", "sync"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    seen = len(sim.requests_to("/accounts/5WT00001/transactions"))
+    deadline = time.monotonic() + 30
+    while len(sim.requests_to("/accounts/5WT00001/balances")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # positions and balances fetched; transactions hanging
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert len(sim.requests_to("/accounts/5WT00001/transactions")) >= seen
+    assert dump(db) == complete, "nothing of the killed sync is visible"
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    sim.faults.clear()
+    again = subprocess.run(
+        [sys.executable, "-m", "ttai_cli", "sync"], env=env, capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert db.execute("SELECT count(*) FROM positions WHERE symbol = 'NVDA'").fetchone()[0] == 1
+
+
+def test_positions_and_balances_show_the_last_sync(
+    ttai, broker_env, sim: SimulatedTastytrade
+) -> None:  # type: ignore[no-untyped-def]
+    never = ttai("positions")
+    assert "no sync yet; showing live data" in never.err and "AAPL" in never.out
+    assert ttai("sync").code == 0
+    sim.account.trade("NVDA", 5, "140.00", datetime.now(NEW_YORK))  # not synced yet
+    stored = ttai("positions", "--json")
+    assert "NVDA" not in [r["symbol"] for r in json.loads(stored.out)] and stored.err == ""
+    assert "NVDA" in [r["symbol"] for r in json.loads(ttai("positions", "--live", "--json").out)]
+    table = ttai("positions")
+    assert "synced just now" in table.out
+    balances = json.loads(ttai("balances", "--json").out)
+    assert balances["account_number"] == "5WT00001"

@@ -1,0 +1,77 @@
+"""`ttai sync` and the briefings as scheduled jobs."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import TYPE_CHECKING
+
+from ttai_cli.jobs.base import Job, RunContext
+from ttai_cli.jobs.context import JobContext
+
+if TYPE_CHECKING:
+    from ttai_cli.market.calendar import MarketCalendar
+    from ttai_cli.scheduling.schedules import Schedule
+
+SYNC_EVERY = timedelta(minutes=5)
+AFTER_CLOSE = timedelta(minutes=5)
+WEEKLY_AT = time(17, 0)
+
+
+class SyncJob(Job):
+    """Positions, balances and transactions into the local record. `--loop`: every
+    5 minutes while NYSE is open, and once 5 minutes after each close."""
+
+    name = "sync"
+
+    def __init__(self, context: JobContext, since: date | None = None) -> None:
+        self.context = context
+        self.since = since
+
+    def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
+        from ttai_cli.scheduling.schedules import DuringSessions, Merged, SessionCloses
+
+        return Merged(DuringSessions(calendar, SYNC_EVERY), SessionCloses(calendar, AFTER_CLOSE))
+
+    async def run(self, ctx: RunContext) -> str | None:
+        report = await self.context.sync().run(self.since)
+        return report.summary()
+
+
+class BriefingJob(Job):
+    """A briefing as a notification of type `briefing` (and a panel, from the CLI)."""
+
+    def __init__(
+        self, context: JobContext, kind: str, *, notify: bool = True, show: object = None
+    ) -> None:
+        self.context = context
+        self.kind = kind
+        self.name = f"briefing-{kind}"
+        self.notify = notify
+        self.show = show  # called with each briefing built (the CLI prints it)
+
+    def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
+        from ttai_cli.scheduling.schedules import SessionCloses, SessionOpens, WeekEnds
+
+        if self.kind == "morning":
+            return SessionOpens(calendar)
+        if self.kind == "eod":
+            return SessionCloses(calendar)
+        return WeekEnds(calendar, WEEKLY_AT)
+
+    async def run(self, ctx: RunContext) -> str | None:
+        from ttai_cli.notify.models import Notification
+
+        briefing = await self.context.briefings().build(self.kind)
+        if callable(self.show):
+            self.show(briefing)
+        if self.notify:
+            notification = Notification(
+                "briefing", briefing.title, briefing.text(), {"kind": self.kind, **briefing.data}
+            )
+            notifier = self.context.notifier
+            with self.context.store.transaction() as db:
+                notifier.enqueue(db, notification, f"briefing:{self.kind}:{ctx.slot.isoformat()}")
+            if not callable(self.show):  # nobody printed it: the local outputs show it
+                notifier.emit_local(notification)
+            await notifier.flush()
+        return f"{briefing.title}" + (" (notified)" if self.notify else " (printed only)")

@@ -1,0 +1,336 @@
+"""The three briefings: morning, end of day, weekly.
+
+Each briefing syncs first, so it speaks of the account as it is; if the sync fails it
+uses the last sync and says so, and if there never was one it says it cannot brief.
+Everything else comes from the local record: balances and their daily snapshots,
+positions with their last marks, transactions, alerts fired, positions opened and closed.
+
+- morning (9:30 on trading days): NLV and its change since the previous close, buying
+  power, open positions, those expiring within 7 days, active alerts, today's early close.
+- eod (at the real close, 13:00 on half days): day P&L realised and unrealised, NLV
+  change, alerts fired today, positions opened and closed today.
+- weekly (17:00 on the week's last trading day): week P&L, realised P&L by underlying,
+  trades, best and worst position, alerts fired, NLV over the week.
+
+"Change since the previous close" uses the previous trading day's snapshot; without one
+(a new install) it is estimated from the positions' previous-close marks, and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ttai_cli import logs
+from ttai_cli.broker.models import Balances
+from ttai_cli.clock import NEW_YORK, Clock
+from ttai_cli.errors import BrokerError, TtaiError
+from ttai_cli.market.calendar import MarketCalendar
+from ttai_cli.services.portfolio import PositionView, position_view
+from ttai_cli.services.sync import SyncService
+from ttai_cli.store import Store
+from ttai_cli.store.alerts import AlertsRepository
+from ttai_cli.store.positions import PositionsRepository, position_label
+from ttai_cli.store.records import RecordsRepository
+
+log = logs.get("briefing")
+KINDS = ("morning", "eod", "weekly")
+TITLES = {"morning": "Morning briefing", "eod": "End-of-day briefing", "weekly": "Weekly review"}
+EXPIRING_DAYS = 7
+
+
+def usd(value: Decimal | None, signed: bool = False) -> str:
+    if value is None:
+        return "unknown"
+    sign = "-" if value < 0 else "+" if signed and value > 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+def pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:+.2f}%"
+
+
+@dataclass
+class Briefing:
+    kind: str
+    title: str
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        parts = []
+        for heading, lines in self.sections:
+            parts.append(heading + ":\n" + "\n".join(f"• {line}" for line in lines))
+        if self.notes:
+            parts.append("\n".join(self.notes))
+        return "\n\n".join(parts)
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), NEW_YORK)
+    return start, start + timedelta(days=1)
+
+
+class BriefingService:
+    def __init__(self, store: Store, clock: Clock, sync: SyncService | None) -> None:
+        self.store = store
+        self.clock = clock
+        self.sync = sync
+        self.records = RecordsRepository(store)
+        self.positions = PositionsRepository(store)
+        self.alerts = AlertsRepository(store)
+        self.calendar = MarketCalendar(store)
+
+    async def build(self, kind: str) -> Briefing:
+        if kind not in KINDS:
+            raise TtaiError(f"unknown briefing {kind!r}")
+        now = self.clock.now()
+        briefing = Briefing(kind, f"{TITLES[kind]} · {now:%a %b} {now.day}, {now.year}")
+        await self._refresh(briefing)
+        balances = self.records.latest_balances()
+        if balances is None:
+            raise BrokerError(
+                f"cannot build the {kind} briefing: no sync yet and the sync failed ({'; '.join(briefing.notes)})"
+            )
+        views = [position_view(p, p.mark, now.date()) for p in self.positions.stored()]
+        if kind == "morning":
+            self._morning(briefing, balances, views, now)
+        elif kind == "eod":
+            self._eod(briefing, balances, views, now)
+        else:
+            self._weekly(briefing, balances, views, now)
+        return briefing
+
+    async def _refresh(self, briefing: Briefing) -> None:
+        if self.sync is None:
+            return
+        last = self.records.last_sync()
+        try:
+            await self.sync.run()
+        except TtaiError as exc:
+            when = f"the last sync at {last:%a %H:%M %Z}" if last else "no sync yet"
+            briefing.notes.append(f"Could not sync ({exc}); using {when}.")
+            log.warning("briefing: sync failed: %s", exc)
+
+    # -- shared numbers --------------------------------------------------------------------------
+    def _nlv_change(
+        self, balances: Balances, views: list[PositionView], today: date
+    ) -> tuple[Decimal | None, bool]:
+        """(change since the previous close, estimated?)"""
+        previous = self.records.snapshot_before(today)
+        if previous is not None:
+            return balances.net_liquidating_value - previous[1].net_liquidating_value, False
+        return self._unrealized_today(views, today), True
+
+    def _unrealized_today(self, views: list[PositionView], today: date) -> Decimal:
+        stored = {p.symbol: p for p in self.positions.stored()}
+        total = Decimal(0)
+        for view in views:
+            position = stored.get(view.symbol)
+            if position is None or view.mark is None:
+                continue
+            opened_today = (
+                position.opened_at is not None
+                and position.opened_at.astimezone(NEW_YORK).date() == today
+            )
+            base = (
+                position.average_open_price
+                if opened_today or not position.close_price
+                else position.close_price
+            )
+            total += (view.mark - base) * view.quantity * view.multiplier
+        return total.quantize(Decimal("0.01"))
+
+    @staticmethod
+    def _account_lines(balances: Balances, change: Decimal | None, estimated: bool) -> list[str]:
+        nlv = balances.net_liquidating_value
+        base = nlv - change if change is not None else None
+        percent = (change / base * 100) if change is not None and base else None
+        note = " (estimated from previous-close marks)" if estimated else ""
+        return [
+            f"Net liquidating value {usd(nlv)}, {usd(change, signed=True)} ({pct(percent)}) since the previous close{note}",
+            f"Buying power {usd(balances.derivative_buying_power)} (options), {usd(balances.equity_buying_power)} (stock)",
+            f"Cash {usd(balances.cash_balance)}",
+        ]
+
+    @staticmethod
+    def _position_line(view: PositionView) -> str:
+        pnl = (
+            f"P&L {usd(view.pnl, signed=True)} ({pct(view.pnl_percent)})"
+            if view.pnl is not None
+            else "P&L unknown"
+        )
+        dte = f", {view.dte} DTE" if view.dte is not None else ""
+        return f"{position_label(view.symbol)} × {view.quantity.normalize():f}{dte}: {pnl}"
+
+    # -- the three briefings ---------------------------------------------------------------------
+    def _morning(
+        self, briefing: Briefing, balances: Balances, views: list[PositionView], now: datetime
+    ) -> None:
+        today = now.date()
+        change, estimated = self._nlv_change(balances, views, today)
+        session = self.calendar.session_on(today)
+        expiring = sorted(
+            (v for v in views if v.dte is not None and v.dte <= EXPIRING_DAYS),
+            key=lambda v: v.dte or 0,
+        )
+        active = self.alerts.all_alerts(include_triggered=False)
+        if session is None:
+            market = "NYSE is closed today"
+        elif session.early_close:
+            market = f"Early close today: NYSE closes at {session.close:%H:%M}"
+        else:
+            market = f"NYSE open {session.open:%H:%M}-{session.close:%H:%M}"
+        briefing.sections = [
+            ("Account", self._account_lines(balances, change, estimated)),
+            ("Market", [market]),
+            (
+                f"Positions ({len(views)})",
+                [self._position_line(v) for v in views] or ["No open positions"],
+            ),
+            (
+                f"Expiring within {EXPIRING_DAYS} days ({len(expiring)})",
+                [f"{position_label(v.symbol)}: {v.dte} DTE" for v in expiring] or ["None"],
+            ),
+            (
+                f"Active alerts ({len(active)})",
+                [
+                    f"#{a.id} {a.symbol.strip()} {a.type} {a.condition} {a.threshold:f}"
+                    for a in active
+                ]
+                or ["None"],
+            ),
+        ]
+        briefing.data = {
+            "net_liquidating_value": float(balances.net_liquidating_value),
+            "nlv_change": float(change) if change is not None else None,
+            "nlv_change_estimated": estimated,
+            "buying_power": float(balances.derivative_buying_power),
+            "positions": len(views),
+            "expiring": [{"symbol": v.symbol, "dte": v.dte} for v in expiring],
+            "active_alerts": len(active),
+            "early_close": bool(session and session.early_close),
+            "close": session.close.isoformat() if session else None,
+        }
+
+    def _eod(
+        self, briefing: Briefing, balances: Balances, views: list[PositionView], now: datetime
+    ) -> None:
+        today = now.date()
+        start, end = _day_bounds(today)
+        change, estimated = self._nlv_change(balances, views, today)
+        events = self.positions.events_between(start, end)
+        realized = sum(
+            (e.realized_pnl for e in events if e.change == "closed" and e.realized_pnl is not None),
+            Decimal(0),
+        )
+        unrealized = self._unrealized_today(views, today)
+        fired = self.alerts.fired_between(start, end)
+        opened = [e for e in events if e.change == "opened"]
+        closed = [e for e in events if e.change == "closed"]
+        briefing.sections = [
+            (
+                "Day P&L",
+                [
+                    f"Realised {usd(realized, signed=True)}",
+                    f"Unrealised {usd(unrealized, signed=True)}",
+                    f"Total {usd(realized + unrealized, signed=True)}",
+                ],
+            ),
+            ("Account", self._account_lines(balances, change, estimated)),
+            (f"Alerts fired today ({len(fired)})", [e.message for e in fired] or ["None"]),
+            (f"Opened today ({len(opened)})", [e.notification.body for e in opened] or ["None"]),
+            (f"Closed today ({len(closed)})", [e.notification.body for e in closed] or ["None"]),
+        ]
+        briefing.data = {
+            "realized_pnl": float(realized),
+            "unrealized_pnl": float(unrealized),
+            "day_pnl": float(realized + unrealized),
+            "net_liquidating_value": float(balances.net_liquidating_value),
+            "nlv_change": float(change) if change is not None else None,
+            "alerts_fired": len(fired),
+            "opened": [e.symbol for e in opened],
+            "closed": [e.symbol for e in closed],
+        }
+
+    def _weekly(
+        self, briefing: Briefing, balances: Balances, views: list[PositionView], now: datetime
+    ) -> None:
+        today = now.date()
+        monday = today - timedelta(days=today.weekday())
+        start, _ = _day_bounds(monday)
+        _, end = _day_bounds(today)
+        snapshots = self.records.snapshots_between(monday, today)
+        before = self.records.snapshot_before(monday)
+        base = (
+            before[1].net_liquidating_value
+            if before
+            else (snapshots[0][1].net_liquidating_value if snapshots else None)
+        )
+        week_pnl = balances.net_liquidating_value - base if base is not None else None
+        events = self.positions.events_between(start, end)
+        by_underlying: dict[str, Decimal] = {}
+        for e in events:
+            if e.change == "closed" and e.realized_pnl is not None:
+                by_underlying[e.underlying_symbol] = (
+                    by_underlying.get(e.underlying_symbol, Decimal(0)) + e.realized_pnl
+                )
+        trades = [
+            t
+            for t in self.records.transactions_between(monday, today)
+            if t.transaction_type == "Trade"
+        ]
+        fired = self.alerts.fired_between(start, end)
+        ranked = sorted(
+            (v for v in views if v.pnl_percent is not None),
+            key=lambda v: v.pnl_percent or Decimal(0),
+        )
+        best, worst = (ranked[-1], ranked[0]) if ranked else (None, None)
+        basis = (
+            "since the previous week's close"
+            if before
+            else "since the week's first snapshot"
+            if snapshots
+            else ""
+        )
+        briefing.sections = [
+            (
+                "Week",
+                [
+                    f"P&L {usd(week_pnl, signed=True)} {basis}".rstrip(),
+                    f"Net liquidating value {usd(balances.net_liquidating_value)}",
+                ],
+            ),
+            (
+                "Realised P&L by underlying",
+                [f"{u}: {usd(v, signed=True)}" for u, v in sorted(by_underlying.items())]
+                or ["Nothing closed this week"],
+            ),
+            ("Activity", [f"{len(trades)} trades", f"{len(fired)} alerts fired"]),
+            (
+                "Best and worst positions",
+                [f"Best: {self._position_line(best)}", f"Worst: {self._position_line(worst)}"]
+                if best and worst
+                else ["No open positions"],
+            ),
+            (
+                "NLV over the week",
+                [f"{d:%a %m-%d}: {usd(b.net_liquidating_value)}" for d, b in snapshots]
+                or ["No snapshots yet"],
+            ),
+        ]
+        briefing.data = {
+            "week_pnl": float(week_pnl) if week_pnl is not None else None,
+            "realized_by_underlying": {u: float(v) for u, v in by_underlying.items()},
+            "trades": len(trades),
+            "alerts_fired": len(fired),
+            "best": best.symbol if best else None,
+            "worst": worst.symbol if worst else None,
+            "nlv": [
+                {"date": d.isoformat(), "net_liquidating_value": float(b.net_liquidating_value)}
+                for d, b in snapshots
+            ],
+        }
