@@ -80,3 +80,65 @@ class RecordingJob:
 
     async def terminate(self) -> None:
         self.terminated += 1
+
+
+class VirtualClock:
+    """Virtual time shared by several tasks (the daemon's jobs).
+
+    `sleep` parks the caller until virtual time reaches its wake-up; `drive` advances time
+    to the earliest wake-up, but only once every task it watches is asleep, so real work
+    (requests to the simulator over a socket) always finishes before time moves on.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        import itertools
+
+        self._now = start.astimezone(NEW_YORK)
+        self._mono = 1000.0
+        self._order = itertools.count()
+        self._sleeping: list[tuple[datetime, int, object]] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+        import heapq
+
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(
+            self._sleeping,
+            (self._now + timedelta(seconds=max(0.0, seconds)), next(self._order), future),
+        )
+        await future
+
+    def asleep(self) -> int:
+        self._sleeping = [w for w in self._sleeping if not w[2].done()]  # type: ignore[attr-defined]
+        return len(self._sleeping)
+
+    async def drive(self, until: datetime, still_running) -> None:  # type: ignore[no-untyped-def]
+        """Advance to `until`, one wake-up at a time, once `still_running()` tasks sleep."""
+        import asyncio
+        import heapq
+
+        while True:
+            await asyncio.sleep(0.001)
+            if self.asleep() < still_running():
+                continue  # somebody is working for real
+            if not self._sleeping or self._sleeping[0][0] > until:
+                self._advance(until)
+                return
+            target = self._sleeping[0][0]
+            self._advance(target)
+            while self._sleeping and self._sleeping[0][0] <= self._now:
+                _, _, future = heapq.heappop(self._sleeping)
+                if not future.done():  # type: ignore[attr-defined]
+                    future.set_result(None)  # type: ignore[attr-defined]
+
+    def _advance(self, target: datetime) -> None:
+        if target > self._now:
+            self._mono += (target - self._now).total_seconds()
+            self._now = target.astimezone(NEW_YORK)

@@ -213,7 +213,11 @@ def test_bad_schedule_options_are_one_line_exit_2(ttai, args: list[str], message
 
 
 def test_run_without_a_command_or_unknown_program(ttai) -> None:  # type: ignore[no-untyped-def]
-    assert "give jobs or a command" in one_line_error(ttai("run"), 2)
+    assert "give the command to run after --" in one_line_error(ttai("run", "--"), 2)
+    assert "the daemon runs each job at its own cadence" in one_line_error(
+        ttai("run", "--every", "5m"), 2
+    )
+    assert "unknown job 'nope'" in one_line_error(ttai("run", "nope"), 2)
     assert "command not found" in one_line_error(ttai("run", "--", "no-such-program-xyz"), 2)
 
 

@@ -17,7 +17,18 @@ from typing import Annotated
 import typer
 
 from ttai_cli import __version__, logs
-from ttai_cli.cli import alerts, common, doctor, jobs, market, notify, portfolio, records, run
+from ttai_cli.cli import (
+    alerts,
+    common,
+    deploy,
+    doctor,
+    jobs,
+    market,
+    notify,
+    portfolio,
+    records,
+    run,
+)
 from ttai_cli.cli.common import AppState
 from ttai_cli.errors import TtaiError
 
@@ -104,6 +115,7 @@ market.register(app)
 run.register(app)
 jobs.register(app)
 notify.register(app)
+deploy.register(app)
 doctor.register(app)
 
 

@@ -124,6 +124,18 @@ class BrokerStats:
     token_refreshes: int = 0
     by_path: Counter[str] = field(default_factory=Counter)
 
+    def copy(self) -> BrokerStats:
+        return BrokerStats(self.requests, self.retries, self.token_refreshes, Counter(self.by_path))
+
+    def since(self, earlier: BrokerStats) -> BrokerStats:
+        """What happened after `earlier` (a shared broker counts for the whole process)."""
+        return BrokerStats(
+            self.requests - earlier.requests,
+            self.retries - earlier.retries,
+            self.token_refreshes - earlier.token_refreshes,
+            self.by_path - earlier.by_path,
+        )
+
 
 class Broker(Protocol):
     """The read-only broker interface every job uses. Async; open it with `async with`."""

@@ -23,6 +23,8 @@ def doctor(
     service = DoctorService(state.unchecked_settings, state.open_broker)
     checks = service.local_checks()
     credentials_ok = all(c.status != "fail" for c in checks if c.name == "credentials")
+    if not offline:
+        checks.extend(run(service.destinations_check()))
     if not offline and credentials_ok:
         checks.append(run(service.api_check()))
     if as_json:
@@ -39,7 +41,8 @@ def doctor(
     failed = [c for c in checks if c.status == "fail"]
     if failed:
         # a configuration problem is exit 2; only an unreachable API is a failure (1)
-        raise typer.Exit(2 if any(c.name != "api" for c in failed) else 1)
+        network = ("api", "webhook reach", "slack reach", "discord reach", "ntfy reach")
+        raise typer.Exit(2 if any(c.name not in network for c in failed) else 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,8 @@ def _when(moment) -> str:  # type: ignore[no-untyped-def]
 
 def status(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Job health from the database: runs, errors, last result, next run, running pid."""
-    statuses = AppState.of(ctx).scheduling().statuses()
+    state = AppState.of(ctx)
+    statuses = state.scheduling().statuses(state.clock.now())
     if as_json:
         emit_json({"jobs": statuses})
         return
@@ -31,30 +32,35 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
         return
     rows = []
     for s in statuses:
-        state = (
-            "paused" if s.paused else f"running (pid {s.running_pid})" if s.running_pid else "idle"
-        )
+        shown = f"{s.state} (pid {s.running_pid})" if s.running_pid else s.state
         last = s.last_result or "—"
         if s.last_error:
             last = f"{last}: {s.last_error}"
         rows.append(
             [
                 s.job,
-                state,
+                shown,
                 str(s.runs),
                 str(s.errors),
                 str(s.skipped),
+                str(s.restarts),
                 _when(s.last_started_at),
                 last[:60],
                 _when(s.next_run_at),
             ]
         )
-    table(
-        "Jobs",
-        ["Job", "State", "Runs", "Errors", "Skipped", "Last start", "Last result", "Next run"],
-        rows,
-        right=(2, 3, 4),
-    )
+    headers = [
+        "Job",
+        "State",
+        "Runs",
+        "Errors",
+        "Skipped",
+        "Restarts",
+        "Last start",
+        "Last result",
+        "Next run",
+    ]
+    table("Jobs", headers, rows, right=(2, 3, 4, 5))
 
 
 def pause(ctx: typer.Context, job: JobName) -> None:

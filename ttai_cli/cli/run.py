@@ -22,6 +22,14 @@ Jobs = Annotated[
 Name = Annotated[
     str | None, typer.Option("--name", help="Job name for a COMMAND (status, pause, lock).")
 ]
+WhenClosed = Annotated[
+    str,
+    typer.Option(
+        "--when-closed",
+        metavar="DURATION|pause",
+        help="Daemon only: how often monitor and alerts run while NYSE is closed (default: pause until the open).",
+    ),
+]
 
 
 def split_command(arguments: list[str]) -> tuple[list[str], list[str]]:
@@ -30,6 +38,8 @@ def split_command(arguments: list[str]) -> tuple[list[str], list[str]]:
     if "--" not in argv:
         return arguments, []
     command = argv[argv.index("--") + 1 :]
+    if not command:
+        raise UsageError("give the command to run after --")
     if command and arguments[-len(command) :] == command:
         return arguments[: -len(command)], command
     return arguments, command
@@ -37,9 +47,15 @@ def split_command(arguments: list[str]) -> tuple[list[str], list[str]]:
 
 @with_schedule_options
 def run(
-    ctx: typer.Context, jobs: Jobs = None, name: Name = None, *, schedule: ScheduleOptions
+    ctx: typer.Context,
+    jobs: Jobs = None,
+    name: Name = None,
+    when_closed: WhenClosed = "pause",
+    *,
+    schedule: ScheduleOptions,
 ) -> None:
-    """Run jobs, or any program after --, on the schedule, market-aware."""
+    """Run jobs, or any program after --, on the schedule, market-aware. With neither: the
+    daemon, every job at its own cadence in one process."""
     from ttai_cli.jobs import create_job
     from ttai_cli.jobs.command import CommandJob
 
@@ -48,9 +64,10 @@ def run(
     if names and command:
         raise UsageError("give jobs or a command after --, not both")
     if not names and not command:
-        raise UsageError(
-            "give jobs or a command after -- (example: ttai run --every 5m -- ./check.sh)"
-        )
+        run_daemon(state, schedule, when_closed)
+        return
+    if when_closed != "pause":
+        raise UsageError("--when-closed applies to the daemon (`ttai run` with no job)")
     selected: list[Job]
     if command:
         selected = [CommandJob(command, name)]
@@ -58,6 +75,31 @@ def run(
         context = state.job_context()
         selected = [create_job(n, context) for n in dict.fromkeys(names)]
     run_scheduled(state, selected, schedule)
+
+
+def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: str) -> None:
+    """Every job at its own cadence in one process, supervised (SPEC `run`)."""
+    import dataclasses
+
+    from ttai_cli.broker.sharing import QuoteCache
+    from ttai_cli.jobs import JOB_NAMES, create_job
+    from ttai_cli.scheduling.parse import parse_duration
+    from ttai_cli.services.scheduling import DaemonOptions
+
+    if schedule.repeats or schedule.at or schedule.catch_up or schedule.dry_run:
+        raise UsageError(
+            "the daemon runs each job at its own cadence; to choose one, run a job: ttai run monitor --every 2m"
+        )
+    closed = (
+        None
+        if when_closed.strip().lower() == "pause"
+        else parse_duration(when_closed, option="--when-closed")
+    )
+    context = dataclasses.replace(state.job_context(), quote_source=QuoteCache(ttl=5.0))
+    jobs = [create_job(n, context) for n in JOB_NAMES]
+    code = state.scheduling().execute(jobs, schedule, daemon=DaemonOptions(when_closed=closed))
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

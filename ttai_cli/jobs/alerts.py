@@ -18,6 +18,7 @@ class AlertsCheckJob(Job):
 
     name = "alerts"
     market_aware = True
+    cadence = timedelta(seconds=30)
 
     def __init__(self, context: JobContext) -> None:
         self.context = context
@@ -26,6 +27,9 @@ class AlertsCheckJob(Job):
         from ttai_cli.scheduling.schedules import Every
 
         return Every(timedelta(seconds=30))
+
+    async def close(self) -> None:
+        await self.context.aclose()
 
     async def run(self, ctx: RunContext) -> str | None:
         report = await self.context.alerts().check()
@@ -37,6 +41,7 @@ class MonitorJob(Job):
 
     name = "monitor"
     market_aware = True
+    cadence = timedelta(seconds=60)
 
     def __init__(self, context: JobContext) -> None:
         self.context = context
@@ -45,6 +50,9 @@ class MonitorJob(Job):
         from ttai_cli.scheduling.schedules import Every
 
         return Every(timedelta(seconds=60))
+
+    async def close(self) -> None:
+        await self.context.aclose()
 
     async def run(self, ctx: RunContext) -> str | None:
         from ttai_cli.services.monitor import MonitorService

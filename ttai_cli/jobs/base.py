@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ttai_cli.clock import Clock
@@ -34,6 +34,8 @@ class Job:
 
     name: str = "job"
     market_aware: bool = False
+    # The daemon's cadence while NYSE is open, for jobs that poll (monitor, alerts).
+    cadence: timedelta | None = None
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
         """The cadence of `--loop`; None when the job has none (then --loop is an error)."""
@@ -44,3 +46,6 @@ class Job:
 
     async def terminate(self) -> None:
         """Ask a run in progress to wind down (a child process gets SIGTERM)."""
+
+    async def close(self) -> None:
+        """Release what the job holds for the process (its broker), at exit."""

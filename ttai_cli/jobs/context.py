@@ -24,11 +24,25 @@ QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
 
 @dataclass
 class JobContext:
+    """Shared by the jobs of one process. Brokers come from one `SharedBroker` (one login,
+    one connection pool) and, in the daemon, quotes from one short-lived `QuoteCache`."""
+
     settings: Settings
     store: Store
     clock: Clock
-    open_broker: Callable[[], Broker]
+    broker_factory: Callable[[], Broker]
     quote_source: QuoteSource | None = None  # None: straight to the broker
+
+    def __post_init__(self) -> None:
+        from ttai_cli.broker.sharing import SharedBroker
+
+        self.shared_broker = SharedBroker(self.broker_factory)
+
+    def open_broker(self) -> Broker:
+        return self.shared_broker.lease()  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        await self.shared_broker.aclose()
 
     @cached_property
     def notifier(self) -> Notifier:

@@ -23,14 +23,20 @@ class SyncJob(Job):
 
     name = "sync"
 
-    def __init__(self, context: JobContext, since: date | None = None) -> None:
+    def __init__(
+        self, context: JobContext, since: date | None = None, every: timedelta = SYNC_EVERY
+    ) -> None:
         self.context = context
         self.since = since
+        self.every = every
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
         from ttai_cli.scheduling.schedules import DuringSessions, Merged, SessionCloses
 
-        return Merged(DuringSessions(calendar, SYNC_EVERY), SessionCloses(calendar, AFTER_CLOSE))
+        return Merged(DuringSessions(calendar, self.every), SessionCloses(calendar, AFTER_CLOSE))
+
+    async def close(self) -> None:
+        await self.context.aclose()
 
     async def run(self, ctx: RunContext) -> str | None:
         report = await self.context.sync().run(self.since)
@@ -57,6 +63,9 @@ class BriefingJob(Job):
         if self.kind == "eod":
             return SessionCloses(calendar)
         return WeekEnds(calendar, WEEKLY_AT)
+
+    async def close(self) -> None:
+        await self.context.aclose()
 
     async def run(self, ctx: RunContext) -> str | None:
         from ttai_cli.notify.models import Notification

@@ -81,6 +81,10 @@ class MarketCalendar:
         row = self.store.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def source(self) -> str | None:
+        """The pandas_market_calendars version the cache was filled with."""
+        return self._meta("calendar_source")
+
     def coverage(self) -> tuple[date, date] | None:
         start, end = self._meta("calendar_from"), self._meta("calendar_to")
         if not start or not end:

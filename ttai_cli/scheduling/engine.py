@@ -61,11 +61,30 @@ class Runner:
     stop_grace: float = 5.0
     max_chunk: float = 1.0
     remember_slots: bool = False
+    heartbeat_every: float = 30.0  # real seconds between signs of life in the database
     pid: int = field(default_factory=os.getpid)
     outcome: Outcome = field(default_factory=Outcome)
     _last_skip_reason: str | None = None
 
     async def run(self) -> Outcome:
+        beating = asyncio.ensure_future(self._beat())
+        try:
+            return await self._loop()
+        finally:
+            beating.cancel()
+
+    async def _beat(self) -> None:
+        """Write a heartbeat every `heartbeat_every` seconds of real time, sleeping or
+        running: `ttai status` reads a loop that misses three as stalled (a blocked
+        event loop, a machine that froze)."""
+        while True:
+            await asyncio.sleep(self.heartbeat_every)
+            try:
+                self.repo.heartbeat(self.job.name, self.clock.now())
+            except Exception as exc:  # a busy database must not kill the loop
+                log.debug("heartbeat not written: %s", exc)
+
+    async def _loop(self) -> Outcome:
         slot = self.schedule.first(self.clock.now())
         while slot is not None and not self.stop.is_set():
             self.repo.heartbeat(self.job.name, self.clock.now(), slot)

@@ -171,11 +171,11 @@ def build_schedule(
                 return SessionCloses(calendar())
             return Daily(parse_time_of_day(at))
         return _first_at(at, calendar, now)
-    if at == "market-open":
-        return (
-            SessionOpens(calendar())
-            if options.daily
-            else DuringSessions(calendar(), period or timedelta(days=1))
+    if at == "market-open":  # the first run at the next open, then while the session lasts
+        if options.daily:
+            return SessionOpens(calendar())
+        return FirstThen(
+            _first_at(at, calendar, now), DuringSessions(calendar(), period or timedelta(days=1))
         )
     if at == "market-close" and options.daily:
         return SessionCloses(calendar())

@@ -225,13 +225,20 @@ class SessionCloses(Schedule):
 
 
 class DuringSessions(Schedule):
-    """From each session's open, every `period` while the session lasts; then the next open."""
+    """From each session's open, every `period` while the session lasts; then the next open.
+
+    Started during a session, the first slot is the next one on that session's grid."""
 
     def __init__(self, calendar: MarketCalendar, period: timedelta) -> None:
         self.calendar = calendar
         self.period = period
 
     def first(self, start: datetime) -> datetime | None:
+        session = self.calendar.session_at(start)
+        if session is not None:
+            if start == session.open:
+                return start
+            return self.after(start - timedelta(microseconds=1))
         return self.calendar.next_open(start - timedelta(microseconds=1))
 
     def after(self, slot: datetime) -> datetime | None:
@@ -316,3 +323,24 @@ class Merged(Schedule):
 
     def describe(self) -> str:
         return " and ".join(s.describe() for s in self.schedules)
+
+
+class WhileClosed(Schedule):
+    """Every `period` while NYSE is closed, from each close to the next open."""
+
+    def __init__(self, calendar: MarketCalendar, period: timedelta) -> None:
+        self.calendar = calendar
+        self.period = period
+
+    def _outside(self, moment: datetime) -> datetime:
+        session = self.calendar.session_at(moment)
+        return session.close if session is not None else moment
+
+    def first(self, start: datetime) -> datetime | None:
+        return self._outside(start)
+
+    def after(self, slot: datetime) -> datetime | None:
+        return self._outside(_ny(slot.astimezone(UTC) + self.period))
+
+    def describe(self) -> str:
+        return f"every {format_duration(self.period)} while NYSE is closed"

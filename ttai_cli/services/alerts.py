@@ -99,8 +99,9 @@ class AlertsService:
         if not alerts:
             return CycleReport()
         async with self.open_broker() as broker:
+            before = broker.stats.copy()
             view = await self.gather(broker, alerts, [])
-            stats = broker.stats
+            stats = broker.stats.since(before)
         report = await self.settle(alerts, view)
         report.requests = stats.requests
         report.quote_requests = stats.by_path["/market-data/by-type"]

@@ -9,13 +9,15 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from ttai_cli import __version__
 from ttai_cli.broker.models import Broker
+from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import Secret, Settings, ensure_home
 from ttai_cli.errors import TtaiError
 from ttai_cli.redaction import redact_url
-from ttai_cli.store import open_store
+from ttai_cli.store import Store, open_store
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 
@@ -80,6 +82,7 @@ class DoctorService:
             with open_store(s.database_path) as store:
                 integrity = store.integrity_ok()
                 applied = len(store.applied_migrations())
+                checks.extend(self._jobs_and_calendar(store))
             mode = stat.S_IMODE(os.stat(s.database_path).st_mode)
             checks.append(
                 Check(
@@ -109,6 +112,72 @@ class DoctorService:
             )
         )
         return checks
+
+    def _jobs_and_calendar(self, store: Store) -> list[Check]:
+        from datetime import date, timedelta
+
+        from ttai_cli.market.calendar import MarketCalendar
+        from ttai_cli.store.jobs import JobsRepository
+
+        checks = []
+        statuses = JobsRepository(store).statuses(datetime.now(NEW_YORK))
+        running = [
+            f"{j.job} (pid {j.running_pid}{', STALLED' if j.state == 'stalled' else ''})"
+            for j in statuses
+            if j.running_pid
+        ]
+        stalled = any(j.state == "stalled" for j in statuses)
+        paused = [j.job for j in statuses if j.paused]
+        detail = "running: " + (", ".join(running) if running else "none")
+        if paused:
+            detail += "; paused: " + ", ".join(paused)
+        checks.append(Check("jobs", WARN if stalled else INFO, detail))
+        calendar = MarketCalendar(store)
+        coverage = calendar.coverage()
+        if coverage is None:
+            checks.append(
+                Check("calendar", INFO, "NYSE calendar not cached yet (filled on first use)")
+            )
+        else:
+            soon = coverage[1] < date.today() + timedelta(days=60)
+            checks.append(
+                Check(
+                    "calendar",
+                    WARN if soon else OK,
+                    f"NYSE sessions cached {coverage[0]} to {coverage[1]} "
+                    f"(pandas_market_calendars {calendar.source()}; extended automatically)",
+                )
+            )
+        return checks
+
+    async def destinations_check(self) -> list[Check]:
+        """TCP reachability of each destination's host (no message is sent)."""
+        import asyncio
+        from urllib.parse import urlsplit
+
+        results = []
+        for name, secret in self.settings.destination_urls().items():
+            if secret is None or name == "apprise":
+                continue
+            url = secret.reveal()
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(parts.hostname, port), timeout=5
+                )
+                writer.close()
+                results.append(Check(f"{name} reach", OK, f"{redact_url(url)} reachable"))
+            except (OSError, TimeoutError) as exc:
+                reason = (
+                    "timed out"
+                    if isinstance(exc, TimeoutError)
+                    else (exc.strerror or exc.__class__.__name__)
+                )
+                results.append(
+                    Check(f"{name} reach", FAIL, f"{redact_url(url)} unreachable ({reason})")
+                )
+        return results
 
     async def api_check(self) -> Check:
         try:

@@ -24,10 +24,11 @@ class MonitorService:
     async def run(self) -> CycleReport:
         watched = self.alerts.repo.watching(ALL_TYPES)
         async with self.alerts.open_broker() as broker:
+            before = broker.stats.copy()
             current = await broker.positions()
             realized = await self._realized_for_closes(broker, current)
             view = await self.alerts.gather(broker, watched, current)
-            requests = broker.stats.requests
+            stats = broker.stats.since(before)
         now = self.alerts.clock.now()
         with self.positions.store.transaction() as db:
             changes = self.positions.apply(db, current, now, self.alerts.enqueue, realized)
@@ -39,7 +40,8 @@ class MonitorService:
         if not watched:
             await self.alerts.flush()
         report.position_changes = len(changes)
-        report.requests = requests
+        report.requests = stats.requests
+        report.quote_requests = stats.by_path["/market-data/by-type"]
         report.notes.append(f"{len(current)} positions")
         return report
 

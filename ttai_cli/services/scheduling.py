@@ -12,7 +12,7 @@ import os
 import time as _time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ttai_cli import logs
@@ -30,11 +30,23 @@ from ttai_cli.store import Store, open_store
 from ttai_cli.store.jobs import JobsRepository, JobStatus
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ttai_cli.broker.models import Broker, MarketSessionStatus
-    from ttai_cli.scheduling.engine import Outcome
+    from ttai_cli.scheduling.engine import Outcome, Runner
+    from ttai_cli.scheduling.schedules import Schedule
 
 log = logs.get("scheduler")
 LIVE_CHECK_TTL = 300.0  # seconds: confirm an open market at most every 5 minutes
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """`ttai run` with no job: every job at its own cadence, supervised."""
+
+    when_closed: timedelta | None = None  # polling jobs' cadence while closed; None: paused
+    restart_base: float = 1.0  # seconds before restarting a crashed task, doubling
+    restart_max: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -112,29 +124,68 @@ class SchedulingService:
         return previews
 
     # -- running -----------------------------------------------------------------------------
-    def execute(self, jobs: list[Job], options: ScheduleOptions, *, stop_grace: float = 5.0) -> int:
-        """Run `jobs` per `options` in this process; the exit code per SPEC."""
+    def execute(
+        self,
+        jobs: list[Job],
+        options: ScheduleOptions,
+        *,
+        stop_grace: float = 5.0,
+        daemon: DaemonOptions | None = None,
+    ) -> int:
+        """Run `jobs` per `options` (or, as the daemon, each at its own cadence) in this
+        process; the exit code per SPEC."""
         import asyncio
 
         if options.now is not None:
             raise UsageError("--now only goes with --dry-run (or `ttai market status`)")
-        return asyncio.run(self._execute(jobs, options, stop_grace))
+        return asyncio.run(self.run_jobs(jobs, options, stop_grace=stop_grace, daemon=daemon))
 
-    async def _execute(self, jobs: list[Job], options: ScheduleOptions, stop_grace: float) -> int:
+    def schedule_for(
+        self, job: Job, options: ScheduleOptions, now: datetime, daemon: DaemonOptions | None
+    ) -> Schedule:
+        if daemon is None:
+            return build_schedule(options, now, self.calendar, job.default_schedule)
+        from ttai_cli.scheduling.schedules import DuringSessions, Merged, WhileClosed
+
+        calendar = self.calendar()
+        if job.cadence is not None:  # polling jobs: at their cadence while open
+            during = DuringSessions(calendar, job.cadence)
+            return (
+                during
+                if daemon.when_closed is None
+                else Merged(during, WhileClosed(calendar, daemon.when_closed))
+            )
+        schedule = job.default_schedule(calendar)
+        if schedule is None:
+            raise UsageError(f"{job.name} has no cadence of its own to run in the daemon")
+        return schedule
+
+    async def run_jobs(
+        self,
+        jobs: list[Job],
+        options: ScheduleOptions,
+        *,
+        stop_grace: float = 5.0,
+        daemon: DaemonOptions | None = None,
+        stop: asyncio.Event | None = None,
+        max_chunk: float = 1.0,
+    ) -> int:
+        """The event-loop side of `execute` (tests drive it with a virtual clock)."""
         import asyncio
 
+        from ttai_cli.scheduling import sd_notify
         from ttai_cli.scheduling.engine import Runner, catch_up, install_stop_handlers
 
-        stop = asyncio.Event()
-        install_stop_handlers(stop)
+        if stop is None:
+            stop = asyncio.Event()
+            install_stop_handlers(stop)
         pid = os.getpid()
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
         outcomes: list[Outcome] = []
+        watchdog: asyncio.Future[None] | None = None
         try:
-            now = self.clock.now()
             for job in jobs:
-                schedule = build_schedule(options, now, self.calendar, job.default_schedule)
                 lock = JobLock(self.settings.locks_dir, job.name)
                 if not lock.acquire():
                     holder = lock.holder()
@@ -145,30 +196,83 @@ class SchedulingService:
                     )
                     continue
                 held.append((lock, job))
-                self.repo.claim(job.name, pid, now)
-                runner = Runner(
-                    job=job,
-                    schedule=schedule,
-                    policy=self.policy(job, options, live=True),
-                    clock=self.clock,
-                    repo=self.repo,
-                    stop=stop,
-                    max_runs=options.max_runs,
-                    timeout=options.timeout.total_seconds() if options.timeout else None,
-                    stop_grace=stop_grace,
-                    pid=pid,
-                )
-                runs.append(catch_up(runner, options.grace) if options.catch_up else runner.run())
-            outcomes = await asyncio.gather(*runs)
+                self.repo.claim(job.name, pid, self.clock.now(), heartbeat_s=30.0)
+                policy = self.policy(job, options, live=True)
+                if (
+                    daemon is not None
+                    and daemon.when_closed is not None
+                    and job.cadence is not None
+                ):
+                    policy.guard = None  # asked to poll while closed too
+                    policy.run_reason = "scheduled (daemon polls while closed)"
+
+                def make_runner(job: Job = job, policy: Policy = policy) -> Runner:
+                    return Runner(
+                        job=job,
+                        schedule=self.schedule_for(job, options, self.clock.now(), daemon),
+                        policy=policy,
+                        clock=self.clock,
+                        repo=self.repo,
+                        stop=stop,
+                        max_runs=options.max_runs,
+                        timeout=options.timeout.total_seconds() if options.timeout else None,
+                        stop_grace=stop_grace,
+                        max_chunk=max_chunk,
+                        pid=pid,
+                    )
+
+                if options.catch_up:
+                    runs.append(catch_up(make_runner(), options.grace))
+                else:
+                    runs.append(self.supervise(job, make_runner, stop, daemon or DaemonOptions()))
+            if runs:
+                sd_notify.notify(f"READY=1\nSTATUS=running {', '.join(j.name for _, j in held)}")
+                interval = sd_notify.watchdog_interval()
+                if interval:
+                    watchdog = asyncio.ensure_future(_ping_watchdog(interval))
+            outcomes = list(await asyncio.gather(*runs))
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            if runs:
+                sd_notify.notify("STOPPING=1")
             for lock, job in held:
                 self.repo.release(job.name, pid, self.clock.now())
                 lock.release()
+            for job in jobs:
+                await job.close()
+        if stop.is_set() and runs:
+            log.info("stopped cleanly")
         return max((o.exit_code for o in outcomes), default=0)
 
+    async def supervise(
+        self,
+        job: Job,
+        make_runner: Callable[[], Runner],
+        stop: asyncio.Event,
+        daemon: DaemonOptions,
+    ) -> Outcome:
+        """Run the job's loop; if it crashes (an error outside a run), record it, wait
+        (1 s, 2 s, 4 s ... up to a minute, on the clock) and start it again. Other jobs
+        in the process are not affected."""
+        delay = daemon.restart_base
+        while True:
+            runner = make_runner()
+            try:
+                return await runner.run()
+            except Exception as exc:
+                message = logs.redact(f"crashed: {exc.__class__.__name__}: {exc}")
+                log.error("%s: %s; restarting in %.0fs", job.name, message, delay)
+                log.debug("%s: crash", job.name, exc_info=True)
+                self.repo.restarted(job.name, self.clock.now(), message)
+            if stop.is_set():
+                return runner.outcome
+            await self.clock.sleep(delay)
+            delay = min(delay * 2, daemon.restart_max)
+
     # -- status / pause / resume --------------------------------------------------------------
-    def statuses(self) -> list[JobStatus]:
-        return self.repo.statuses()
+    def statuses(self, now: datetime | None = None) -> list[JobStatus]:
+        return self.repo.statuses(now)
 
     def known_job(self, name: str) -> str:
         known = set(JOB_NAMES) | set(self.repo.known_jobs())
@@ -188,3 +292,13 @@ def broker_live_check(open_broker: Callable[[], Broker]) -> LiveCheck:
             return await broker.market_session()
 
     return check
+
+
+async def _ping_watchdog(interval: float) -> None:
+    import asyncio
+
+    from ttai_cli.scheduling import sd_notify
+
+    while True:
+        sd_notify.notify("WATCHDOG=1")
+        await asyncio.sleep(interval)

@@ -116,6 +116,7 @@ class Exchange:
     query: dict[str, list[str]]
     status: int
     authorized: bool
+    at: datetime | None = None  # the simulator's clock when it answered
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> SimResponse:
@@ -190,6 +191,7 @@ class SimulatedTastytrade:
                     request.query,
                     response.status,
                     authorized=self._token_of(request) in self.tokens,
+                    at=self.now(),
                 )
             )
             return response

@@ -40,6 +40,9 @@ class JobStatus:
     next_run_at: datetime | None
     running_pid: int | None
     paused: bool
+    restarts: int = 0
+    heartbeat_at: datetime | None = None
+    state: str = "idle"  # idle, running, paused, stalled
 
 
 @dataclass(frozen=True)
@@ -75,12 +78,12 @@ class JobsRepository:
         db.execute("INSERT OR IGNORE INTO jobs (job) VALUES (?)", (job,))
 
     # -- the process holding a job -----------------------------------------------------------
-    def claim(self, job: str, pid: int, now: datetime) -> None:
+    def claim(self, job: str, pid: int, now: datetime, heartbeat_s: float | None = None) -> None:
         with self.store.transaction() as db:
             self._ensure(db, job)
             db.execute(
-                "UPDATE jobs SET running_pid = ?, heartbeat_at = ?, updated_at = ? WHERE job = ?",
-                (pid, _iso(now), _iso(now), job),
+                "UPDATE jobs SET running_pid = ?, heartbeat_at = ?, heartbeat_s = ?, updated_at = ? WHERE job = ?",
+                (pid, _iso(now), heartbeat_s, _iso(now), job),
             )
             cutoff = (now - timedelta(days=RUN_HISTORY_DAYS)).astimezone(UTC).isoformat()
             db.execute("DELETE FROM job_runs WHERE job = ? AND started_at < ?", (job, cutoff))
@@ -92,12 +95,24 @@ class JobsRepository:
                 (_iso(now), job, pid),
             )
 
-    def heartbeat(self, job: str, now: datetime, next_run_at: datetime | None) -> None:
+    def heartbeat(self, job: str, now: datetime, next_run_at: datetime | None = None) -> None:
+        """A sign of life; `next_run_at` too when given."""
+        with self.store.transaction() as db:
+            self._ensure(db, job)
+            if next_run_at is None:
+                db.execute("UPDATE jobs SET heartbeat_at = ? WHERE job = ?", (_iso(now), job))
+            else:
+                db.execute(
+                    "UPDATE jobs SET heartbeat_at = ?, next_run_at = ?, updated_at = ? WHERE job = ?",
+                    (_iso(now), _iso(next_run_at), _iso(now), job),
+                )
+
+    def restarted(self, job: str, now: datetime, error: str) -> None:
         with self.store.transaction() as db:
             self._ensure(db, job)
             db.execute(
-                "UPDATE jobs SET heartbeat_at = ?, next_run_at = ?, updated_at = ? WHERE job = ?",
-                (_iso(now), _iso(next_run_at), _iso(now), job),
+                "UPDATE jobs SET restarts = restarts + 1, last_error = ?, updated_at = ? WHERE job = ?",
+                (error, _iso(now), job),
             )
 
     # -- runs --------------------------------------------------------------------------------
@@ -202,11 +217,21 @@ class JobsRepository:
     def known_jobs(self) -> list[str]:
         return [r[0] for r in self.store.db.execute("SELECT job FROM jobs ORDER BY job")]
 
-    def statuses(self) -> list[JobStatus]:
+    def statuses(self, now: datetime | None = None) -> list[JobStatus]:
+        """Every job; `state` is stalled when a live loop missed three heartbeats."""
         rows = self.store.db.execute("SELECT * FROM jobs ORDER BY job").fetchall()
         result = []
         for r in rows:
             pid = r["running_pid"] if pid_alive(r["running_pid"]) else None
+            beat = _parse(r["heartbeat_at"])
+            state = "paused" if r["paused"] else "running" if pid else "idle"
+            missed = (
+                now is not None
+                and beat is not None
+                and (now - beat).total_seconds() > 3 * (r["heartbeat_s"] or 0)
+            )
+            if pid and r["heartbeat_s"] and missed:
+                state = "stalled"
             result.append(
                 JobStatus(
                     job=r["job"],
@@ -220,6 +245,9 @@ class JobsRepository:
                     next_run_at=_parse(r["next_run_at"]) if pid else None,
                     running_pid=pid,
                     paused=bool(r["paused"]),
+                    restarts=r["restarts"],
+                    heartbeat_at=beat,
+                    state=state,
                 )
             )
         return result

@@ -243,3 +243,11 @@ def m005_sync_records(db: sqlite3.Connection) -> None:
         )
         """
     )
+
+
+@migration
+def m006_job_supervision(db: sqlite3.Connection) -> None:
+    # restarts: how often the daemon restarted a crashed task; heartbeat_s: how often a
+    # live loop writes its heartbeat (three missed beats read as "stalled").
+    db.execute("ALTER TABLE jobs ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE jobs ADD COLUMN heartbeat_s REAL")

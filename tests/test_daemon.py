@@ -1,0 +1,401 @@
+"""The daemon (`ttai run`), deployment (systemd, cron) and living under nohup / systemd."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CANARY_REFRESH, CANARY_SECRET, run_subprocess
+from tests.fakes import FakeClock, RecordingJob, VirtualClock
+from tests.test_broker import make_broker
+from ttai_cli.alerts.rules import parse_alert
+from ttai_cli.broker.sharing import QuoteCache
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.config import load_settings
+from ttai_cli.jobs import JOB_NAMES, create_job
+from ttai_cli.jobs.context import JobContext
+from ttai_cli.jobs.records import BriefingJob, SyncJob
+from ttai_cli.market.calendar import MarketCalendar
+from ttai_cli.scheduling.engine import Runner, catch_up
+from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
+from ttai_cli.scheduling.policy import Policy
+from ttai_cli.scheduling.schedules import Schedule
+from ttai_cli.services.scheduling import DaemonOptions, SchedulingService
+from ttai_cli.simulator.app import SimulatedTastytrade
+from ttai_cli.simulator.server import serve
+from ttai_cli.store.alerts import AlertsRepository
+from ttai_cli.store.jobs import JobsRepository
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def ny(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=NEW_YORK)
+
+
+class CrashOnce(Schedule):
+    """A schedule with a bug: it raises once, at `at`, then behaves."""
+
+    def __init__(self, inner: Schedule, at: datetime) -> None:
+        self.inner, self.at, self.crashed = inner, at, False
+
+    def first(self, start: datetime) -> datetime | None:
+        return self.inner.first(start)
+
+    def after(self, slot: datetime) -> datetime | None:
+        if not self.crashed and slot >= self.at:
+            self.crashed = True
+            raise RuntimeError("injected crash")
+        return self.inner.after(slot)
+
+    def describe(self) -> str:
+        return "crashes once"
+
+
+class CrashingSync(SyncJob):
+    crash: CrashOnce | None = None
+
+    def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
+        inner = super().default_schedule(calendar)
+        assert inner is not None
+        if CrashingSync.crash is None:
+            CrashingSync.crash = CrashOnce(inner, ny("2026-03-13 11:00"))
+        return CrashingSync.crash
+
+
+def test_daemon_runs_a_simulated_trading_day(store, clean_env: Path) -> None:  # type: ignore[no-untyped-def]
+    clock = VirtualClock(ny("2026-03-13 08:00"))  # a Friday: the weekly review too
+    sim = SimulatedTastytrade(
+        seed=3, now=clock.now, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH
+    )
+    settings = load_settings(
+        environ={"TTAI_HOME": str(clean_env), "TTAI_NOTIFICATION_BACKEND": "none"}
+    )
+    clean_env.mkdir(parents=True, exist_ok=True)
+    for symbol in ("AAPL", "SPY", "QQQ"):
+        AlertsRepository(store).add(parse_alert(symbol, "price", "above", "100000"), clock.now())
+    with serve(sim) as server:
+        context = JobContext(
+            settings,
+            store,
+            clock,
+            lambda: make_broker(server),
+            QuoteCache(ttl=5, monotonic=clock.monotonic),
+        )
+        jobs = [create_job(n, context) for n in JOB_NAMES if n != "sync"] + [
+            CrashingSync(context, every=timedelta(minutes=30))
+        ]
+        for job in jobs:  # shorter cadences keep the simulated day quick; the logic is the same
+            if job.name == "monitor":
+                job.cadence = timedelta(minutes=10)
+            elif job.name == "alerts":
+                job.cadence = timedelta(minutes=5)
+        service = SchedulingService(settings, clock, store=store)
+        stop = asyncio.Event()
+
+        async def day() -> int:
+            daemon = asyncio.ensure_future(
+                service.run_jobs(
+                    jobs, ScheduleOptions(), daemon=DaemonOptions(), stop=stop, max_chunk=86400
+                )
+            )
+            await clock.drive(ny("2026-03-13 17:30"), lambda: len(jobs))
+            stop.set()
+            return await daemon
+
+        assert asyncio.run(day()) == 0
+
+    repo = JobsRepository(store)
+    runs = {s.job: s for s in repo.statuses()}
+    # 09:30 .. 15:50 every 10 min, every 5 min; sync: every 30 min while open + 16:05
+    assert runs["monitor"].runs == 39 and runs["alerts"].runs == 78
+    # sync crashed while picking the slot after 11:00 (that slot is lost), restarted 1 s
+    # later, and went on at 11:30: 13 of its 14 slots ran
+    synced = [f"{r.slot:%H:%M}" for r in reversed(repo.history("sync", 50)) if r.slot]
+    assert synced == [
+        "09:30",
+        "10:00",
+        "10:30",
+        "11:30",
+        "12:00",
+        "12:30",
+        "13:00",
+        "13:30",
+        "14:00",
+        "14:30",
+        "15:00",
+        "15:30",
+        "16:05",
+    ]
+    assert runs["sync"].restarts == 1, "the crash was survived, once"
+    assert runs["monitor"].errors == runs["alerts"].errors == runs["sync"].errors == 0
+    morning = [r for r in repo.history("briefing-morning") if r.result == "ok"]
+    eod = [r for r in repo.history("briefing-eod") if r.result == "ok"]
+    weekly = [r for r in repo.history("briefing-weekly") if r.result == "ok"]
+    assert [r.slot for r in morning] == [ny("2026-03-13 09:30")]
+    assert [r.slot for r in eod] == [ny("2026-03-13 16:00")]
+    assert [r.slot for r in weekly] == [ny("2026-03-13 17:00")]
+    kinds = [
+        r[0]
+        for r in store.db.execute(
+            "SELECT json_extract(data, '$.kind') FROM notifications WHERE type = 'briefing'"
+        )
+    ]
+    assert sorted(kinds) == ["eod", "morning", "weekly"]
+    # monitor and alerts are due together every 10 minutes: each symbol fetched once per instant
+    fetched: Counter[tuple[datetime, str]] = Counter()
+    for exchange in sim.requests_to("/market-data/by-type"):
+        for symbols in exchange.query.values():
+            for symbol in symbols:
+                fetched[(exchange.at, symbol)] += 1  # type: ignore[index]
+    assert fetched and max(fetched.values()) == 1, "no duplicate quote requests"
+    assert len(sim.requests_to("/oauth/token")) <= 2, "one shared login, not one per run"
+
+
+def test_quote_cache_shares_a_request_in_flight() -> None:
+    class SlowBroker:
+        def __init__(self) -> None:
+            self.calls: list[list[str]] = []
+
+        async def quotes(self, symbols: list[str]) -> dict[str, object]:
+            self.calls.append(list(symbols))
+            await asyncio.sleep(0.01)
+            return {s: f"quote-{s}" for s in symbols if s != "ZZZZ"}
+
+    async def scenario() -> tuple[list[list[str]], dict[str, object], dict[str, object]]:
+        broker = SlowBroker()
+        cache = QuoteCache(ttl=5)
+        first, second = await asyncio.gather(
+            cache(broker, ["AAPL", "SPY"]), cache(broker, ["SPY", "QQQ", "ZZZZ"])
+        )  # type: ignore[arg-type]
+        await cache(broker, ["AAPL", "ZZZZ"])  # type: ignore[arg-type]
+        return broker.calls, first, second  # type: ignore[return-value]
+
+    calls, first, second = asyncio.run(scenario())
+    assert calls == [["AAPL", "SPY"], ["QQQ", "ZZZZ"]]
+    assert first == {"AAPL": "quote-AAPL", "SPY": "quote-SPY"}
+    assert second == {"SPY": "quote-SPY", "QQQ": "quote-QQQ"}
+
+
+def test_status_shows_a_stalled_loop(store) -> None:  # type: ignore[no-untyped-def]
+    repo = JobsRepository(store)
+    start = ny("2026-03-10 10:00")
+    repo.claim("monitor", os.getpid(), start, heartbeat_s=30)
+    assert repo.statuses(start + timedelta(seconds=60))[0].state == "running"
+    assert repo.statuses(start + timedelta(seconds=91))[0].state == "stalled"
+
+
+# -- systemd -----------------------------------------------------------------------------------
+@pytest.fixture
+def rendered_units(tmp_path: Path, clean_env: Path, ttai) -> Path:  # type: ignore[no-untyped-def]
+    target = tmp_path / "config"
+    os.environ["XDG_CONFIG_HOME"] = str(target)
+    try:
+        result = ttai("systemd", "--install")
+    finally:
+        del os.environ["XDG_CONFIG_HOME"]
+    assert result.code == 0, result.err
+    assert "systemctl --user enable --now ttai.service" in result.out
+    return target / "systemd" / "user"
+
+
+def test_units_name_the_right_paths_and_no_secret(rendered_units: Path, clean_env: Path) -> None:
+    units = {p.name: p.read_text() for p in rendered_units.iterdir()}
+    assert sorted(units) == sorted(
+        ["ttai.service"]
+        + [
+            f"ttai-{j}.{k}"
+            for j in ("sync", "briefing-morning", "briefing-eod", "briefing-weekly")
+            for k in ("service", "timer")
+        ]
+    )
+    daemon = units["ttai.service"]
+    assert f"ExecStart={Path(sys.executable).parent / 'ttai'} --log-format json run" in daemon
+    assert (
+        f"Environment=TTAI_HOME={clean_env.resolve()}" in daemon and "EnvironmentFile=-" in daemon
+    )
+    assert "Type=notify" in daemon and "Restart=on-failure" in daemon and "UMask=0077" in daemon
+    assert "@" not in "".join(
+        line
+        for text in units.values()
+        for line in text.splitlines()
+        if not line.startswith(("#", "SystemCall"))
+    )
+    assert "OnCalendar=Mon..Fri 09:30 America/New_York" in units["ttai-briefing-morning.timer"]
+    assert all(
+        "Persistent=true" in t and "AccuracySec=1s" in t
+        for n, t in units.items()
+        if n.endswith(".timer")
+    )
+
+
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed"
+)
+def test_units_verify_and_the_daemon_scores_at_most_2_5(rendered_units: Path) -> None:
+    for unit in sorted(rendered_units.iterdir()):
+        verify = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
+        )
+        assert verify.returncode == 0 and verify.stderr.strip() == "", (unit.name, verify.stderr)
+    security = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(rendered_units / "ttai.service")],
+        capture_output=True,
+        text=True,
+    )
+    score = float(
+        security.stdout.rsplit("Overall exposure level for ttai.service:", 1)[1].split()[0]
+    )
+    assert score <= 2.5, security.stdout[-500:]
+
+
+def test_sd_notify_ready_watchdog_stopping(tmp_path: Path, clean_env: Path) -> None:
+    address = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(address)
+    sock.settimeout(10)
+    messages: list[str] = []
+
+    def listen() -> None:  # what systemd does: read as they come
+        sock.settimeout(5)
+        while True:
+            try:
+                text = sock.recv(4096).decode()
+            except (TimeoutError, OSError):
+                return
+            messages.append(text)
+            if text == "STOPPING=1":
+                return
+
+    import threading
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    env = {"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "200000"}
+    result = run_subprocess(
+        "run", "--every", "1s", "--max-runs", "2", "--ignore-market-hours", "--", "true", env=env
+    )
+    listener.join(timeout=10)
+    sock.close()
+    assert result.code == 0, result.err
+    assert messages[0].startswith("READY=1")
+    assert "WATCHDOG=1" in messages
+    assert messages[-1] == "STOPPING=1"
+
+
+# -- cron ------------------------------------------------------------------------------------------
+def test_cron_lines_parse(ttai, clean_env: Path) -> None:  # type: ignore[no-untyped-def]
+    from croniter import croniter
+    from typer.main import get_command
+
+    from ttai_cli.app import app
+
+    result = ttai("cron")
+    assert result.code == 0, result.err
+    lines = [line for line in result.out.splitlines() if line and not line.startswith("#")]
+    env = [line for line in lines if "=" in line.split()[0]]
+    assert [line.split("=")[0] for line in env] == ["PATH", "TTAI_HOME"]
+    entries = [line for line in lines if line not in env]
+    assert len(entries) == 6
+    group = get_command(app)
+    for entry in entries:
+        fields = entry.split()
+        assert croniter.is_valid(" ".join(fields[:5])), entry
+        command = shlex.split(" ".join(fields[5:]))
+        redirect = command.index(">>")
+        assert (
+            command[redirect + 1] == str(clean_env.resolve() / "logs" / "cron.log")
+            and command[redirect + 2] == "2>&1"
+        )
+        argv = command[:redirect]
+        assert Path(argv[0]).is_absolute() and os.access(argv[0], os.X_OK)
+        assert "--catch-up" in argv and "flock" not in entry
+        # the arguments parse with ttai's own parser, down to the command
+        command_line: object = group
+        ctx = group.make_context("ttai", argv[1:], resilient_parsing=False)
+        while hasattr(command_line, "resolve_command"):
+            pending = ctx._protected_args + ctx.args  # what the group left for its subcommand
+            name, command_line, rest = command_line.resolve_command(ctx, pending)  # type: ignore[attr-defined]
+            ctx = command_line.make_context(name, rest, parent=ctx)  # type: ignore[union-attr]
+        assert not ctx.args, entry
+    assert (clean_env / "logs").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("morning", ["Mon 09:30", "Tue 09:30", "Wed 09:30", "Fri 09:30"]),
+        ("eod", ["Mon 16:00", "Tue 16:00", "Wed 16:00", "Fri 13:00"]),
+        ("weekly", ["Fri 17:00"]),
+    ],
+)
+def test_each_briefing_from_cron_every_5_minutes_over_thanksgiving_week(
+    store, kind: str, expected: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(ny("2026-11-23 00:00"))
+    calendar = MarketCalendar(store)
+    briefing = BriefingJob.__new__(BriefingJob)
+    briefing.kind = kind
+    job = RecordingJob(name=f"briefing-{kind}")
+    repo = JobsRepository(store)
+    options = ScheduleOptions(catch_up=True)
+    while clock.now() < ny("2026-11-29 00:00"):  # */5 * * * *, all week
+        schedule = build_schedule(options, clock.now(), lambda: calendar, briefing.default_schedule)
+        asyncio.run(
+            catch_up(
+                Runner(job, schedule, Policy(job.name, repo, None), clock, repo, asyncio.Event()),
+                options.grace,
+            )
+        )
+        clock.advance(300)
+    assert [f"{slot:%a %H:%M}" for slot, _ in job.history] == expected
+
+
+# -- nohup -------------------------------------------------------------------------------------------
+def test_nohup_run_then_sigterm_exits_0_and_logs_a_clean_stop(
+    tmp_path: Path, clean_env: Path
+) -> None:
+    log = tmp_path / "ttai.log"
+    script = (
+        f"nohup {shlex.quote(sys.executable)} -m ttai_cli run --every 1s --ignore-market-hours --name nohupped "
+        f"-- true > {shlex.quote(str(log))} 2>&1 &\necho $!"
+    )
+    pid = int(
+        subprocess.run(
+            ["sh", "-c", script], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status = json.loads(run_subprocess("status", "--json").out)["jobs"]
+        if status and status[0]["runs"] >= 2:
+            break
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGTERM)
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("did not stop")
+    text = log.read_text()
+    assert "received SIGTERM: stopping" in text and "stopped cleanly" in text
+    assert "Traceback" not in text
+    final = json.loads(run_subprocess("status", "--json").out)["jobs"][0]
+    assert final["running_pid"] is None and final["errors"] == 0

@@ -1,0 +1,123 @@
+"""Sharing one broker, and one cycle's quotes, among the jobs of a process.
+
+`SharedBroker` opens the broker on first use and keeps it (one login, one connection
+pool) until `aclose()`; each job still writes `async with open_broker() as broker:`.
+A broker that failed at the transport level is dropped and reopened on the next use.
+
+`QuoteCache` hands quotes fetched within the last `ttl` seconds to whoever asks next, and
+makes a second caller wait for a request already under way instead of sending its own:
+the monitor and the alert check, due at the same instant, fetch each symbol once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from ttai_cli.broker.models import Broker, Quote
+from ttai_cli.errors import BrokerError
+
+
+class SharedBroker:
+    def __init__(self, factory: Callable[[], Broker]) -> None:
+        self.factory = factory
+        self._broker: Broker | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def lease(self) -> _Lease:
+        return _Lease(self)
+
+    async def get(self) -> Broker:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a broker belongs to the event loop it was opened in
+            self._broker, self._loop, self._lock = None, loop, asyncio.Lock()
+        assert self._lock is not None
+        async with self._lock:
+            if self._broker is None:
+                broker = self.factory()
+                await broker.__aenter__()
+                self._broker = broker
+            return self._broker
+
+    async def reset(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            with contextlib.suppress(Exception):  # it is being dropped because it is broken
+                await broker.__aexit__(None, None, None)
+
+    async def aclose(self) -> None:
+        if self._loop is asyncio.get_running_loop():
+            await self.reset()
+        self._broker = None
+
+
+class _Lease:
+    def __init__(self, shared: SharedBroker) -> None:
+        self.shared = shared
+
+    async def __aenter__(self) -> Broker:
+        return await self.shared.get()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, BrokerError):
+            await self.shared.reset()
+
+
+class QuoteCache:
+    def __init__(self, ttl: float = 5.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.monotonic = monotonic
+        self._cache: dict[str, tuple[float, Quote | None]] = {}
+        self._inflight: dict[str, asyncio.Future[dict[str, Quote]]] = {}
+
+    async def __call__(self, broker: Broker, symbols: list[str]) -> dict[str, Quote]:
+        now = self.monotonic()
+        found: dict[str, Quote] = {}
+        missing: list[str] = []
+        waiting: dict[str, asyncio.Future[dict[str, Quote]]] = {}
+        for symbol in dict.fromkeys(symbols):
+            cached = self._cache.get(symbol)
+            if cached is not None and now - cached[0] <= self.ttl:
+                if cached[1] is not None:
+                    found[symbol] = cached[1]
+            elif symbol in self._inflight:
+                waiting[symbol] = self._inflight[symbol]
+            else:
+                missing.append(symbol)
+        if missing:
+            future: asyncio.Future[dict[str, Quote]] = asyncio.get_running_loop().create_future()
+            for symbol in missing:
+                self._inflight[symbol] = future
+            try:
+                fetched = await broker.quotes(missing)
+            except BaseException as exc:
+                future.set_exception(exc)
+                future.exception()  # retrieved: waiters get it, nobody else is warned
+                raise
+            finally:
+                for symbol in missing:
+                    self._inflight.pop(symbol, None)
+            future.set_result(fetched)
+            stamp = self.monotonic()
+            for symbol in missing:
+                self._cache[symbol] = (stamp, fetched.get(symbol))
+            found.update({s: q for s, q in fetched.items() if s in missing})
+        for symbol, pending in waiting.items():
+            quote = (await pending).get(symbol)
+            if quote is not None:
+                found[symbol] = quote
+        return found
+
+
+def lease_factory(shared: SharedBroker) -> Callable[[], Any]:
+    return shared.lease
