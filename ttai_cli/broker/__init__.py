@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ttai_cli.broker.models import Broker
 from ttai_cli.clock import Clock, SystemClock
 from ttai_cli.config import Secret, Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models are imported where used: importing this package stays cheap
+    from ttai_cli.broker.models import Broker
     from ttai_cli.simulator.app import SimulatedTastytrade
 
 DEMO_BASE_URL = "http://demo.ttai.invalid"
@@ -63,4 +63,4 @@ def open_broker(settings: Settings, clock: Clock | None = None) -> Broker:
     )
 
 
-__all__ = ["Broker", "open_broker"]
+__all__ = ["open_broker"]

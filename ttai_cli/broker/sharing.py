@@ -11,15 +11,18 @@ the monitor and the alert check, due at the same instant, fetch each symbol once
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ttai_cli.broker.models import Broker, Quote
 from ttai_cli.errors import BrokerError
+
+if TYPE_CHECKING:  # at run time asyncio is imported lazily: job start-up stays light
+    import asyncio
+
+    from ttai_cli.broker.models import Broker, Quote
 
 
 class SharedBroker:
@@ -33,6 +36,8 @@ class SharedBroker:
         return _Lease(self)
 
     async def get(self) -> Broker:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a broker belongs to the event loop it was opened in
             self._broker, self._loop, self._lock = None, loop, asyncio.Lock()
@@ -51,6 +56,8 @@ class SharedBroker:
                 await broker.__aexit__(None, None, None)
 
     async def aclose(self) -> None:
+        import asyncio
+
         if self._loop is asyncio.get_running_loop():
             await self.reset()
         self._broker = None
@@ -81,6 +88,8 @@ class QuoteCache:
         self._inflight: dict[str, asyncio.Future[dict[str, Quote]]] = {}
 
     async def __call__(self, broker: Broker, symbols: list[str]) -> dict[str, Quote]:
+        import asyncio
+
         now = self.monotonic()
         found: dict[str, Quote] = {}
         missing: list[str] = []
