@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.common import Row, start_simulator
 from ttai_cli.alerts.rules import parse_alert
 from ttai_cli.broker.tastytrade import TastytradeBroker
 from ttai_cli.clock import SystemClock
@@ -32,15 +31,6 @@ from ttai_cli.store.alerts import AlertsRepository
 
 TARGET_SECONDS = 1.0
 TARGET_REQUESTS = 20
-
-
-def start_simulator() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ttai_cli.simulator"], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    return proc, line.rsplit(" ", 1)[-1].strip()
 
 
 def broker(url: str) -> TastytradeBroker:
@@ -71,23 +61,18 @@ class TimedRepository(AlertsRepository):
             TimedRepository.seconds += time.perf_counter() - start
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--alerts", type=int, default=10_000)
-    parser.add_argument("--symbols", type=int, default=2_000)
-    parser.add_argument("--cycles", type=int, default=3)
-    parser.add_argument("--naive-sample", type=int, default=1_000)
-    args = parser.parse_args()
-
+def measure(
+    alerts: int = 10_000, symbols: int = 2_000, cycles: int = 3, naive_sample: int = 1_000
+) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="ttai-bench-"))
     settings = load_settings(environ={"TTAI_HOME": str(home), "TTAI_NOTIFICATION_BACKEND": "none"})
     store = open_store(settings.database_path)
     repo = TimedRepository(store)
-    symbols = [f"B{i:04d}" for i in range(args.symbols)]
+    names = [f"B{i:04d}" for i in range(symbols)]
     with store.transaction() as db:  # alerts that do not fire: the steady state of a watch list
-        for i in range(args.alerts):
+        for i in range(alerts):
             spec = parse_alert(
-                symbols[i % len(symbols)], "price" if i % 2 else "change", "above", "100000"
+                names[i % len(names)], "price" if i % 2 else "change", "above", "100000"
             )
             db.execute(
                 "INSERT INTO alerts (symbol, type, condition, threshold, created_at) VALUES (?, ?, ?, ?, datetime('now'))",
@@ -100,41 +85,74 @@ def main() -> int:
         service = AlertsService(repo, clock, lambda: broker(url), notifier)
         asyncio.run(service.check())  # warm: SDK imported, connections and caches ready
         walls, requests, db_times = [], [], []
-        for _ in range(args.cycles):
+        for _ in range(cycles):
             TimedRepository.seconds = 0.0
             start = time.perf_counter()
             report = asyncio.run(service.check())
             walls.append(time.perf_counter() - start)
             requests.append(report.quote_requests)
             db_times.append(TimedRepository.seconds)
-        quote_requests = max(requests)
 
         async def naive(sample: int) -> float:
             async with broker(url) as b:
                 start = time.perf_counter()
                 for i in range(sample):
-                    await b.quotes([symbols[i % len(symbols)]])
+                    await b.quotes([names[i % len(names)]])
                 return time.perf_counter() - start
 
-        sample_seconds = asyncio.run(naive(args.naive_sample))
-        naive_seconds = sample_seconds / args.naive_sample * args.alerts
+        naive_seconds = asyncio.run(naive(naive_sample)) / naive_sample * alerts
     finally:
         sim.terminate()
         sim.wait()
-    cycle = statistics.median(walls)
+    return {
+        "cycle": statistics.median(walls),
+        "quote_requests": max(requests),
+        "db": statistics.median(db_times),
+        "naive": naive_seconds,
+        "alerts": alerts,
+        "symbols": symbols,
+        "naive_sample": naive_sample,
+    }
+
+
+def rows(naive_sample: int = 1_000) -> list[Row]:
+    m = measure(naive_sample=naive_sample)
+    met = m["cycle"] <= TARGET_SECONDS and m["quote_requests"] <= TARGET_REQUESTS
+    return [
+        Row(
+            f"alerts check: {m['alerts']:,.0f} alerts over {m['symbols']:,.0f} symbols, one cycle",
+            f"{m['cycle']:.3f} s, {m['quote_requests']:.0f} quote requests, db {m['db']:.3f} s",
+            f"one request per alert {m['naive']:.1f} s (timed on {m['naive_sample']:,.0f}, scaled)",
+            m["cycle"] / m["naive"],
+            f"<= {TARGET_SECONDS:g} s, <= {TARGET_REQUESTS} requests",
+            met,
+        )
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--alerts", type=int, default=10_000)
+    parser.add_argument("--symbols", type=int, default=2_000)
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--naive-sample", type=int, default=1_000)
+    args = parser.parse_args()
+    m = measure(args.alerts, args.symbols, args.cycles, args.naive_sample)
     print(
         f"alerts check cycle: {args.alerts:,} alerts over {args.symbols:,} symbols, simulated API over a socket"
     )
     print(f"{'approach':<34} {'wall s':>8} {'quote requests':>15} {'db s':>7}")
     print(
-        f"{'ttai (batched, 100 per request)':<34} {cycle:8.3f} {quote_requests:15d} {statistics.median(db_times):7.3f}"
+        f"{'ttai (batched, 100 per request)':<34} {m['cycle']:8.3f} {m['quote_requests']:15.0f} {m['db']:7.3f}"
     )
     print(
-        f"{'naive (one request per alert)':<34} {naive_seconds:8.3f} {args.alerts:15d} {'':>7}"
+        f"{'naive (one request per alert)':<34} {m['naive']:8.3f} {args.alerts:15d} {'':>7}"
         f"   (timed on {args.naive_sample:,}, scaled)"
     )
-    print(f"ratio ttai / naive: {cycle / naive_seconds:.4f} ({naive_seconds / cycle:.0f}x faster)")
-    ok = cycle <= TARGET_SECONDS and quote_requests <= TARGET_REQUESTS
+    print(
+        f"ratio ttai / naive: {m['cycle'] / m['naive']:.4f} ({m['naive'] / m['cycle']:.0f}x faster)"
+    )
+    ok = m["cycle"] <= TARGET_SECONDS and m["quote_requests"] <= TARGET_REQUESTS
     print(
         f"target: <= {TARGET_SECONDS:g} s and <= {TARGET_REQUESTS} quote requests per cycle: {'met' if ok else 'NOT met'}"
     )

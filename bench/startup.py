@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from bench.common import Row
+
 BASELINE = [sys.executable, "-c", "import tastytrade"]
 SUNDAY = "2026-11-22T10:00"
 TTAI = [sys.executable, "-m", "ttai_cli"]
@@ -67,6 +69,22 @@ def measure(runs: int) -> list[tuple[str, float, float, float]]:
         median = statistics.median(samples[name])
         rows.append((name, median, median / base, target))
     return rows
+
+
+def rows(runs: int = 11) -> list[Row]:
+    measured = measure(runs)
+    base = measured[0][1]
+    return [
+        Row(
+            f"start-up: {name}",
+            f"{median * 1000:.0f} ms",
+            f"import tastytrade {base * 1000:.0f} ms",
+            ratio,
+            f"<= {target:g}x",
+            ratio <= target,
+        )
+        for name, median, ratio, target in measured[1:]
+    ]
 
 
 def main() -> int:

@@ -148,3 +148,16 @@ def fill_calendar(store: object, sessions: list[object], version: str) -> None:
             ("calendar_source", version),
         ):
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full",
+        action="store_true",
+        help="run the long suites in full (200 crashes, more fuzzing)",
+    )
+
+
+@pytest.fixture
+def full(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--full"))

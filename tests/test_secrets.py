@@ -84,3 +84,77 @@ def test_canary_in_an_unexpected_error_message_is_redacted(
     assert result.code == 1
     assert_clean(result.err)
     assert "***" in result.err
+
+
+URL_CANARY = "urltoken9x7q2w"
+EVERY_COMMAND = [
+    ["--help"],
+    ["--version"],
+    ["doctor"],
+    ["doctor", "--offline"],
+    ["market", "status"],
+    ["market", "calendar"],
+    ["quote", "AAPL"],
+    ["positions", "--live"],
+    ["balances", "--live"],
+    ["sync"],
+    ["positions"],
+    ["balances"],
+    ["alerts", "add", "AAPL", "above", "1", "--note", "canary check"],
+    ["alerts", "list", "--json"],
+    ["alerts", "check", "--ignore-market-hours"],
+    ["monitor", "--ignore-market-hours"],
+    ["briefing", "morning"],
+    ["briefing", "eod", "--print-only"],
+    ["briefing", "weekly"],
+    ["notify", "test"],
+    ["notify", "send", "--title", "hello", "--body", "world"],
+    ["notify", "outbox", "--json"],
+    ["notify", "flush"],
+    ["status"],
+    ["status", "--json"],
+    ["pause", "monitor"],
+    ["resume", "monitor"],
+    ["run", "--ignore-market-hours", "--", "true"],
+    ["run", "--every", "1m", "--dry-run", "--", "true"],
+    ["alerts", "remove", "1"],
+    ["cron"],
+    ["systemd"],
+]
+
+
+def test_canary_over_every_command_log_format_and_backend(
+    ttai, broker_env: RunningServer, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.receiver import Receiver
+
+    receiver = Receiver().start()
+    try:
+        base = receiver.url
+        monkeypatch.setenv(
+            "TTAI_NOTIFICATION_BACKEND", "console,stderr,webhook,slack,discord,ntfy,apprise"
+        )
+        monkeypatch.setenv("TTAI_WEBHOOK_URL", f"{base}/hook?token={URL_CANARY}")
+        monkeypatch.setenv("TTAI_SLACK_WEBHOOK_URL", f"{base}/services/T0/B0/{URL_CANARY}")
+        monkeypatch.setenv("TTAI_DISCORD_WEBHOOK_URL", f"{base}/api/webhooks/1/{URL_CANARY}")
+        monkeypatch.setenv("TTAI_NTFY_URL", f"{base}/{URL_CANARY}")
+        monkeypatch.setenv("TTAI_APPRISE_URLS", f"json://127.0.0.1:{receiver.port}/{URL_CANARY}")
+        texts: list[str] = []
+        for log_args in ([], ["-vv", "--log-format", "json"]):
+            for command in EVERY_COMMAND:
+                result = ttai(*log_args, *command)
+                assert "Traceback" not in result.err, (command, result.err)
+                texts += [result.out, result.err]
+        bodies = [r.body.decode(errors="replace") for r in receiver.requests]
+        assert len(bodies) >= 10, "every backend was exercised"
+        # ntfy's JSON publishing names the topic (its URL's secret) to ntfy itself: fine
+        foreign = [b for b in bodies if '"topic"' not in b]
+        for text in texts + bodies:
+            assert_clean(text)
+        for text in texts + foreign:
+            assert URL_CANARY not in text
+        data = database_bytes(clean_env)
+        assert_clean(data)
+        assert URL_CANARY.encode() not in data
+    finally:
+        receiver.stop()

@@ -185,11 +185,11 @@ def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
     return None
 
 
-def _register_each(secret: Secret | None) -> Secret | None:
-    """A list of URLs in one variable: mask each one on its own too."""
+def _register_urls(secret: Secret | None) -> Secret | None:
+    """Destination URLs (a list of them, for apprise): mask each, and its secret parts."""
     if secret is not None:
         for part in secret.reveal().replace(",", " ").split():
-            logs.register_secret(part)
+            logs.register_url(part)
     return secret
 
 
@@ -251,11 +251,11 @@ def load_settings(
         sandbox=_flag(merged, "TASTYTRADE_SANDBOX"),
         api_url=api_url,
         notification_backends=parse_backends(merged.get("TTAI_NOTIFICATION_BACKEND", "auto")),
-        webhook_url=_secret(merged, "TTAI_WEBHOOK_URL"),
-        slack_webhook_url=_secret(merged, "TTAI_SLACK_WEBHOOK_URL"),
-        discord_webhook_url=_secret(merged, "TTAI_DISCORD_WEBHOOK_URL"),
-        ntfy_url=_secret(merged, "TTAI_NTFY_URL"),
-        apprise_urls=_register_each(_secret(merged, "TTAI_APPRISE_URLS")),
+        webhook_url=_register_urls(_secret(merged, "TTAI_WEBHOOK_URL")),
+        slack_webhook_url=_register_urls(_secret(merged, "TTAI_SLACK_WEBHOOK_URL")),
+        discord_webhook_url=_register_urls(_secret(merged, "TTAI_DISCORD_WEBHOOK_URL")),
+        ntfy_url=_register_urls(_secret(merged, "TTAI_NTFY_URL")),
+        apprise_urls=_register_urls(_secret(merged, "TTAI_APPRISE_URLS")),
         api_timeout=_number(merged, "TTAI_API_TIMEOUT", 15.0, low=0.1, high=600),
         api_attempts=int(_number(merged, "TTAI_API_ATTEMPTS", 4, low=1, high=20)),
     )

@@ -23,6 +23,27 @@ def register_secret(value: str) -> None:
         _secrets.add(value)
 
 
+def register_url(url: str) -> None:
+    """Mask a destination URL and, on their own, the parts that carry its secret (path
+    segments, query values, user and password): libraries log paths without the host."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from ttai_cli.redaction import PUBLIC_SEGMENTS
+
+    register_secret(url)
+    try:
+        parts = urlsplit(url)
+        pieces = [parts.username or "", parts.password or ""]
+    except ValueError:
+        return
+    pieces += [s for s in parts.path.split("/") if s and s not in PUBLIC_SEGMENTS]
+    pieces += [value for _, value in parse_qsl(parts.query)]
+    if parts.path.strip("/"):
+        pieces.append(parts.path)
+    for piece in pieces:
+        register_secret(piece)
+
+
 def redact(text: str) -> str:
     """`text` with every registered secret replaced by `***` (longest first)."""
     for secret in sorted(_secrets, key=len, reverse=True):

@@ -25,6 +25,7 @@ import httpx2
 
 from ttai_cli import logs
 from ttai_cli.broker import symbols as sym
+from ttai_cli.broker.mapping import percent, position, transaction
 from ttai_cli.broker.models import (
     AccountInfo,
     Balances,
@@ -179,7 +180,7 @@ class TastytradeBroker:
         raw = await self._call(
             "positions", lambda: account.get_positions(self._session, include_marks=True)
         )
-        return [_position(p) for p in raw]
+        return [position(p) for p in raw]
 
     async def balances(self) -> Balances:
         account = await self._get_account()
@@ -243,7 +244,7 @@ class TastytradeBroker:
                 self._session, start_date=since, page_offset=None, sort="Asc"
             ),
         )
-        return [_transaction(t) for t in raw]
+        return [transaction(t) for t in raw]
 
     async def market_metrics(self, symbols: list[str]) -> dict[str, MarketMetric]:
         from tastytrade.metrics import get_market_metrics
@@ -266,8 +267,8 @@ class TastytradeBroker:
                 )
                 metrics[info.symbol] = MarketMetric(
                     symbol=info.symbol,
-                    iv_rank=_percent(rank),
-                    iv_percentile=_percent(percentile),
+                    iv_rank=percent(rank),
+                    iv_percentile=percent(percentile),
                     implied_volatility=info.implied_volatility_index,
                 )
         return metrics
@@ -324,57 +325,3 @@ class TastytradeBroker:
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _percent(fraction: Decimal | None) -> Decimal | None:
-    """tastytrade sends IV rank/percentile as fractions (0.23 = 23%); a value above 1
-    is taken as already a percentage."""
-    if fraction is None:
-        return None
-    return fraction * 100 if fraction <= 1 else fraction
-
-
-def _position(p: Any) -> Position:
-    sign = -1 if str(p.quantity_direction).lower() == "short" else 1
-    return Position(
-        symbol=p.symbol,
-        underlying_symbol=p.underlying_symbol,
-        instrument_type=str(p.instrument_type.value),
-        quantity=abs(p.quantity) * sign,
-        average_open_price=p.average_open_price,
-        close_price=p.close_price,
-        multiplier=p.multiplier,
-        mark=p.mark_price,
-        expires_at=p.expires_at,
-        realized_today=p.realized_today,
-        opened_at=p.created_at,
-    )
-
-
-def _transaction(t: Any) -> Transaction:
-    fees = sum(
-        (
-            f
-            for f in (t.clearing_fees, t.regulatory_fees, t.proprietary_index_option_fees)
-            if f is not None
-        ),
-        Decimal(0),
-    )
-    return Transaction(
-        id=t.id,
-        executed_at=t.executed_at,
-        transaction_date=t.transaction_date,
-        transaction_type=t.transaction_type,
-        transaction_sub_type=t.transaction_sub_type,
-        description=t.description,
-        symbol=t.symbol,
-        underlying_symbol=t.underlying_symbol,
-        instrument_type=str(t.instrument_type.value) if t.instrument_type else None,
-        action=str(t.action.value) if t.action else None,
-        quantity=t.quantity,
-        price=t.price,
-        value=t.value,
-        net_value=t.net_value,
-        commission=t.commission,
-        fees=fees,
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -42,6 +43,10 @@ def doctor(
     if failed:
         # a configuration problem is exit 2; only an unreachable API is a failure (1)
         network = ("api", "webhook reach", "slack reach", "discord reach", "ntfy reach")
+        names = ", ".join(c.name for c in failed)
+        sys.stderr.write(
+            f"ttai: doctor found {len(failed)} problem{'s' if len(failed) > 1 else ''}: {names}\n"
+        )
         raise typer.Exit(2 if any(c.name not in network for c in failed) else 1)
 
 

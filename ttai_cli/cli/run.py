@@ -97,7 +97,7 @@ def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: s
     )
     context = dataclasses.replace(state.job_context(), quote_source=QuoteCache(ttl=5.0))
     jobs = [create_job(n, context) for n in JOB_NAMES]
-    code = state.scheduling().execute(jobs, schedule, daemon=DaemonOptions(when_closed=closed))
+    code = state.scheduling().run_and_wait(jobs, schedule, daemon=DaemonOptions(when_closed=closed))
     if code:
         raise typer.Exit(code)
 

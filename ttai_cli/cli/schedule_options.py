@@ -208,6 +208,6 @@ def run_scheduled(state: Any, jobs: list[Any], schedule: ScheduleOptions) -> Non
             raise UsageError("--dry-run previews one job at a time")
         render_dry_run(service.dry_run(jobs[0], schedule), schedule.as_json)
         return
-    code = service.execute(jobs, schedule)
+    code = service.run_and_wait(jobs, schedule)
     if code:
         raise typer.Exit(code)

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -62,6 +63,9 @@ class Runner:
     max_chunk: float = 1.0
     remember_slots: bool = False
     heartbeat_every: float = 30.0  # real seconds between signs of life in the database
+    # called after each run with (job, failure streak before, after, error): the service
+    # turns a streak into one `error` notification, and its end into one `info`
+    on_streak: Callable[[str, int, int, str | None], Awaitable[None]] | None = None
     pid: int = field(default_factory=os.getpid)
     outcome: Outcome = field(default_factory=Outcome)
     _last_skip_reason: str | None = None
@@ -207,7 +211,7 @@ class Runner:
             stopper.cancel()
         duration = self.clock.monotonic() - started
         error = logs.redact(error) if error else None
-        self.repo.run_finished(
+        streak = self.repo.run_finished(
             run_id,
             name,
             result=result,
@@ -217,6 +221,11 @@ class Runner:
             slot=slot,
             remember_slot=self.remember_slots and result == "ok",
         )
+        if self.on_streak is not None:
+            try:
+                await self.on_streak(name, streak[0], streak[1], error)
+            except Exception as exc:  # telling about a failure must not become one
+                log.warning("%s: could not notify about its failures: %s", name, exc)
         self.outcome.runs += 1
         self.outcome.last_failed = result not in ("ok", "cancelled")
         self.outcome.failures += int(self.outcome.last_failed)

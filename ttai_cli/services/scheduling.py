@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from ttai_cli.broker.models import Broker, MarketSessionStatus
     from ttai_cli.scheduling.engine import Outcome, Runner
     from ttai_cli.scheduling.schedules import Schedule
+    from ttai_cli.services.notifications import Notifier
 
 log = logs.get("scheduler")
 LIVE_CHECK_TTL = 300.0  # seconds: confirm an open market at most every 5 minutes
+FAILURES_BEFORE_ALERT = 3  # consecutive failed runs that make one `error` notification
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class SchedulingService:
         self.clock = clock
         self.live_check = cached_live_check(live_check) if live_check else None
         self._store = store
+        self._notifier: Notifier | None = None
 
     @property
     def store(self) -> Store:
@@ -124,7 +127,7 @@ class SchedulingService:
         return previews
 
     # -- running -----------------------------------------------------------------------------
-    def execute(
+    def run_and_wait(
         self,
         jobs: list[Job],
         options: ScheduleOptions,
@@ -170,7 +173,7 @@ class SchedulingService:
         stop: asyncio.Event | None = None,
         max_chunk: float = 1.0,
     ) -> int:
-        """The event-loop side of `execute` (tests drive it with a virtual clock)."""
+        """The event-loop side of `run_and_wait` (tests drive it with a virtual clock)."""
         import asyncio
 
         from ttai_cli.scheduling import sd_notify
@@ -219,6 +222,7 @@ class SchedulingService:
                         stop_grace=stop_grace,
                         max_chunk=max_chunk,
                         pid=pid,
+                        on_streak=self.notify_streak,
                     )
 
                 if options.catch_up:
@@ -269,6 +273,32 @@ class SchedulingService:
                 return runner.outcome
             await self.clock.sleep(delay)
             delay = min(delay * 2, daemon.restart_max)
+
+    async def notify_streak(self, job: str, before: int, after: int, error: str | None) -> None:
+        """One `error` notification when a job has failed FAILURES_BEFORE_ALERT times in
+        a row, one `info` when it works again: never one per failed cycle."""
+        from ttai_cli.notify.models import Notification
+        from ttai_cli.services.notifications import Notifier
+
+        if after == FAILURES_BEFORE_ALERT:
+            notification = Notification(
+                "error",
+                f"ttai {job} keeps failing",
+                f"{job} failed {after} times in a row. Last error: {error}",
+                {"job": job, "failures": after, "error": error},
+            )
+        elif after == 0 and before >= FAILURES_BEFORE_ALERT:
+            notification = Notification(
+                "info",
+                f"ttai {job} works again",
+                f"{job} succeeded after {before} failures in a row.",
+                {"job": job, "failures": before},
+            )
+        else:
+            return
+        if self._notifier is None:
+            self._notifier = Notifier(self.settings, self.store, self.clock)
+        await self._notifier.notify(notification)
 
     # -- status / pause / resume --------------------------------------------------------------
     def statuses(self, now: datetime | None = None) -> list[JobStatus]:

@@ -16,8 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ttai_cli.simulator.app import SimRequest, SimulatedTastytrade
+from ttai_cli.simulator.app import SimulatedTastytrade
 from ttai_cli.simulator.dxlink import DXLinkSession
+from ttai_cli.simulator.http import SimRequest
 
 
 def _request(method: str, target: str, headers: dict[str, str], body: bytes) -> SimRequest:

@@ -83,6 +83,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         _enable_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA cache_size = -1024")  # 1 MiB: a long-running loop stays small
         migrate(db)
     except sqlite3.DatabaseError as exc:
         db.close()

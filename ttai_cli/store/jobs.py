@@ -140,11 +140,16 @@ class JobsRepository:
         error: str | None = None,
         slot: datetime | None = None,
         remember_slot: bool = False,
-    ) -> None:
+    ) -> tuple[int, int]:
         """`result`: ok, error, timeout or cancelled. `remember_slot` marks the slot as
-        done for --catch-up."""
-        failed = result != "ok"
+        done for --catch-up. Returns the failure streak (consecutive failed runs, across
+        processes) before and after this run; a cancelled run neither ends nor extends it."""
+        failed = result not in ("ok", "cancelled")
         with self.store.transaction() as db:
+            row = db.execute("SELECT failure_streak FROM jobs WHERE job = ?", (job,)).fetchone()
+            before = int(row[0]) if row else 0
+            after = before + 1 if failed else 0 if result == "ok" else before
+            db.execute("UPDATE jobs SET failure_streak = ? WHERE job = ?", (after, job))
             db.execute(
                 "UPDATE job_runs SET finished_at = ?, duration_s = ?, result = ?, error = ? WHERE id = ?",
                 (now.astimezone(UTC).isoformat(), duration_s, result, error, run_id),
@@ -159,6 +164,7 @@ class JobsRepository:
             )
             if remember_slot and slot is not None:
                 db.execute("UPDATE jobs SET last_slot = ? WHERE job = ?", (_iso(slot), job))
+        return before, after
 
     def skipped(
         self,

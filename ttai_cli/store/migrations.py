@@ -251,3 +251,10 @@ def m006_job_supervision(db: sqlite3.Connection) -> None:
     # live loop writes its heartbeat (three missed beats read as "stalled").
     db.execute("ALTER TABLE jobs ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE jobs ADD COLUMN heartbeat_s REAL")
+
+
+@migration
+def m007_failure_streaks(db: sqlite3.Connection) -> None:
+    # Consecutive failed runs, so that one `error` notification goes out when a job keeps
+    # failing (and one `info` when it recovers), not one per cycle.
+    db.execute("ALTER TABLE jobs ADD COLUMN failure_streak INTEGER NOT NULL DEFAULT 0")

@@ -1,0 +1,64 @@
+"""From the SDK's objects to ttai's models, signs applied (Short quantities and Debit
+amounts negative), IV figures in percent. Duck-typed on the SDK's attribute names, so
+this module imports nothing from the SDK."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ttai_cli.broker.models import Position, Transaction
+
+
+def percent(fraction: Decimal | None) -> Decimal | None:
+    """tastytrade sends IV rank/percentile as fractions (0.23 = 23%); a value above 1
+    is taken as already a percentage."""
+    if fraction is None:
+        return None
+    return fraction * 100 if fraction <= 1 else fraction
+
+
+def position(p: Any) -> Position:
+    sign = -1 if str(p.quantity_direction).lower() == "short" else 1
+    return Position(
+        symbol=p.symbol,
+        underlying_symbol=p.underlying_symbol,
+        instrument_type=str(p.instrument_type.value),
+        quantity=abs(p.quantity) * sign,
+        average_open_price=p.average_open_price,
+        close_price=p.close_price,
+        multiplier=p.multiplier,
+        mark=p.mark_price,
+        expires_at=p.expires_at,
+        realized_today=p.realized_today,
+        opened_at=p.created_at,
+    )
+
+
+def transaction(t: Any) -> Transaction:
+    fees = sum(
+        (
+            f
+            for f in (t.clearing_fees, t.regulatory_fees, t.proprietary_index_option_fees)
+            if f is not None
+        ),
+        Decimal(0),
+    )
+    return Transaction(
+        id=t.id,
+        executed_at=t.executed_at,
+        transaction_date=t.transaction_date,
+        transaction_type=t.transaction_type,
+        transaction_sub_type=t.transaction_sub_type,
+        description=t.description,
+        symbol=t.symbol,
+        underlying_symbol=t.underlying_symbol,
+        instrument_type=str(t.instrument_type.value) if t.instrument_type else None,
+        action=str(t.action.value) if t.action else None,
+        quantity=t.quantity,
+        price=t.price,
+        value=t.value,
+        net_value=t.net_value,
+        commission=t.commission,
+        fees=fees,
+    )

@@ -1,0 +1,190 @@
+"""Account endpoints of the simulator: the account, positions, balances, transactions."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ttai_cli.broker.symbols import parse_occ
+from ttai_cli.simulator.account import _iso
+from ttai_cli.simulator.http import SimRequest, SimResponse, dec, json_response
+
+if TYPE_CHECKING:
+    from ttai_cli.simulator.app import SimulatedTastytrade
+
+
+def account_json(sim: SimulatedTastytrade) -> dict[str, Any]:
+    return {
+        "account-number": sim.account.account_number,
+        "opened-at": "2021-03-01T14:30:00.000Z",
+        "nickname": "Simulated",
+        "account-type-name": "Individual",
+        "is-closed": False,
+        "day-trader-status": False,
+        "is-firm-error": False,
+        "is-firm-proprietary": False,
+        "is-futures-approved": False,
+        "margin-or-cash": "Margin",
+        "is-foreign": False,
+        "created-at": "2021-03-01T14:30:00.000Z",
+        "suitable-options-level": "No Restrictions",
+    }
+
+
+def positions(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
+    include_marks = request.query.get("include-marks", ["false"])[0].lower() == "true"
+    items = []
+    now = sim.now()
+    for pos in sim.account.positions.values():
+        quote = sim.market.quote(pos.symbol)
+        item: dict[str, Any] = {
+            "account-number": sim.account.account_number,
+            "symbol": pos.symbol,
+            "instrument-type": pos.instrument_type,
+            "underlying-symbol": pos.underlying,
+            "quantity": dec(abs(pos.quantity)),
+            "quantity-direction": "Long" if pos.quantity > 0 else "Short",
+            "close-price": dec(quote.prev_close),
+            "average-open-price": dec(pos.average_open_price),
+            "average-yearly-market-close-price": dec(pos.average_open_price),
+            "average-daily-market-close-price": dec(quote.prev_close),
+            "multiplier": pos.multiplier,
+            "cost-effect": "Debit" if pos.quantity > 0 else "Credit",
+            "is-suppressed": False,
+            "is-frozen": False,
+            "restricted-quantity": "0.0",
+            "realized-day-gain": "0.0",
+            "realized-day-gain-effect": "None",
+            "realized-day-gain-date": now.date().isoformat(),
+            "realized-today": "0.0",
+            "realized-today-effect": "None",
+            "realized-today-date": now.date().isoformat(),
+            "created-at": _iso(pos.opened_at),
+            "updated-at": _iso(now),
+        }
+        if pos.expires_at is not None:
+            item["expires-at"] = _iso(pos.expires_at)
+        if include_marks:
+            item["mark-price"] = dec(quote.mark)
+            item["mark"] = dec(quote.mark * abs(pos.quantity) * pos.multiplier)
+        items.append(item)
+    return json_response(
+        200,
+        {
+            "data": {"items": items},
+            "context": f"/accounts/{sim.account.account_number}/positions",
+        },
+    )
+
+
+def balances_json(sim: SimulatedTastytrade) -> dict[str, Any]:
+    long_equity = short_equity = long_deriv = short_deriv = Decimal(0)
+    maintenance = Decimal(0)
+    for pos in sim.account.positions.values():
+        quote = sim.market.quote(pos.symbol)
+        value = quote.mark * pos.quantity * pos.multiplier
+        if pos.instrument_type == "Equity":
+            long_equity += max(value, Decimal(0))
+            short_equity += min(value, Decimal(0))
+            maintenance += abs(value) * Decimal("0.25")
+        else:
+            long_deriv += max(value, Decimal(0))
+            short_deriv += min(value, Decimal(0))
+            occ = parse_occ(pos.symbol)
+            if occ and pos.quantity < 0:
+                maintenance += occ.strike * 100 * abs(pos.quantity) * Decimal("0.2")
+    cash = sim.account.cash
+    nlv = cash + long_equity + short_equity + long_deriv + short_deriv
+    equity_bp = max(Decimal(0), (nlv - maintenance) * 2)
+    deriv_bp = max(Decimal(0), nlv - maintenance)
+    zero = "0.0"
+    data = {
+        "account-number": sim.account.account_number,
+        "cash-balance": dec(cash.quantize(Decimal("0.01"))),
+        "long-equity-value": dec(long_equity.quantize(Decimal("0.01"))),
+        "short-equity-value": dec(abs(short_equity).quantize(Decimal("0.01"))),
+        "long-derivative-value": dec(long_deriv.quantize(Decimal("0.01"))),
+        "short-derivative-value": dec(abs(short_deriv).quantize(Decimal("0.01"))),
+        "long-futures-value": zero,
+        "short-futures-value": zero,
+        "long-futures-derivative-value": zero,
+        "short-futures-derivative-value": zero,
+        "long-margineable-value": dec(long_equity.quantize(Decimal("0.01"))),
+        "short-margineable-value": zero,
+        "margin-equity": dec(nlv.quantize(Decimal("0.01"))),
+        "equity-buying-power": dec(equity_bp.quantize(Decimal("0.01"))),
+        "derivative-buying-power": dec(deriv_bp.quantize(Decimal("0.01"))),
+        "day-trading-buying-power": zero,
+        "futures-margin-requirement": zero,
+        "available-trading-funds": zero,
+        "maintenance-requirement": dec(maintenance.quantize(Decimal("0.01"))),
+        "maintenance-call-value": zero,
+        "reg-t-call-value": zero,
+        "day-trading-call-value": zero,
+        "day-equity-call-value": zero,
+        "net-liquidating-value": dec(nlv.quantize(Decimal("0.01"))),
+        "cash-available-to-withdraw": dec(max(Decimal(0), cash).quantize(Decimal("0.01"))),
+        "day-trade-excess": zero,
+        "pending-cash": "125.00",
+        "pending-cash-effect": "Debit",
+        "long-cryptocurrency-value": zero,
+        "short-cryptocurrency-value": zero,
+        "cryptocurrency-margin-requirement": zero,
+        "unsettled-cryptocurrency-fiat-amount": zero,
+        "unsettled-cryptocurrency-fiat-effect": "None",
+        "closed-loop-available-balance": zero,
+        "equity-offering-margin-requirement": zero,
+        "long-bond-value": zero,
+        "bond-margin-requirement": zero,
+        "used-derivative-buying-power": dec(maintenance.quantize(Decimal("0.01"))),
+        "snapshot-date": sim.now().date().isoformat(),
+        "reg-t-margin-requirement": dec(maintenance.quantize(Decimal("0.01"))),
+        "futures-overnight-margin-requirement": zero,
+        "futures-intraday-margin-requirement": zero,
+        "maintenance-excess": dec((nlv - maintenance).quantize(Decimal("0.01"))),
+        "pending-margin-interest": zero,
+        "effective-cryptocurrency-buying-power": zero,
+        "updated-at": _iso(sim.now()),
+        "currency": "USD",
+    }
+    return data
+
+
+def transactions(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
+    q = request.query
+    per_page = min(int(q.get("per-page", ["250"])[0]), sim.max_per_page)
+    offset = int(q.get("page-offset", ["0"])[0])
+    start = q.get("start-date", [None])[0]
+    end = q.get("end-date", [None])[0]
+    rows = [
+        t
+        for t in sim.account.transactions
+        if (start is None or t["transaction-date"] >= start)
+        and (end is None or t["transaction-date"] <= end)
+    ]
+    rows.sort(
+        key=lambda t: (t["executed-at"], t["id"]), reverse=q.get("sort", ["Desc"])[0] == "Desc"
+    )
+    total = len(rows)
+    pages = max(1, math.ceil(total / per_page))
+    page = rows[offset * per_page : (offset + 1) * per_page]
+    return json_response(
+        200,
+        {
+            "data": {"items": page},
+            "api-version": "v1",
+            "context": request.path,
+            "pagination": {
+                "per-page": per_page,
+                "page-offset": offset,
+                "item-offset": offset * per_page,
+                "total-items": total,
+                "total-pages": pages,
+                "current-item-count": len(page),
+                "previous-link": None,
+                "next-link": None,
+                "paging-link-template": None,
+            },
+        },
+    )

@@ -1,0 +1,153 @@
+"""Market endpoints of the simulator: quotes by type, market metrics, the session."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ttai_cli.broker.symbols import kind_of
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.simulator.account import _iso
+from ttai_cli.simulator.http import SimRequest, SimResponse, dec, error_response, json_response
+from ttai_cli.simulator.market import _unit
+
+if TYPE_CHECKING:
+    from ttai_cli.simulator.app import SimulatedTastytrade
+
+MAX_SYMBOLS_PER_QUOTE_REQUEST = 100
+KIND_TO_TYPE = {
+    "equity": "Equity",
+    "equity-option": "Equity Option",
+    "future": "Future",
+    "future-option": "Future Option",
+    "index": "Index",
+    "cryptocurrency": "Cryptocurrency",
+}
+
+
+def market_data(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
+    requested: list[tuple[str, str]] = []
+    for kind in KIND_TO_TYPE:
+        for raw in request.query.get(kind, []):
+            # the SDK repeats the key per symbol; other clients send a comma list
+            requested.extend((kind, s) for s in raw.split(",") if s)
+    if len(requested) > MAX_SYMBOLS_PER_QUOTE_REQUEST:
+        return error_response(
+            400,
+            "too_many_symbols",
+            f"At most {MAX_SYMBOLS_PER_QUOTE_REQUEST} symbols per request",
+        )
+    now = sim.now()
+    items = []
+    for kind, symbol in requested:
+        if not sim.is_known(symbol) or kind_of(symbol) != kind:
+            continue
+        quote = sim.market.quote(symbol)
+        items.append(
+            {
+                "symbol": symbol,
+                "instrument-type": KIND_TO_TYPE[kind],
+                "updated-at": _iso(now),
+                "bid-size": "100.0",
+                "ask-size": "100.0",
+                "bid": dec(quote.bid),
+                "ask": dec(quote.ask),
+                "mid": dec(((quote.bid + quote.ask) / 2).quantize(Decimal("0.001"))),
+                "mark": dec(quote.mark),
+                "last": dec(quote.last),
+                "open": dec(quote.day_open),
+                "day-high-price": dec(max(quote.day_open, quote.last)),
+                "day-low-price": dec(min(quote.day_open, quote.last)),
+                "close-price-type": "Unknown",
+                "prev-close": dec(quote.prev_close),
+                "prev-close-price-type": "Final",
+                "summary-date": now.date().isoformat(),
+                "prev-close-date": (now.date() - timedelta(days=1)).isoformat(),
+                "halt-start-time": -1,
+                "halt-end-time": -1,
+                "volume": "1250000.0" if kind == "equity" else "1500.0",
+            }
+        )
+    return json_response(200, {"data": {"items": items}})
+
+
+def market_metrics(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
+    symbols = [s for raw in request.query.get("symbols", []) for s in raw.split(",") if s]
+    now = sim.now()
+    items = []
+    for symbol in symbols:
+        if not sim.is_known(symbol):
+            continue
+        seed = sim.market.seed
+        # IV rank drifts slowly through the day around a per-symbol level.
+        level = _unit(seed, "ivr", symbol)
+        wobble = 0.05 * math.sin(now.timestamp() / 3600 + 7 * _unit(seed, "ivr-phase", symbol))
+        rank = min(0.99, max(0.01, level + wobble))
+        vol = sim.market.volatility(symbol)
+        item = {
+            "symbol": symbol,
+            "implied-volatility-index": f"{vol:.4f}",
+            "implied-volatility-index-5-day-change": "0.0123",
+            "implied-volatility-index-rank": f"{rank:.4f}",
+            "tos-implied-volatility-index-rank": f"{rank:.4f}",
+            "tw-implied-volatility-index-rank": f"{rank:.4f}",
+            "implied-volatility-index-rank-source": "tw",
+            "implied-volatility-percentile": f"{min(0.99, rank * 1.1):.4f}",
+            "implied-volatility-updated-at": _iso(now),
+            "liquidity-rating": 4,
+            "updated-at": _iso(now),
+            "beta": "1.12",
+            "market-cap": "2500000000000",
+            "implied-volatility-30-day": f"{vol * 100:.2f}",
+            "historical-volatility-30-day": f"{vol * 90:.2f}",
+        }
+        item.update(sim.market_metrics_overrides.get(symbol, {}))
+        items.append(item)
+    return json_response(200, {"data": {"items": items}})
+
+
+def market_session(sim: SimulatedTastytrade) -> SimResponse:
+    # A plain weekday 9:30-16:00 view: the broker's answer only confirms the
+    # calendar, which stays the source of truth for holidays and half days.
+    now = sim.now()
+    today = now.date()
+
+    def session_for(day: date) -> dict[str, Any]:
+        open_at = datetime.combine(day, datetime.min.time(), NEW_YORK).replace(hour=9, minute=30)
+        close_at = open_at.replace(hour=16, minute=0)
+        return {
+            "close-at": _iso(close_at),
+            "close-at-ext": _iso(close_at.replace(hour=20)),
+            "instrument-collection": "Equity",
+            "open-at": _iso(open_at),
+            "session-date": day.isoformat(),
+            "start-at": _iso(open_at.replace(hour=4)),
+        }
+
+    def next_weekday(day: date) -> date:
+        day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return day
+
+    current = session_for(today) if today.weekday() < 5 else None
+    state = "Closed"
+    if current:
+        open_at = datetime.fromisoformat(current["open-at"].replace("Z", "+00:00"))
+        close_at = datetime.fromisoformat(current["close-at"].replace("Z", "+00:00"))
+        if open_at <= now < close_at:
+            state = "Open"
+        elif now < open_at and now.hour >= 4:
+            state = "Pre-market"
+        elif close_at <= now < close_at + timedelta(hours=4):
+            state = "Extended"
+    item: dict[str, Any] = {
+        "instrument-collection": "Equity",
+        "state": state,
+        "next-session": session_for(next_weekday(today)),
+    }
+    if current:
+        item.update({k: current[k] for k in ("close-at", "close-at-ext", "open-at", "start-at")})
+    return json_response(200, {"data": {"items": [item]}})
