@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ttai_cli.broker.models import Position, Transaction
+from ttai_cli.broker.models import Balances, Position, Transaction
 
 
 def percent(fraction: Decimal | None) -> Decimal | None:
@@ -61,4 +61,17 @@ def transaction(t: Any) -> Transaction:
         net_value=t.net_value,
         commission=t.commission,
         fees=fees,
+    )
+
+
+def balances(b: Any) -> Balances:
+    return Balances(
+        account_number=b.account_number,
+        net_liquidating_value=b.net_liquidating_value,
+        cash_balance=b.cash_balance,
+        equity_buying_power=b.equity_buying_power,
+        derivative_buying_power=b.derivative_buying_power,
+        maintenance_requirement=b.maintenance_requirement,
+        pending_cash=b.pending_cash,
+        updated_at=b.updated_at,
     )

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 import httpx2
 
 from ttai_cli import logs
+from ttai_cli.broker import mapping
 from ttai_cli.broker import symbols as sym
-from ttai_cli.broker.mapping import percent, position, transaction
 from ttai_cli.broker.models import (
     AccountInfo,
     Balances,
@@ -180,20 +180,12 @@ class TastytradeBroker:
         raw = await self._call(
             "positions", lambda: account.get_positions(self._session, include_marks=True)
         )
-        return [position(p) for p in raw]
+        return [mapping.position(p) for p in raw]
 
     async def balances(self) -> Balances:
         account = await self._get_account()
-        b = await self._call("balances", lambda: account.get_balances(self._session))
-        return Balances(
-            account_number=b.account_number,
-            net_liquidating_value=b.net_liquidating_value,
-            cash_balance=b.cash_balance,
-            equity_buying_power=b.equity_buying_power,
-            derivative_buying_power=b.derivative_buying_power,
-            maintenance_requirement=b.maintenance_requirement,
-            pending_cash=b.pending_cash,
-            updated_at=b.updated_at,
+        return mapping.balances(
+            await self._call("balances", lambda: account.get_balances(self._session))
         )
 
     async def quotes(self, symbols: list[str]) -> dict[str, Quote]:
@@ -244,7 +236,7 @@ class TastytradeBroker:
                 self._session, start_date=since, page_offset=None, sort="Asc"
             ),
         )
-        return [transaction(t) for t in raw]
+        return [mapping.transaction(t) for t in raw]
 
     async def market_metrics(self, symbols: list[str]) -> dict[str, MarketMetric]:
         from tastytrade.metrics import get_market_metrics
@@ -267,8 +259,8 @@ class TastytradeBroker:
                 )
                 metrics[info.symbol] = MarketMetric(
                     symbol=info.symbol,
-                    iv_rank=percent(rank),
-                    iv_percentile=percent(percentile),
+                    iv_rank=mapping.percent(rank),
+                    iv_percentile=mapping.percent(percentile),
                     implied_volatility=info.implied_volatility_index,
                 )
         return metrics

@@ -3,56 +3,27 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from ttai_cli.jobs.base import Job, RunContext
-from ttai_cli.jobs.context import JobContext
-
-if TYPE_CHECKING:
-    from ttai_cli.market.calendar import MarketCalendar
-    from ttai_cli.scheduling.schedules import Schedule
+from ttai_cli.jobs.base import RunContext
+from ttai_cli.jobs.context import PollingJob
 
 
-class AlertsCheckJob(Job):
+class AlertsCheckJob(PollingJob):
     """Price, change and IV-rank alerts: the fast path (default loop: 30 s)."""
 
     name = "alerts"
-    market_aware = True
     cadence = timedelta(seconds=30)
-
-    def __init__(self, context: JobContext) -> None:
-        self.context = context
-
-    def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
-        from ttai_cli.scheduling.schedules import Every
-
-        return Every(timedelta(seconds=30))
-
-    async def close(self) -> None:
-        await self.context.aclose()
 
     async def run(self, ctx: RunContext) -> str | None:
         report = await self.context.alerts().check()
         return report.summary()
 
 
-class MonitorJob(Job):
+class MonitorJob(PollingJob):
     """Every alert kind against positions and quotes, and position changes (60 s)."""
 
     name = "monitor"
-    market_aware = True
     cadence = timedelta(seconds=60)
-
-    def __init__(self, context: JobContext) -> None:
-        self.context = context
-
-    def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
-        from ttai_cli.scheduling.schedules import Every
-
-        return Every(timedelta(seconds=60))
-
-    async def close(self) -> None:
-        await self.context.aclose()
 
     async def run(self, ctx: RunContext) -> str | None:
         from ttai_cli.services.monitor import MonitorService

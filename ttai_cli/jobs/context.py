@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ttai_cli.clock import Clock
 from ttai_cli.config import Settings
+from ttai_cli.jobs.base import Job
 
 if TYPE_CHECKING:
     from ttai_cli.broker.models import Broker, Quote
+    from ttai_cli.market.calendar import MarketCalendar
+    from ttai_cli.scheduling.schedules import Schedule
     from ttai_cli.services.alerts import AlertsService
     from ttai_cli.services.briefings import BriefingService
     from ttai_cli.services.notifications import Notifier
@@ -72,3 +76,26 @@ class JobContext:
         from ttai_cli.services.briefings import BriefingService
 
         return BriefingService(self.store, self.clock, self.sync() if sync else None)
+
+
+class ContextJob(Job):
+    """A job of ttai's own: it works through the process's shared `JobContext`."""
+
+    def __init__(self, context: JobContext) -> None:
+        self.context = context
+
+    async def close(self) -> None:
+        await self.context.aclose()
+
+
+class PollingJob(ContextJob):
+    """A market-aware job that polls every `cadence` (also its `--loop` cadence)."""
+
+    market_aware = True
+    cadence = timedelta(seconds=60)
+
+    def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
+        from ttai_cli.scheduling.schedules import Every
+
+        assert self.cadence is not None
+        return Every(self.cadence)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import TYPE_CHECKING
 
-from ttai_cli.jobs.base import Job, RunContext
-from ttai_cli.jobs.context import JobContext
+from ttai_cli.jobs.base import RunContext
+from ttai_cli.jobs.context import ContextJob, JobContext
 
 if TYPE_CHECKING:
     from ttai_cli.market.calendar import MarketCalendar
@@ -17,7 +17,7 @@ AFTER_CLOSE = timedelta(minutes=5)
 WEEKLY_AT = time(17, 0)
 
 
-class SyncJob(Job):
+class SyncJob(ContextJob):
     """Positions, balances and transactions into the local record. `--loop`: every
     5 minutes while NYSE is open, and once 5 minutes after each close."""
 
@@ -35,15 +35,12 @@ class SyncJob(Job):
 
         return Merged(DuringSessions(calendar, self.every), SessionCloses(calendar, AFTER_CLOSE))
 
-    async def close(self) -> None:
-        await self.context.aclose()
-
     async def run(self, ctx: RunContext) -> str | None:
         report = await self.context.sync().run(self.since)
         return report.summary()
 
 
-class BriefingJob(Job):
+class BriefingJob(ContextJob):
     """A briefing as a notification of type `briefing` (and a panel, from the CLI)."""
 
     def __init__(
@@ -63,9 +60,6 @@ class BriefingJob(Job):
         if self.kind == "eod":
             return SessionCloses(calendar)
         return WeekEnds(calendar, WEEKLY_AT)
-
-    async def close(self) -> None:
-        await self.context.aclose()
 
     async def run(self, ctx: RunContext) -> str | None:
         from ttai_cli.notify.models import Notification
