@@ -8,7 +8,6 @@ from the parser is one line and exit 2, and anything unexpected is one line and 
 
 from __future__ import annotations
 
-import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -147,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: one line, no locals
+        import logging
+
         logging.getLogger("ttai").debug("unexpected error", exc_info=True)
         return _fail(
             f"internal error: {exc.__class__.__name__}: {exc} (run with -v for the traceback)", 1

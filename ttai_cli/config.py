@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,8 +266,8 @@ def ensure_home(settings: Settings) -> Path:
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         # a probe of our own (not a fixed name: several processes may start at once)
-        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=home)
-        os.close(fd)
+        probe = home / f".write-test-{os.getpid()}-{id(settings)}"
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         os.unlink(probe)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ttai_cli.cli.common import AppState, AsJson, console, emit_json, table
 from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
-from ttai_cli.clock import NEW_YORK
-from ttai_cli.scheduling.options import ScheduleOptions
+
+if TYPE_CHECKING:
+    from ttai_cli.scheduling.options import ScheduleOptions
 
 alerts_app = typer.Typer(
     help="Price, change, IV-rank, delta, DTE and P&L alerts.", no_args_is_help=True
@@ -66,6 +67,7 @@ def add(
 @alerts_app.command("list")
 def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) -> None:
     """Active alerts (with --all, triggered ones too)."""
+    from ttai_cli.clock import NEW_YORK
     from ttai_cli.services.alerts import alert_json
 
     alerts = _service(ctx).list_alerts(include_triggered=all_)

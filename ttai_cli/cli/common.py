@@ -6,24 +6,24 @@ machine output on stdout and nothing else there. Logs and errors go to stderr.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Coroutine, Sequence
-from dataclasses import asdict, dataclass, field, is_dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from ttai_cli.clock import Clock, SystemClock
-from ttai_cli.config import Settings, ensure_home, load_settings
-
+# Everything else is imported where it is used: this module is loaded for `--help` and
+# for every command, so it must not pull in the domain (decimal, zoneinfo, sqlite3 ...).
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from rich.console import Console
 
     from ttai_cli.broker.models import Broker
+    from ttai_cli.clock import Clock
+    from ttai_cli.config import Settings
     from ttai_cli.jobs.context import JobContext
     from ttai_cli.market.guard import LiveCheck
     from ttai_cli.services.notifications import Notifier
@@ -48,9 +48,17 @@ class AppState:
     env_file: Path | None = None
     home: Path | None = None
     demo: bool = False
-    clock: Clock = field(default_factory=SystemClock)
+    _clock: Clock | None = None
     _settings: Settings | None = None
     _store: Store | None = None
+
+    @property
+    def clock(self) -> Clock:
+        if self._clock is None:
+            from ttai_cli.clock import SystemClock
+
+            self._clock = SystemClock()
+        return self._clock
 
     @classmethod
     def of(cls, ctx: typer.Context) -> AppState:
@@ -63,6 +71,8 @@ class AppState:
     def settings(self) -> Settings:
         """Settings, with the state directory checked: every command but `doctor`
         keeps state there (database, locks), so an unusable one is exit 2 up front."""
+        from ttai_cli.config import ensure_home
+
         settings = self.unchecked_settings
         ensure_home(settings)
         return settings
@@ -70,6 +80,8 @@ class AppState:
     @property
     def unchecked_settings(self) -> Settings:
         if self._settings is None:
+            from ttai_cli.config import load_settings
+
             self._settings = load_settings(env_file=self.env_file, home=self.home, demo=self.demo)
         return self._settings
 
@@ -122,6 +134,10 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def jsonable(value: Any) -> Any:
     """Decimals become JSON numbers, times ISO 8601 with their offset."""
+    from dataclasses import asdict, is_dataclass
+    from datetime import date, datetime
+    from decimal import Decimal
+
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):
@@ -138,6 +154,8 @@ def jsonable(value: Any) -> Any:
 
 
 def emit_json(value: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
 
 
@@ -160,6 +178,8 @@ def money(value: Decimal | None, signed: bool = False) -> str:
 
 
 def number(value: Decimal | int | None, places: int = 2) -> str:
+    from decimal import Decimal
+
     if value is None:
         return "—"
     if isinstance(value, Decimal) and value == value.to_integral_value():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ttai_cli.cli.common import AppState, AsJson, emit_json, run, table
-from ttai_cli.market.calendar import Session
-from ttai_cli.scheduling.parse import parse_date, parse_instant
+
+if TYPE_CHECKING:
+    from ttai_cli.market.calendar import Session
 
 market_app = typer.Typer(
     help="NYSE market hours: is it open, and the session calendar.", no_args_is_help=True
@@ -45,6 +46,8 @@ def _session_json(session: Session | None) -> dict[str, object] | None:
 @market_app.command()
 def status(ctx: typer.Context, now: Now = None, as_json: AsJson = False) -> None:
     """Is NYSE open now (or at --now), and when it next opens and closes."""
+    from ttai_cli.scheduling.parse import parse_instant
+
     service = _service(ctx)
     result = service.status_at(parse_instant(now)) if now else run(service.status())
     if as_json:
@@ -75,6 +78,8 @@ def calendar(
     ctx: typer.Context, start: From = None, end: To = None, as_json: AsJson = False
 ) -> None:
     """Regular NYSE sessions between two dates, early closes marked."""
+    from ttai_cli.scheduling.parse import parse_date
+
     sessions = _service(ctx).sessions(
         parse_date(start, option="--from") if start else None,
         parse_date(end, option="--to") if end else None,

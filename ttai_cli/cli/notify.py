@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
 from ttai_cli.cli.common import AppState, AsJson, console, emit_json, run, table
-from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import UsageError
 
 notify_app = typer.Typer(
@@ -47,6 +45,8 @@ def test(ctx: typer.Context, backend: Backend = None, as_json: AsJson = False) -
 @notify_app.command()
 def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Pending and failed deliveries, with attempts and the last error."""
+    from ttai_cli.clock import NEW_YORK
+
     deliveries = AppState.of(ctx).notifier().outbox.undelivered()
     if as_json:
         emit_json(
@@ -122,6 +122,8 @@ def send(
     ] = None,
 ) -> None:
     """Send a notification of your own (for scripts run with `ttai run -- ...`)."""
+    import json
+
     from ttai_cli.notify.models import NOTIFICATION_TYPES, Notification
 
     if kind not in NOTIFICATION_TYPES:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ttai_cli.cli.common import AppState, console
 from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
 from ttai_cli.errors import UsageError
-from ttai_cli.scheduling.options import ScheduleOptions
+
+if TYPE_CHECKING:
+    from ttai_cli.scheduling.options import ScheduleOptions
+
 
 Since = Annotated[
     str | None,

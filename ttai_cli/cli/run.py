@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ttai_cli.cli import common
 from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
 from ttai_cli.errors import UsageError
-from ttai_cli.jobs.base import Job
-from ttai_cli.scheduling.options import ScheduleOptions
+
+if TYPE_CHECKING:
+    from ttai_cli.jobs.base import Job
+    from ttai_cli.scheduling.options import ScheduleOptions
+
 
 Jobs = Annotated[
     list[str] | None,

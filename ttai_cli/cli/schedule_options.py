@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ttai_cli.cli.common import emit_json, table
-from ttai_cli.scheduling.options import DEFAULT_GRACE, ScheduleOptions
-from ttai_cli.scheduling.parse import parse_days, parse_duration, parse_instant
+
+if TYPE_CHECKING:
+    from ttai_cli.scheduling.options import ScheduleOptions
 
 PANEL = "Schedule"
 
@@ -116,6 +117,8 @@ _DEFAULTS: dict[str, Any] = {"count": 10}
 def parse_schedule_options(values: dict[str, Any]) -> ScheduleOptions:
     """The typed option values as one validated `ScheduleOptions` (UsageError: exit 2)."""
     from ttai_cli.errors import UsageError
+    from ttai_cli.scheduling.options import DEFAULT_GRACE, ScheduleOptions
+    from ttai_cli.scheduling.parse import parse_days, parse_duration, parse_instant
 
     every = parse_duration(values["every"], option="--every") if values["every"] else None
     if values["period"] is not None:
@@ -169,8 +172,18 @@ def parse_schedule_options(values: dict[str, Any]) -> ScheduleOptions:
 
 
 def with_schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(command, eval_str=True)
-    own = [p for p in signature.parameters.values() if p.name != "schedule"]
+    # Only the command's own parameters are evaluated (typer needs their real types);
+    # `schedule: ScheduleOptions` is replaced, so its module need not be imported here.
+    signature = inspect.signature(command)
+    own = [
+        p.replace(
+            annotation=eval(p.annotation, command.__globals__)
+            if isinstance(p.annotation, str)
+            else p.annotation
+        )
+        for p in signature.parameters.values()
+        if p.name != "schedule"
+    ]
     added = [
         inspect.Parameter(
             name,
@@ -186,7 +199,10 @@ def with_schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
         values = {name: kwargs.pop(name) for name, _, _ in _OPTIONS}
         return command(*args, schedule=parse_schedule_options(values), **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=own + added)  # type: ignore[attr-defined]
+    new_signature = signature.replace(parameters=own + added, return_annotation=None)
+    wrapper.__signature__ = new_signature  # type: ignore[attr-defined]
+    # what `functools.wraps` copied still names `ScheduleOptions`: typer must not see it
+    wrapper.__annotations__ = {p.name: p.annotation for p in new_signature.parameters.values()}
     return wrapper
 
 
