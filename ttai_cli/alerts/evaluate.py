@@ -12,29 +12,13 @@ Notification texts are what a trader reads on a phone:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
+from ttai_cli.alerts.models import Alert, Evaluation
 from ttai_cli.broker.models import MarketMetric, Quote
 from ttai_cli.broker.symbols import parse_occ
 from ttai_cli.services.portfolio import PositionView
-
-
-@dataclass(frozen=True)
-class Alert:
-    id: int
-    symbol: str
-    type: str
-    condition: str
-    threshold: Decimal
-    note: str | None
-    repeat_after: timedelta | None
-    status: str
-    created_at: datetime
-    triggered_at: datetime | None
-    cleared_at: datetime | None
-    fire_count: int
 
 
 @dataclass
@@ -43,16 +27,6 @@ class MarketView:
     metrics: dict[str, MarketMetric] = field(default_factory=dict)
     positions: list[PositionView] = field(default_factory=list)
     deltas: dict[str, Decimal] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    met: bool | None
-    value: Decimal | None = None
-    title: str = ""
-    body: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    why_unknown: str = ""
 
 
 def unknown(why: str) -> Evaluation:

@@ -202,3 +202,17 @@ def table(
     for row in rows:
         grid.add_row(*row)
     console().print(grid)
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Aligned columns without rich: for the listings a market-closed decision prints,
+    where rich's table machinery would cost more start-up time than the work itself."""
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+        for row in [headers, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    sys.stdout.write("\n".join(lines) + "\n")

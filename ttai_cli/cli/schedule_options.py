@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ttai_cli.cli.common import emit_json, table
+from ttai_cli.cli.common import emit_json, plain_table
 
 if TYPE_CHECKING:
     from ttai_cli.scheduling.options import ScheduleOptions
@@ -211,7 +211,7 @@ def render_dry_run(previews: list[Any], as_json: bool) -> None:
         emit_json([{"at": p.at, "action": p.action, "reason": p.reason} for p in previews])
         return
     rows = [[f"{p.at:%a %Y-%m-%d %H:%M:%S %Z}", p.action, p.reason] for p in previews]
-    table(None, ["Slot (New York)", "Action", "Reason"], rows)
+    plain_table(["Slot (New York)", "Action", "Reason"], rows)
 
 
 def run_scheduled(state: Any, jobs: list[Any], schedule: ScheduleOptions) -> None:

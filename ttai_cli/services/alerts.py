@@ -19,21 +19,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ttai_cli import logs
-from ttai_cli.alerts.evaluate import Alert, MarketView, evaluate
+from ttai_cli.alerts.models import Alert
 from ttai_cli.alerts.rules import CONDITIONS, FAST_TYPES, AlertSpec
-from ttai_cli.broker.models import Broker, Position, Quote
 from ttai_cli.clock import Clock
-from ttai_cli.notify.models import Notification
-from ttai_cli.services.portfolio import PositionView, position_view
 from ttai_cli.store.alerts import AlertsRepository, Firing
 from ttai_cli.store.outbox import enqueue_with
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the checking machinery loads only when a check runs
+    from ttai_cli.alerts.evaluate import MarketView
+    from ttai_cli.broker.models import Broker, Position, Quote
+    from ttai_cli.notify.models import Notification
     from ttai_cli.services.notifications import Notifier
+    from ttai_cli.services.portfolio import PositionView
 
 log = logs.get("alerts")
 ALL_TYPES = tuple(CONDITIONS)
-QuoteSource = Callable[[Broker, list[str]], Awaitable[dict[str, Quote]]]
+QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
 
 
 async def direct_quotes(broker: Broker, symbols: list[str]) -> dict[str, Quote]:
@@ -111,6 +112,9 @@ class AlertsService:
         self, broker: Broker, alerts: list[Alert], positions: list[Position]
     ) -> MarketView:
         """Everything `alerts` need, fetched once: quotes, metrics, greeks, marks."""
+        from ttai_cli.alerts.evaluate import MarketView
+        from ttai_cli.services.portfolio import position_view
+
         types = {a.type for a in alerts}
         quote_symbols = [a.symbol for a in alerts if a.type in ("price", "change")]
         quote_symbols += [p.symbol for p in positions if p.mark is None]
@@ -144,6 +148,8 @@ class AlertsService:
 
     async def settle(self, alerts: list[Alert], view: MarketView) -> CycleReport:
         """Evaluate, then clear / re-arm / fire in one transaction, print and deliver."""
+        from ttai_cli.alerts.evaluate import evaluate
+
         now = self.clock.now()
         report = CycleReport(alerts=len(alerts))
         firings: list[Firing] = []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from ttai_cli.alerts.evaluate import Alert, Evaluation
+from ttai_cli.alerts.models import Alert, Evaluation
 from ttai_cli.alerts.rules import AlertSpec
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import UsageError
