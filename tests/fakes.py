@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ttai_cli.clock import NEW_YORK
 
@@ -24,15 +24,16 @@ class FakeClock:
         return self._mono
 
     def advance(self, seconds: float) -> None:
-        self._now = (self._now + timedelta(seconds=seconds)).astimezone(NEW_YORK)
+        """Absolute time passes (through a DST change the wall clock jumps or repeats)."""
+        self._now = (self._now.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(NEW_YORK)
         self._mono += seconds
 
     def jump_wall(self, seconds: float) -> None:
         """The wall clock jumps (suspend/resume) while the monotonic one does not."""
-        self._now = (self._now + timedelta(seconds=seconds)).astimezone(NEW_YORK)
+        self._now = (self._now.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(NEW_YORK)
 
     def set(self, moment: datetime) -> None:
-        delta = (moment - self._now).total_seconds()
+        delta = (moment.astimezone(UTC) - self._now.astimezone(UTC)).total_seconds()
         self.advance(delta)
 
     async def sleep(self, seconds: float) -> None:
@@ -109,10 +110,10 @@ class VirtualClock:
         import heapq
 
         future = asyncio.get_running_loop().create_future()
-        heapq.heappush(
-            self._sleeping,
-            (self._now + timedelta(seconds=max(0.0, seconds)), next(self._order), future),
-        )
+        wake = self._now.astimezone(UTC) + timedelta(
+            seconds=max(0.0, seconds)
+        )  # UTC: DST-proof order
+        heapq.heappush(self._sleeping, (wake, next(self._order), future))
         await future
 
     def asleep(self) -> int:
@@ -139,6 +140,7 @@ class VirtualClock:
                     future.set_result(None)  # type: ignore[attr-defined]
 
     def _advance(self, target: datetime) -> None:
-        if target > self._now:
-            self._mono += (target - self._now).total_seconds()
+        gap = (target.astimezone(UTC) - self._now.astimezone(UTC)).total_seconds()
+        if gap > 0:
+            self._mono += gap
             self._now = target.astimezone(NEW_YORK)

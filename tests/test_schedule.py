@@ -442,3 +442,43 @@ def test_timeout_marks_the_run_failed(store) -> None:  # type: ignore[no-untyped
     assert outcome.exit_code == 1
     status = JobsRepository(store).statuses()[0]
     assert status.last_result == "timeout" and "longer than 0.05s" in (status.last_error or "")
+
+
+# -- the repeated hour of the fall-back day (found in review) --------------------------------
+@pytest.mark.parametrize(
+    ("start_utc", "every", "runs"),
+    [
+        ("2026-11-01T04:00", timedelta(hours=1), 5),
+        ("2026-11-01T05:30", timedelta(minutes=5), 20),
+        ("2026-03-08T06:30", timedelta(minutes=10), 9),
+    ],
+    ids=[
+        "hourly-through-fall-back",
+        "every-5m-through-fall-back",
+        "every-10m-through-spring-forward",
+    ],
+)
+def test_grid_through_a_dst_change_runs_every_slot_on_time(
+    store, start_utc: str, every: timedelta, runs: int
+) -> None:  # type: ignore[no-untyped-def]
+    start = datetime.fromisoformat(start_utc).replace(tzinfo=UTC)
+    clock = FakeClock(start)
+    job = RecordingJob()
+    runner = make_runner(
+        store,
+        clock,
+        job,
+        schedule_for(store, clock.now(), every=every),
+        max_runs=runs,
+        max_chunk=1.0,
+    )
+    asyncio.run(runner.run())
+    slots = [slot.astimezone(UTC) for slot, _ in job.history]
+    assert slots == [start + k * every for k in range(runs)], "absolute spacing, through the change"
+    assert all(
+        abs((started.astimezone(UTC) - slot).total_seconds()) < 1
+        for slot, (_, started) in zip(slots, job.history, strict=True)
+    )
+    assert not [r for r in JobsRepository(store).history("fake", 100) if r.result == "skipped"], (
+        "nothing marked missed"
+    )

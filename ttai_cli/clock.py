@@ -7,7 +7,7 @@ All wall-clock values are aware datetimes in America/New_York. Tests pass a fake
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,12 @@ class SystemClock:
         import asyncio  # lazily: importing asyncio costs ~40 ms of start-up
 
         await asyncio.sleep(max(0.0, seconds))
+
+
+def elapsed(later: datetime, earlier: datetime) -> timedelta:
+    """`later - earlier` in absolute time. (Two datetimes sharing a tzinfo subtract by
+    their wall clocks, which is an hour off across a DST change.)"""
+    return later.astimezone(UTC) - earlier.astimezone(UTC)
 
 
 def to_new_york(moment: datetime) -> datetime:

@@ -20,10 +20,10 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ttai_cli import logs
-from ttai_cli.clock import Clock
+from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import TtaiError
 from ttai_cli.jobs.base import Job, RunContext
 from ttai_cli.scheduling.policy import Policy
@@ -166,7 +166,7 @@ class Runner:
             level,
             "%s: skipped %s%s: %s",
             self.job.name,
-            f"{slot:%Y-%m-%d %H:%M:%S}",
+            f"{slot.astimezone(NEW_YORK):%Y-%m-%d %H:%M:%S}",
             f" (+{count - 1} more)" if count > 1 else "",
             reason,
         )
@@ -176,9 +176,10 @@ class Runner:
         name = self.job.name
         started = self.clock.monotonic()
         run_id = self.repo.run_started(name, slot, self.clock.now(), self.pid)
-        log.info("%s: run for %s started", name, f"{slot:%Y-%m-%d %H:%M:%S %Z}")
+        local = slot.astimezone(NEW_YORK)
+        log.info("%s: run for %s started", name, f"{local:%Y-%m-%d %H:%M:%S %Z}")
         self._last_skip_reason = None
-        task = asyncio.ensure_future(self.job.run(RunContext(name, slot, self.clock, market_open)))
+        task = asyncio.ensure_future(self.job.run(RunContext(name, local, self.clock, market_open)))
         stopper = asyncio.ensure_future(self.stop.wait())
         result, error, summary = "ok", None, None
         try:
@@ -240,14 +241,16 @@ async def catch_up(runner: Runner, grace: timedelta) -> Outcome:
     run yet; otherwise do nothing. A run that fails is not marked done, so the next cron
     invocation within the grace tries again."""
     now = runner.clock.now()
-    slot = runner.schedule.latest(now, now - grace)
+    slot = runner.schedule.latest(now, now.astimezone(UTC) - grace)  # absolute: DST-proof
     name = runner.job.name
     if slot is None:
         log.info("%s: no slot due within the last %s; nothing to do", name, grace)
         return runner.outcome
     done = runner.repo.last_slot(name)
     if done is not None and done >= slot:
-        log.info("%s: the %s slot already ran", name, f"{slot:%Y-%m-%d %H:%M %Z}")
+        log.info(
+            "%s: the %s slot already ran", name, f"{slot.astimezone(NEW_YORK):%Y-%m-%d %H:%M %Z}"
+        )
         return runner.outcome
     runner.remember_slots = True
     decision = await runner.policy.confirm(slot, now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ttai_cli.clock import NEW_YORK
 from ttai_cli.market.guard import MarketGuard
 from ttai_cli.store.jobs import JobsRepository
 
@@ -37,8 +38,9 @@ class Policy:
         """Run or skip `slot`, by the calendar alone (no network: dry runs use this)."""
         if self.repo is not None and self.repo.is_paused(self.job):
             return Decision(False, f"paused (ttai resume {self.job})")
-        if self.days is not None and slot.weekday() not in self.days:
-            return Decision(False, f"not on {self.days_label} ({DAY_NAMES[slot.weekday()]})")
+        weekday = slot.astimezone(NEW_YORK).weekday()
+        if self.days is not None and weekday not in self.days:
+            return Decision(False, f"not on {self.days_label} ({DAY_NAMES[weekday]})")
         if self.guard is None:
             return Decision(True, self.run_reason)
         is_open, reason = self.guard.is_open(slot)

@@ -19,8 +19,11 @@ Rules, all in America/New_York:
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.market.calendar import MarketCalendar
@@ -49,7 +52,29 @@ def _ny(moment: datetime) -> datetime:
     return moment.astimezone(NEW_YORK)
 
 
+def _in_utc(
+    method: Callable[[Any, datetime], datetime | None],
+) -> Callable[[Any, datetime], datetime | None]:
+    @functools.wraps(method)
+    def wrapper(self: Any, moment: datetime) -> datetime | None:
+        result = method(self, moment.astimezone(UTC))
+        return result.astimezone(UTC) if result is not None else None
+
+    return wrapper
+
+
 class Schedule(ABC):
+    """Slots go in and come out as UTC instants (every subclass's `first` and `after` are
+    wrapped to do so). This is not cosmetic: Python compares and subtracts two datetimes
+    that share a tzinfo by their wall clocks, ignoring `fold`, so in the repeated hour of
+    the fall-back day 01:30 EST would sort before 01:55 EDT."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("first", "after"):
+            if name in cls.__dict__:
+                setattr(cls, name, _in_utc(cls.__dict__[name]))
+
     @abstractmethod
     def first(self, start: datetime) -> datetime | None:
         """The first slot at or after `start`."""
@@ -63,6 +88,7 @@ class Schedule(ABC):
 
     def latest(self, now: datetime, since: datetime) -> datetime | None:
         """The last slot in [since, now], if any (used by --catch-up)."""
+        now = now.astimezone(UTC)
         slot = self.first(since)
         found = None
         while slot is not None and slot <= now:
@@ -98,7 +124,7 @@ class Every(Schedule):
 
     def first(self, start: datetime) -> datetime | None:
         if self.anchor is None:
-            self.anchor = start
+            self.anchor = start.astimezone(UTC)
         if self.anchor >= start:
             return _ny(self.anchor)
         return self._slot_at_or_after(start)
@@ -111,7 +137,7 @@ class Every(Schedule):
 
     def after(self, slot: datetime) -> datetime | None:
         if self.anchor is None:
-            self.anchor = slot
+            self.anchor = slot.astimezone(UTC)
         anchor = self.anchor.astimezone(UTC)
         steps = (slot.astimezone(UTC) - anchor) // self.period + 1
         return _ny(anchor + max(0, steps) * self.period)
@@ -201,7 +227,7 @@ class SessionCloses(Schedule):
         self.offset = offset
 
     def _close_on_or_after(self, day: date) -> datetime:
-        return self.calendar.next_session(day, inclusive=True).close + self.offset
+        return self.calendar.next_session(day, inclusive=True).close.astimezone(UTC) + self.offset
 
     def first(self, start: datetime) -> datetime | None:
         slot = self._close_on_or_after(_ny(start).date())

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from ttai_cli import logs
 from ttai_cli.alerts.models import Alert
 from ttai_cli.alerts.rules import CONDITIONS, FAST_TYPES, AlertSpec
-from ttai_cli.clock import Clock
+from ttai_cli.clock import Clock, elapsed
 from ttai_cli.store.alerts import AlertsRepository, Firing
 from ttai_cli.store.outbox import enqueue_with
 
@@ -177,7 +177,10 @@ class AlertsService:
                 if not result.met and cleared_at is None:
                     cleared.append(alert.id)
                     cleared_at = now
-                if cleared_at is not None and now - alert.triggered_at >= alert.repeat_after:
+                if (
+                    cleared_at is not None
+                    and elapsed(now, alert.triggered_at) >= alert.repeat_after
+                ):
                     rearmed.append(alert.id)  # applied after `cleared`, in the same transaction
                     status = "active"
             if status == "active" and result.met:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ttai_cli import logs
-from ttai_cli.clock import Clock
+from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.config import Settings
 from ttai_cli.errors import UsageError
 from ttai_cli.jobs import JOB_NAMES
@@ -122,7 +122,11 @@ class SchedulingService:
         slot = schedule.first(now)
         while slot is not None and len(previews) < options.count:
             decision = policy.decide(slot)
-            previews.append(SlotPreview(slot, "run" if decision.run else "skip", decision.reason))
+            previews.append(
+                SlotPreview(
+                    slot.astimezone(NEW_YORK), "run" if decision.run else "skip", decision.reason
+                )
+            )
             slot = schedule.after(slot)
         return previews
 

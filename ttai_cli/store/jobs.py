@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ttai_cli.clock import NEW_YORK
+from ttai_cli.clock import NEW_YORK, elapsed
 from ttai_cli.store import Store
 
 RUN_HISTORY_DAYS = 30
@@ -234,7 +234,7 @@ class JobsRepository:
             missed = (
                 now is not None
                 and beat is not None
-                and (now - beat).total_seconds() > 3 * (r["heartbeat_s"] or 0)
+                and elapsed(now, beat).total_seconds() > 3 * (r["heartbeat_s"] or 0)
             )
             if pid and r["heartbeat_s"] and missed:
                 state = "stalled"
