@@ -122,13 +122,14 @@ def test_daemon_runs_a_simulated_trading_day(store, clean_env: Path) -> None:  #
     runs = {s.job: s for s in repo.statuses()}
     # 09:30 .. 15:50 every 10 min, every 5 min; sync: every 30 min while open + 16:05
     assert runs["monitor"].runs == 39 and runs["alerts"].runs == 78
-    # sync crashed while picking the slot after 11:00 (that slot is lost), restarted 1 s
-    # later, and went on at 11:30: 13 of its 14 slots ran
+    # sync crashed while picking up its 11:00 slot, restarted 1 s later and resumed with
+    # that slot: all 14 ran (every 30 min while open, then 16:05)
     synced = [f"{r.slot:%H:%M}" for r in reversed(repo.history("sync", 50)) if r.slot]
     assert synced == [
         "09:30",
         "10:00",
         "10:30",
+        "11:00",
         "11:30",
         "12:00",
         "12:30",

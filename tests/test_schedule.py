@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from tests.fakes import FakeClock, RecordingJob
 from ttai_cli.clock import NEW_YORK
+from ttai_cli.config import load_settings
 from ttai_cli.market.calendar import MarketCalendar
 from ttai_cli.market.guard import MarketGuard
 from ttai_cli.scheduling.engine import MISSED, OVERLAP, Runner, catch_up
@@ -482,3 +484,53 @@ def test_grid_through_a_dst_change_runs_every_slot_on_time(
     assert not [r for r in JobsRepository(store).history("fake", 100) if r.result == "skipped"], (
         "nothing marked missed"
     )
+
+
+# -- a crash outside the job: the runner resumes (found in review) ---------------------------
+class FlakyRepository(JobsRepository):
+    """Our repository, failing once while recording a run (a locked database, say)."""
+
+    failures = 1
+
+    def run_finished(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return super().run_finished(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, ["10:00:00"]),
+        ({"every": timedelta(seconds=61), "max_runs": 2}, ["10:00:00", "10:01:01"]),
+    ],
+    ids=["once-runs-once", "grid-and-max-runs-survive-a-restart"],
+)
+def test_a_crash_while_recording_does_not_repeat_or_shift_runs(
+    store, options, expected: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.services.scheduling import DaemonOptions, SchedulingService
+
+    clock = FakeClock(ny("2026-03-10 10:00:00"))
+    job = RecordingJob()
+    service = SchedulingService(load_settings(environ={}), clock, store=store)
+    repo = FlakyRepository(store)
+    stop = asyncio.Event()
+    schedule = service.schedule_for(job, ScheduleOptions(**options), clock.now(), None)  # type: ignore[arg-type]
+
+    def make() -> Runner:
+        return Runner(
+            job=job,
+            schedule=schedule,
+            policy=Policy(job.name, repo, None),
+            clock=clock,
+            repo=repo,
+            stop=stop,
+            max_runs=options.get("max_runs"),
+            max_chunk=3600.0,
+        )
+
+    asyncio.run(asyncio.wait_for(service.supervise(job, make, stop, DaemonOptions()), 5))  # type: ignore[arg-type]
+    assert [f"{slot:%H:%M:%S}" for slot, _ in job.history] == expected
+    assert JobsRepository(store).statuses()[0].restarts == 1

@@ -68,6 +68,7 @@ class Runner:
     on_streak: Callable[[str, int, int, str | None], Awaitable[None]] | None = None
     pid: int = field(default_factory=os.getpid)
     outcome: Outcome = field(default_factory=Outcome)
+    last_slot: datetime | None = None
     _last_skip_reason: str | None = None
 
     async def run(self) -> Outcome:
@@ -89,12 +90,18 @@ class Runner:
                 log.debug("heartbeat not written: %s", exc)
 
     async def _loop(self) -> Outcome:
-        slot = self.schedule.first(self.clock.now())
+        # After a crash the same runner goes on from the last slot it took up: a one-shot
+        # does not run again, the grid keeps its anchor, --max-runs keeps its count.
+        if self.last_slot is None:
+            slot = self.schedule.first(self.clock.now())
+        else:
+            slot = self.schedule.after(self.last_slot)
         while slot is not None and not self.stop.is_set():
             self.repo.heartbeat(self.job.name, self.clock.now(), slot)
             if not await self._sleep_until(slot):
                 break
             slot = self._latest_due(slot)
+            self.last_slot = slot
             decision = await self.policy.confirm(slot, self.clock.now())
             if decision.run:
                 await self.execute(slot, decision.market_open)
@@ -212,6 +219,9 @@ class Runner:
             stopper.cancel()
         duration = self.clock.monotonic() - started
         error = logs.redact(error) if error else None
+        self.outcome.runs += 1  # counted before recording: a crash while recording keeps it
+        self.outcome.last_failed = result not in ("ok", "cancelled")
+        self.outcome.failures += int(self.outcome.last_failed)
         streak = self.repo.run_finished(
             run_id,
             name,
@@ -227,9 +237,6 @@ class Runner:
                 await self.on_streak(name, streak[0], streak[1], error)
             except Exception as exc:  # telling about a failure must not become one
                 log.warning("%s: could not notify about its failures: %s", name, exc)
-        self.outcome.runs += 1
-        self.outcome.last_failed = result not in ("ok", "cancelled")
-        self.outcome.failures += int(self.outcome.last_failed)
         if result == "ok":
             log.info("%s: ok in %.2fs%s", name, duration, f": {summary}" if summary else "")
         else:

@@ -8,6 +8,7 @@ they end or a signal stops them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time as _time
 from collections.abc import Awaitable, Callable
@@ -263,19 +264,27 @@ class SchedulingService:
         """Run the job's loop; if it crashes (an error outside a run), record it, wait
         (1 s, 2 s, 4 s ... up to a minute, on the clock) and start it again. Other jobs
         in the process are not affected."""
+        import asyncio
+
         delay = daemon.restart_base
+        runner = make_runner()  # one runner: a restart resumes it, it does not start over
         while True:
-            runner = make_runner()
             try:
                 return await runner.run()
             except Exception as exc:
                 message = logs.redact(f"crashed: {exc.__class__.__name__}: {exc}")
                 log.error("%s: %s; restarting in %.0fs", job.name, message, delay)
                 log.debug("%s: crash", job.name, exc_info=True)
-                self.repo.restarted(job.name, self.clock.now(), message)
+                with contextlib.suppress(Exception):  # the database may be what failed
+                    self.repo.restarted(job.name, self.clock.now(), message)
+            waiting = asyncio.ensure_future(self.clock.sleep(delay))
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            stopping.cancel()
             if stop.is_set():
+                runner.outcome.stopped = True
                 return runner.outcome
-            await self.clock.sleep(delay)
             delay = min(delay * 2, daemon.restart_max)
 
     async def notify_streak(self, job: str, before: int, after: int, error: str | None) -> None:
