@@ -536,3 +536,71 @@ def test_no_active_alerts_no_broker_request_no_sdk(sim, sim_server, clean_env, m
     assert sim.history == []
     status = json.loads(run_subprocess("status", "--json").out)["jobs"][0]
     assert status["job"] == "alerts" and status["last_result"] == "ok"
+
+
+def price_view(price: str) -> MarketView:
+    return MarketView(quotes={"AAPL": quote(price)})
+
+
+def test_a_new_alert_after_removing_the_newest_gets_a_fresh_id_and_fires(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 3, 10, 11, 0, tzinfo=NEW_YORK))
+    repo = AlertsRepository(store)
+    service = AlertsService(repo, clock, lambda: None, None)  # type: ignore[arg-type,return-value]
+    first = service.add(parse_alert("AAPL", "price", "above", "150"))
+    assert asyncio.run(service.settle(repo.watching(("price",)), price_view("160"))).fired == 1
+    service.remove([first])
+    second = service.add(parse_alert("AAPL", "price", "above", "155"))
+    assert second != first
+    assert asyncio.run(service.settle(repo.watching(("price",)), price_view("160"))).fired == 1
+    assert [a for a, _ in fired(store)] == [first, second]
+    events = repo.fired_between(clock.now() - timedelta(days=1), clock.now() + timedelta(days=1))
+    assert [e.alert_id for e in events] == [first, second]
+
+
+def test_a_stale_snapshot_cannot_rearm_a_newer_firing(store) -> None:  # type: ignore[no-untyped-def]
+    """A monitor that read the alerts before another process cleared, re-armed and fired
+    it again must not clear or re-arm that newer firing from its old copy."""
+    clock = FakeClock(datetime(2026, 3, 10, 11, 0, tzinfo=NEW_YORK))
+    repo = AlertsRepository(store)
+    service = AlertsService(repo, clock, lambda: None, None)  # type: ignore[arg-type,return-value]
+    service.add(parse_alert("AAPL", "price", "above", "150", repeat_after=timedelta(minutes=5)))
+    asyncio.run(service.settle(repo.watching(("price",)), price_view("160")))
+    clock.advance(600)
+    stale = repo.watching(("price",))  # read as (triggered, not cleared)
+    asyncio.run(service.settle(repo.watching(("price",)), price_view("140")))  # cleared
+    clock.advance(1)
+    asyncio.run(service.settle(repo.watching(("price",)), price_view("160")))  # fires again
+    clock.advance(1)
+    asyncio.run(service.settle(stale, price_view("149")))  # the stale copy settles late
+    clock.advance(1)
+    again = asyncio.run(service.settle(repo.watching(("price",)), price_view("160")))
+    assert again.fired == 0
+    assert [(a.status, a.fire_count, a.cleared_at) for a in repo.all_alerts()] == [
+        ("triggered", 2, None)
+    ]
+
+
+def test_an_upgraded_database_never_hands_out_an_old_alert_id(tmp_path: Path) -> None:
+    from ttai_cli.store import migrate, open_store
+    from ttai_cli.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    before = [m for m in MIGRATIONS if m[0] < "m008"]
+    migrate(db, before)
+    db.execute(
+        "INSERT INTO alerts (id, symbol, type, condition, threshold, created_at) "
+        "VALUES (1, 'AAPL', 'price', 'above', '1', '2026-01-01T00:00:00+00:00')"
+    )
+    # alert 3 fired once and was removed: its id lives on in the history only
+    db.execute(
+        "INSERT INTO alert_events (alert_id, symbol, type, fired_at, message) "
+        "VALUES (3, 'SPY', 'price', '2026-01-02T00:00:00+00:00', 'x')"
+    )
+    db.execute("PRAGMA application_id = 0x74746169")
+    db.close()
+    with open_store(path) as store:
+        clock = FakeClock(datetime(2026, 3, 10, 11, 0, tzinfo=NEW_YORK))
+        service = AlertsService(AlertsRepository(store), clock, lambda: None, None)  # type: ignore[arg-type,return-value]
+        assert service.add(parse_alert("QQQ", "price", "above", "1")) == 4
+        assert [a.id for a in AlertsRepository(store).all_alerts()] == [1, 4]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from ttai_cli.broker.models import Position
+from ttai_cli.broker.models import Position, Transaction
 from ttai_cli.clock import NEW_YORK
-from ttai_cli.services.portfolio import days_to_expiry, position_pnl, position_view
+from ttai_cli.services.portfolio import (
+    days_to_expiry,
+    position_pnl,
+    position_view,
+    realized_pnl,
+)
 
 D = Decimal
 
@@ -68,3 +73,75 @@ def test_position_view_carries_everything() -> None:
     view = position_view(option("-1", "6.40", expires), D("3.20"), date(2026, 11, 24))
     assert view.dte == 3 and view.pnl == D("320.00") and view.pnl_percent == D("50.00")
     assert view.expires_at is not None and view.expires_at.tzinfo is not None
+
+
+def trade(day: int, action: str, quantity: str, net: str, symbol: str = "AAPL") -> Transaction:
+    return Transaction(
+        id=day,
+        executed_at=datetime(2026, 1, day, 15, tzinfo=UTC),
+        transaction_date=date(2026, 1, day),
+        transaction_type="Trade",
+        transaction_sub_type="",
+        description="",
+        symbol=symbol,
+        underlying_symbol=symbol,
+        instrument_type="Equity",
+        action=action,
+        quantity=D(quantity),
+        price=None,
+        value=D(net),
+        net_value=D(net),
+        commission=None,
+        fees=D(0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("trades", "expected"),
+    [
+        pytest.param(
+            [trade(5, "Buy to Open", "10", "-1000"), trade(6, "Sell to Close", "10", "1100")],
+            D("100"),
+            id="one-round-trip",
+        ),
+        pytest.param(
+            [
+                trade(5, "Buy to Open", "10", "-1000"),
+                trade(6, "Sell to Close", "10", "1100"),  # January's +100 is not today's
+                trade(20, "Buy to Open", "10", "-1000"),
+                trade(21, "Sell to Close", "10", "950"),
+            ],
+            D("-50"),
+            id="second-round-trip-in-the-same-symbol",
+        ),
+        pytest.param(
+            [
+                trade(5, "Sell to Open", "2", "640"),
+                trade(6, "Sell to Open", "1", "300"),  # added to the short
+                trade(7, "Buy to Close", "1", "-100"),  # partly closed
+                trade(8, "Buy to Close", "2", "-200"),
+            ],
+            D("640"),
+            id="scaled-in-and-out",
+        ),
+        pytest.param(
+            [trade(21, "Sell to Close", "10", "950")],
+            None,
+            id="opening-trade-older-than-the-record",
+        ),
+        pytest.param(
+            [trade(20, "Buy to Open", "10", "-1000")],
+            None,
+            id="still-open",
+        ),
+        pytest.param(
+            [trade(20, "Buy to Open", "10", "-1000", symbol="MSFT")],
+            None,
+            id="other-symbol-only",
+        ),
+    ],
+)
+def test_realized_pnl_is_the_latest_complete_round_trip(
+    trades: list[Transaction], expected: Decimal | None
+) -> None:
+    assert realized_pnl(trades, "AAPL") == expected

@@ -534,3 +534,41 @@ def test_a_crash_while_recording_does_not_repeat_or_shift_runs(
     asyncio.run(asyncio.wait_for(service.supervise(job, make, stop, DaemonOptions()), 5))  # type: ignore[arg-type]
     assert [f"{slot:%H:%M:%S}" for slot, _ in job.history] == expected
     assert JobsRepository(store).statuses()[0].restarts == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "times", "runs"),
+    [
+        (
+            {"at": "9:30am", "every": timedelta(hours=1)},
+            ["2026-03-10 09:30:02", "2026-03-10 09:35", "2026-03-10 10:30:01", "2026-03-10 11:31"],
+            [1, 0, 1, 1],
+        ),
+        (
+            {"at": "market-open", "every": timedelta(minutes=30)},
+            ["2026-03-11 09:30:02", "2026-03-11 09:40", "2026-03-11 10:00:01", "2026-03-11 10:31"],
+            [1, 0, 1, 1],
+        ),
+    ],
+    ids=["schedule-time-then-every", "market-open-then-every"],
+)
+def test_catch_up_with_a_time_and_a_repeat_runs_each_slot_once(
+    store, options, times: list[str], runs: list[int]
+) -> None:  # type: ignore[no-untyped-def]
+    counts = []
+    for when in times:
+        clock = FakeClock(ny(when))
+        job = RecordingJob(name="cron-grid")
+        runner = make_runner(
+            store, clock, job, schedule_for(store, clock.now(), catch_up=True, **options)
+        )
+        asyncio.run(catch_up(runner, timedelta(hours=1)))
+        counts.append(len(job.history))
+    assert counts == runs
+
+
+def test_daily_catch_up_needs_a_time(store) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="--daily --catch-up needs the time of day"):
+        schedule_for(store, ny("2026-03-10 10:00"), daily=True, catch_up=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from ttai_cli.clock import NEW_YORK
@@ -106,6 +106,18 @@ def _first_at(at: str, calendar: Callable[[], MarketCalendar], now: datetime) ->
     return Once(Daily(wall).first(now))
 
 
+def _latest_at(at: str, calendar: Callable[[], MarketCalendar], now: datetime) -> datetime:
+    """The latest TIME (or session close) at or before `now`: where a --catch-up grid
+    that starts at TIME is anchored, so that its slots today can be caught up."""
+    from ttai_cli.scheduling.schedules import Daily, SessionCloses
+
+    times: Schedule = (
+        SessionCloses(calendar()) if at == "market-close" else Daily(parse_time_of_day(at))
+    )
+    found = times.latest(now, now.astimezone(UTC) - timedelta(days=10))
+    return found if found is not None else times.first(now) or now
+
+
 def build_schedule(
     options: ScheduleOptions,
     now: datetime,
@@ -148,6 +160,8 @@ def build_schedule(
             return loop_default
         if isinstance(loop_default, Every):
             period = loop_default.period
+        elif options.catch_up:
+            return loop_default
         else:
             return FirstThen(_first_at(options.at, calendar, now), loop_default)
 
@@ -159,6 +173,8 @@ def build_schedule(
                 anchor = localize(now.date(), time(0, 0))
             return Every(period, anchor)
         if options.daily:  # now, then the same wall-clock time every day
+            if options.catch_up:
+                raise UsageError("--daily --catch-up needs the time of day: add --schedule TIME")
             return FirstThen(
                 Once(now), Daily(now.astimezone(NEW_YORK).time().replace(microsecond=0))
             )
@@ -174,6 +190,8 @@ def build_schedule(
     if at == "market-open":  # the first run at the next open, then while the session lasts
         if options.daily:
             return SessionOpens(calendar())
+        if options.catch_up:  # crontab: the sessions' grid, already under way or not
+            return DuringSessions(calendar(), period or timedelta(days=1))
         return FirstThen(
             _first_at(at, calendar, now), DuringSessions(calendar(), period or timedelta(days=1))
         )
@@ -182,4 +200,6 @@ def build_schedule(
     if options.daily:
         return Daily(parse_time_of_day(at))
     assert period is not None
+    if options.catch_up:  # crontab: the grid from the latest TIME (or close) at or before now
+        return Every(period, _latest_at(at, calendar, now))
     return FirstThen(_first_at(at, calendar, now), Every(period))

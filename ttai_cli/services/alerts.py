@@ -153,8 +153,8 @@ class AlertsService:
         now = self.clock.now()
         report = CycleReport(alerts=len(alerts))
         firings: list[Firing] = []
-        cleared: list[int] = []
-        rearmed: list[int] = []
+        cleared: list[Alert] = []
+        rearmed: list[Alert] = []
         for alert in alerts:
             result = evaluate(alert, view, now.date())
             if result.met is None:
@@ -175,13 +175,13 @@ class AlertsService:
             ):
                 cleared_at = alert.cleared_at
                 if not result.met and cleared_at is None:
-                    cleared.append(alert.id)
+                    cleared.append(alert)
                     cleared_at = now
                 if (
                     cleared_at is not None
                     and elapsed(now, alert.triggered_at) >= alert.repeat_after
                 ):
-                    rearmed.append(alert.id)  # applied after `cleared`, in the same transaction
+                    rearmed.append(alert)  # applied after `cleared`, in the same transaction
                     status = "active"
             if status == "active" and result.met:
                 firings.append(Firing(alert, result))

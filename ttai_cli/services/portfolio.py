@@ -79,14 +79,28 @@ def position_view(position: Position, mark: Decimal | None, today: date) -> Posi
 
 
 def realized_pnl(transactions: list[Transaction], symbol: str) -> Decimal | None:
-    """Net cash of all trades in `symbol` (opening and closing, after fees): the
-    realised P&L of a position that is now closed. None without both sides."""
-    trades = [t for t in transactions if t.symbol == symbol and t.transaction_type == "Trade"]
-    opened = any((t.action or "").endswith("to Open") for t in trades)
-    closed = any((t.action or "").endswith("to Close") for t in trades)
-    if not (opened and closed):
-        return None
-    return sum((t.net_value for t in trades), Decimal(0))
+    """The realised P&L of the latest round trip in `symbol` that ended flat: the net
+    cash (after fees) of its trades from when the position was opened to when it was
+    closed. Earlier round trips in the same symbol do not count. None when the trades
+    do not show a complete round trip (the opening trade is older than the record)."""
+    trades = sorted(
+        (t for t in transactions if t.symbol == symbol and t.transaction_type == "Trade"),
+        key=lambda t: (t.executed_at, t.id),
+    )
+    quantity = Decimal(0)
+    cash = Decimal(0)
+    opened = False
+    result = None
+    for trade in trades:
+        action = trade.action or ""
+        size = trade.quantity or Decimal(0)
+        if quantity == 0:  # a new round trip starts here
+            cash, opened = Decimal(0), action.endswith("to Open")
+        cash += trade.net_value
+        quantity += size if action.startswith("Buy") else -size
+        if quantity == 0 and opened:
+            result = cash
+    return result
 
 
 class PortfolioService:

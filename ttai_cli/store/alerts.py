@@ -135,8 +135,8 @@ class AlertsRepository:
         self,
         now: datetime,
         firings: list[Firing],
-        cleared: list[int],
-        rearmed: list[int],
+        cleared: list[Alert],
+        rearmed: list[Alert],
         enqueue: Enqueue,
     ) -> list[Notification]:
         """One transaction for a whole check: note conditions that turned false, re-arm
@@ -146,13 +146,16 @@ class AlertsRepository:
         with self.store.transaction() as db:
             stamp = _iso(now)
             db.executemany(
-                "UPDATE alerts SET cleared_at = ? WHERE id = ? AND status = 'triggered' AND cleared_at IS NULL",
-                [(stamp, i) for i in cleared],
+                # only the firing this cycle looked at: another process may have re-armed
+                # and fired the alert again since (`triggered_at` tells the firings apart)
+                "UPDATE alerts SET cleared_at = ? WHERE id = ? AND status = 'triggered' AND cleared_at IS NULL "
+                "AND triggered_at = ?",
+                [(stamp, a.id, _iso(a.triggered_at)) for a in cleared],
             )
             db.executemany(
                 "UPDATE alerts SET status = 'active', triggered_at = NULL, cleared_at = NULL "
-                "WHERE id = ? AND status = 'triggered' AND cleared_at IS NOT NULL",
-                [(i,) for i in rearmed],
+                "WHERE id = ? AND status = 'triggered' AND cleared_at IS NOT NULL AND triggered_at = ?",
+                [(a.id, _iso(a.triggered_at)) for a in rearmed],
             )
             for firing in firings:
                 row = db.execute(
@@ -171,7 +174,9 @@ class AlertsRepository:
                     {**evaluation.data, "alert_id": firing.alert.id, "type": firing.alert.type},
                     created_at=now.astimezone(UTC),
                 )
-                if enqueue(db, notification, f"alert:{firing.alert.id}:{row[0]}"):
+                # ids can be reused after a remove: the alert's creation time keeps keys apart
+                key = f"alert:{firing.alert.id}:{_iso(firing.alert.created_at)}:{row[0]}"
+                if enqueue(db, notification, key):
                     stored.append(notification)
                 db.execute(
                     "INSERT INTO alert_events (alert_id, symbol, type, fired_at, value, message, notification_id) "

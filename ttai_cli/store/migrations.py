@@ -258,3 +258,39 @@ def m007_failure_streaks(db: sqlite3.Connection) -> None:
     # Consecutive failed runs, so that one `error` notification goes out when a job keeps
     # failing (and one `info` when it recovers), not one per cycle.
     db.execute("ALTER TABLE jobs ADD COLUMN failure_streak INTEGER NOT NULL DEFAULT 0")
+
+
+@migration
+def m008_alert_ids_never_reused(db: sqlite3.Connection) -> None:
+    # A plain INTEGER PRIMARY KEY hands the id of a removed newest alert to the next one,
+    # whose firings would then share notification keys and history with the old alert.
+    # AUTOINCREMENT never reuses an id; the sequence starts past every id ever recorded.
+    db.execute(
+        """
+        CREATE TABLE alerts_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            symbol TEXT NOT NULL,
+            type TEXT NOT NULL,
+            condition TEXT NOT NULL,
+            threshold TEXT NOT NULL,
+            note TEXT,
+            repeat_after_s REAL,
+            status TEXT NOT NULL DEFAULT 'active',
+            created_at TEXT NOT NULL,
+            triggered_at TEXT,
+            cleared_at TEXT,
+            fire_count INTEGER NOT NULL DEFAULT 0,
+            last_value TEXT
+        )
+        """
+    )
+    db.execute("INSERT INTO alerts_new SELECT * FROM alerts")
+    db.execute("DROP TABLE alerts")
+    db.execute("ALTER TABLE alerts_new RENAME TO alerts")
+    db.execute("CREATE INDEX alerts_by_status ON alerts (status, type)")
+    highest = db.execute(
+        "SELECT max(coalesce((SELECT max(id) FROM alerts), 0),"
+        " coalesce((SELECT max(alert_id) FROM alert_events), 0))"
+    ).fetchone()[0]
+    db.execute("DELETE FROM sqlite_sequence WHERE name = 'alerts'")
+    db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('alerts', ?)", (highest,))
