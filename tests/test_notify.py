@@ -248,7 +248,7 @@ def test_400_is_not_retried_and_shows_as_failed(
     assert [(r["status"], r["attempts"], r["destination"]) for r in rows] == [
         ("failed", 1, "webhook")
     ]
-    assert rows[0]["last_error"].startswith("webhook: HTTP 400")
+    assert rows[0]["last_error"].startswith("HTTP 400")
 
 
 def test_slack_bursts_are_spaced_by_its_rate_limit(receiver: Receiver, clean_env: Path) -> None:
@@ -317,6 +317,59 @@ def test_destination_urls_and_tokens_never_show(receiver: Receiver, ttai, monkey
     assert "/services/T…/***" in text
     home_db = b"".join(p.read_bytes() for p in Path.cwd().parent.joinpath("home").glob("*.db*"))
     assert b"SeKrIt" not in home_db
+
+
+def test_a_rejection_page_that_echoes_the_secret_path_is_masked(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # like Express's default 404 page, which quotes the request line back
+    receiver.script = [Reply(404, body=b"<pre>Cannot POST /hook/SeKrIt9?token=SeKrIt5</pre>")]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url + "/hook/SeKrIt9?token=SeKrIt5")
+    tested = ttai("-vv", "notify", "test")
+    rows = json.loads(ttai("notify", "outbox", "--json").out)
+    assert rows[0]["status"] == "failed"
+    assert rows[0]["last_error"] == "HTTP 404 <pre>Cannot POST ***?token=***</pre>"
+    assert "SeKrIt" not in tested.out + tested.err + json.dumps(rows)
+    home_db = b"".join(p.read_bytes() for p in Path.cwd().parent.joinpath("home").glob("*.db*"))
+    assert b"SeKrIt" not in home_db
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:99999/hook/x", "127.0.0.1:8080/hook", "http:///hook"],
+    ids=["port-out-of-range", "no-scheme", "no-host"],
+)
+def test_a_mistyped_destination_url_keeps_notifications_pending(
+    clean_env: Path, receiver: Receiver, url: str
+) -> None:
+    notifier, _ = make_notifier(
+        clean_env, {"TTAI_WEBHOOK_URL": url, "TTAI_SLACK_WEBHOOK_URL": receiver.url + "/s/a/b"}
+    )
+    n = alert()
+    report = asyncio.run(notifier.notify(n))
+    assert report.pending["webhook"].startswith("the webhook URL ")
+    assert receiver.delivered == [n.id], "the other destinations still get it"
+    row = notifier.store.db.execute(
+        "SELECT status FROM deliveries WHERE destination = 'webhook'"
+    ).fetchone()
+    assert row[0] == "pending"
+
+
+def test_doctor_names_a_mistyped_destination_url(ttai, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", "http://127.0.0.1:99999/hook/SeKrIt")
+    result = ttai("--demo", "doctor", "--offline")
+    assert "TTAI_WEBHOOK_URL is not a valid URL (check the port)" in result.out
+    assert "SeKrIt" not in result.out + result.err
+
+
+def test_notify_test_with_backend_none_sends_nowhere(ttai, monkeypatch, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TTAI_NOTIFICATION_BACKEND", "none")
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url + "/hook")
+    ttai("notify", "test")
+    assert receiver.requests == []
+    assert json.loads(ttai("notify", "outbox", "--json").out) == []
+    ttai("notify", "test", "--backend", "webhook")  # asked for by name: sent
+    assert len(receiver.requests) == 1
 
 
 def test_apprise_delivers_through_its_json_scheme(receiver: Receiver, clean_env: Path) -> None:

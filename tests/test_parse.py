@@ -19,6 +19,10 @@ from ttai_cli.scheduling.parse import parse_days, parse_duration, parse_instant,
         ("90", 90),
         ("1.5s", 1.5),
         ("250ms", 0.25),
+        ("5min", 300),
+        ("10sec", 10),
+        ("2hr", 7200),
+        ("1hr30min", 5400),
     ],
 )
 def test_durations(raw: str, seconds: float) -> None:

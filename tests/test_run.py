@@ -196,6 +196,8 @@ def test_dry_run_shows_skips_with_reasons(ttai) -> None:  # type: ignore[no-unty
     [
         (["--every", "0s"], "must be longer than zero"),
         (["--every", "banana"], "is not a duration"),
+        (["--every", "250ms"], "--every: '250ms' is shorter than 1s"),
+        (["--period", "0.5"], "--period: '0.5' is shorter than 1s"),
         (["--hourly", "--daily"], "choose one of"),
         (["--cron", "61 * * * *"], "not a 5-field cron expression"),
         (["--days", "funday"], "not a list of weekdays"),

@@ -37,3 +37,17 @@ def redact_url(url: str) -> str:
             break
     path = "/" + "/".join(shown) if shown else ""
     return f"{parts.scheme}://{host}{path}" + ("/***" if hidden else "")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be posted to (None when it looks deliverable). Never quotes it."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return "is not a valid URL (check the port)"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host name"
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -120,13 +121,19 @@ def parse_schedule_options(values: dict[str, Any]) -> ScheduleOptions:
     from ttai_cli.scheduling.options import DEFAULT_GRACE, ScheduleOptions
     from ttai_cli.scheduling.parse import parse_days, parse_duration, parse_instant
 
-    every = parse_duration(values["every"], option="--every") if values["every"] else None
+    # below a second a loop would spin on the clock's resolution and flood the broker
+    shortest = timedelta(seconds=1)
+    every = (
+        parse_duration(values["every"], option="--every", minimum=shortest)
+        if values["every"]
+        else None
+    )
     if values["period"] is not None:
         if every is not None:
             raise UsageError("give --every or --period, not both")
         if values["period"] <= 0:
             raise UsageError("--period must be more than zero seconds")
-        every = parse_duration(str(values["period"]), option="--period")
+        every = parse_duration(str(values["period"]), option="--period", minimum=shortest)
     at = values["schedule_at"]
     if values["market_open"]:
         if at not in (None, "market-open"):

@@ -9,7 +9,8 @@ Attempt outcomes: `sent` (2xx), `retry` (5xx, 429, timeouts, refused or dropped
 connections; `retry_after` when the service said how long to wait) and `reject` (any
 other 4xx: the request itself is wrong, sending it again cannot help).
 
-Error texts never contain the URL: they name the destination and what went wrong.
+Error texts never contain the URL or a secret echoed back in a response body: they say
+what went wrong (the destination is shown next to them, so they do not repeat its name).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ttai_cli.notify import formats
 from ttai_cli.notify.models import Notification
-from ttai_cli.redaction import redact_url
+from ttai_cli.redaction import redact_url, url_problem
 
 if TYPE_CHECKING:
     import httpx
@@ -31,6 +32,9 @@ REMOTE_KINDS = ("webhook", "slack", "discord", "ntfy", "apprise")
 LOCAL_KINDS = ("console", "stderr")
 # Minimum seconds between two sends to one destination: Slack allows about one message
 # a second per webhook, Discord five per two seconds; bursts beyond that get rejected.
+# How long a notification for a destination with a malformed URL waits before the next
+# try (the user may have fixed the variable by then).
+BAD_URL_WAIT = 60.0
 MIN_INTERVAL = {"slack": 1.0, "discord": 0.4, "ntfy": 0.2, "apprise": 0.5, "webhook": 0.0}
 
 
@@ -70,26 +74,29 @@ class RemoteDestination:
         import httpx
 
         url, body, headers = self.request(notification)
+        problem = url_problem(url)
+        if problem:
+            # kept pending, so that nothing is lost while the user fixes the variable, but
+            # not hammered within this flush: retrying cannot help until then
+            return Attempt("retry", f"the {self.kind} URL {problem}", retry_after=BAD_URL_WAIT)
         try:
             response = await client.post(url, json=body, headers=headers)
         except httpx.TimeoutException:
-            return Attempt("retry", f"{self.kind}: timed out")
+            return Attempt("retry", "timed out")
         except httpx.ConnectError:
-            return Attempt("retry", f"{self.kind}: connection refused or host unreachable")
+            return Attempt("retry", "connection refused or host unreachable")
         except httpx.TransportError as exc:
-            return Attempt("retry", f"{self.kind}: {exc.__class__.__name__}")
+            return Attempt("retry", exc.__class__.__name__)
+        except (httpx.InvalidURL, ValueError):  # what url_problem did not foresee
+            return Attempt("retry", f"the {self.kind} URL is not valid", retry_after=BAD_URL_WAIT)
         status = response.status_code
         if 200 <= status < 300:
             return Attempt("sent", f"HTTP {status}", status=status)
         if status == 429:
-            return Attempt(
-                "retry", f"{self.kind}: HTTP 429 rate limited", _retry_after(response), status
-            )
+            return Attempt("retry", "HTTP 429 rate limited", _retry_after(response), status)
         if status >= 500:
-            return Attempt("retry", f"{self.kind}: HTTP {status}", _retry_after(response), status)
-        return Attempt(
-            "reject", f"{self.kind}: HTTP {status} {_short_body(response)}".rstrip(), status=status
-        )
+            return Attempt("retry", f"HTTP {status}", _retry_after(response), status)
+        return Attempt("reject", f"HTTP {status} {_short_body(response)}".rstrip(), status=status)
 
 
 class AppriseDestination(RemoteDestination):
@@ -110,7 +117,7 @@ class AppriseDestination(RemoteDestination):
         try:
             import apprise
         except ImportError:
-            return Attempt("retry", "apprise: not installed (pip install 'ttai-cli[apprise]')")
+            return Attempt("retry", "not installed (pip install 'ttai-cli[apprise]')")
 
         def deliver() -> bool:
             sender = apprise.Apprise()
@@ -118,12 +125,11 @@ class AppriseDestination(RemoteDestination):
                 sender.add(url)
             return bool(sender.notify(title=notification.title, body=notification.body))
 
-        ok = await asyncio.to_thread(deliver)
-        return (
-            Attempt("sent", "apprise: delivered")
-            if ok
-            else Attempt("retry", "apprise: delivery failed")
-        )
+        try:
+            ok = await asyncio.to_thread(deliver)
+        except Exception as exc:  # a plugin's bug must not stop the other destinations
+            return Attempt("retry", f"apprise raised {exc.__class__.__name__}")
+        return Attempt("sent", "delivered") if ok else Attempt("retry", "delivery failed")
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -142,8 +148,11 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _short_body(response: httpx.Response) -> str:
-    text = " ".join(response.text.split())
-    return text[:120]
+    """The start of an error body, for the user to see why. Servers echo the request
+    path back ("Cannot POST /hooks/<token>"), so registered secrets are masked first."""
+    from ttai_cli.logs import redact
+
+    return redact(" ".join(response.text.split()))[:120]
 
 
 class LocalOutput:

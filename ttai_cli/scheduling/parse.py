@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import UsageError
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d)", re.IGNORECASE)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|sec|min|hr|s|m|h|d)", re.IGNORECASE)
 _UNIT_SECONDS = {
     "ms": 0.001,
     "s": 1,
@@ -26,8 +26,11 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MARKET_TIMES = ("market-open", "market-close")
 
 
-def parse_duration(raw: str, *, option: str = "duration") -> timedelta:
-    """`30s`, `5m`, `1h`, `1d`, `1h30m`, `90` (seconds), `1.5s`. Must be positive."""
+def parse_duration(
+    raw: str, *, option: str = "duration", minimum: timedelta | None = None
+) -> timedelta:
+    """`30s`, `5m`, `1h`, `1d`, `1h30m`, `5min`, `10sec`, `2hr`, `90` (seconds), `1.5s`,
+    `250ms`. Must be positive, at most a year, and at least `minimum` when given."""
     text = raw.strip().lower().replace(" ", "")
     seconds: float
     if re.fullmatch(r"\d+(\.\d+)?", text):
@@ -43,6 +46,8 @@ def parse_duration(raw: str, *, option: str = "duration") -> timedelta:
         raise UsageError(f"{option}: {raw!r} must be longer than zero")
     if seconds > 366 * 86400:
         raise UsageError(f"{option}: {raw!r} is longer than a year")
+    if minimum is not None and seconds < minimum.total_seconds():
+        raise UsageError(f"{option}: {raw!r} is shorter than {format_duration(minimum)}")
     return timedelta(seconds=seconds)
 
 

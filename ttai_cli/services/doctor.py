@@ -16,7 +16,7 @@ from ttai_cli.broker.models import Broker
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import Secret, Settings, ensure_home
 from ttai_cli.errors import TtaiError
-from ttai_cli.redaction import redact_url
+from ttai_cli.redaction import redact_url, url_problem
 from ttai_cli.store import Store, open_store
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
@@ -103,6 +103,10 @@ class DoctorService:
         configured = [
             f"{name}={redact_url(url.reveal())}" for name, url in destinations.items() if url
         ]
+        for name, url in destinations.items():
+            problem = url_problem(url.reveal()) if url else None
+            if problem:  # kept pending until fixed: say so before the first alert is due
+                checks.append(Check("notifications", WARN, f"{name} {problem}"))
         checks.append(
             Check(
                 "notifications",

@@ -190,7 +190,14 @@ class Notifier:
                 timeout=self.policy.timeout, transport=self._transport
             ) as client:
                 for kind in pending:
-                    await self._flush_destination(client, kind, force, report)
+                    try:
+                        await self._flush_destination(client, kind, force, report)
+                    except Exception as exc:  # one broken destination must not stop the rest
+                        from ttai_cli.logs import redact
+
+                        error = redact(f"{exc.__class__.__name__}: {exc}")
+                        report.pending[kind] = error
+                        log.error("delivering to %s failed unexpectedly: %s", kind, error)
         finally:
             lock.release()
         return report
@@ -204,7 +211,7 @@ class Notifier:
             waiting = self.outbox.first_pending(kind)
             if waiting is not None and waiting.next_attempt_at is not None:
                 when = waiting.next_attempt_at.astimezone(NEW_YORK)
-                report.pending[kind] = f"next try at {when:%H:%M:%S} ({waiting.last_error})"
+                report.pending[kind] = f"next try at {when:%H:%M:%S %Z} ({waiting.last_error})"
             return
         if destination is None:
             if deliveries:
@@ -270,7 +277,7 @@ class Notifier:
                 )
                 return attempt
             self.outbox.mark(delivery, "pending", now, error=attempt.detail)
-            log.info("%s; retrying in %.2fs", attempt.detail, wait)
+            log.info("%s: %s; retrying in %.2fs", destination.kind, attempt.detail, wait)
             await self.sleep(wait)
 
     async def _respect_rate_limit(self, destination: RemoteDestination) -> None:
@@ -290,7 +297,8 @@ class Notifier:
             raise ConfigError(
                 f"--backend: unknown backend {only!r} (choose from {', '.join(sorted(known))})"
             )
-        remote = [k for k in self.remotes if only in (None, k)]
+        # every active destination, or the one asked for (even when it is not active)
+        remote = list(self.active) if only is None else [k for k in self.remotes if k == only]
         local = [o for o in self.locals if only in (None, o.kind)]
         if only in LOCAL_KINDS and not local:
             local = [LocalOutput(only, self._stderr)]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ttai_cli.logs import redact
 from ttai_cli.notify.models import Notification
 from ttai_cli.store import Store
 
@@ -128,7 +129,7 @@ class Outbox:
                 """,
                 (
                     status,
-                    error,
+                    redact(error) if error else None,  # a response may echo a secret back
                     _iso(next_attempt_at),
                     status,
                     _iso(now),
