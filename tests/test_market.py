@@ -172,6 +172,36 @@ def test_failed_live_check_falls_back_to_the_calendar_not_to_run_anyway(store) -
     assert open_day.open and open_day.source == "calendar"
 
 
+@pytest.mark.parametrize(
+    ("slot", "run", "reason"),
+    [
+        ("2026-11-24T16:00", True, "at the 16:00 close"),
+        ("2026-11-27T13:00", True, "at the 13:00 early close"),
+        ("2026-11-27T16:00", False, "market closed: after the 13:00 early close"),
+        ("2026-11-24T16:00:01", False, "market closed: after the 16:00 close"),
+        ("2026-11-26T16:00", False, "market closed: holiday (no session on Thu 2026-11-26)"),
+    ],
+    ids=[
+        "slot-at-the-close",
+        "slot-at-the-black-friday-half-day-close",
+        "four-pm-on-a-half-day",
+        "a-second-after-the-close",
+        "thanksgiving",
+    ],
+)
+def test_a_slot_at_the_close_belongs_to_the_session(
+    store, slot: str, run: bool, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.scheduling.policy import Policy
+
+    check, calls = live("Closed")  # tastytrade already says closed at 16:00:00.003
+    policy = Policy("monitor", None, MarketGuard(MarketCalendar(store), check))
+    moment = at(slot)
+    decision = asyncio.run(policy.confirm(moment, moment.replace(microsecond=3000)))
+    assert (decision.run, decision.reason) == (run, reason)
+    assert calls == []
+
+
 def test_calendar_closed_never_asks_tastytrade(store) -> None:  # type: ignore[no-untyped-def]
     check, calls = live("Open")
     status = asyncio.run(

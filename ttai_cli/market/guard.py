@@ -76,6 +76,13 @@ class MarketGuard:
             now, False, today, next_open, next_session.close, "calendar", closed_reason(now, today)
         )
 
+    def session_closing_at(self, moment: datetime) -> Session | None:
+        """The session whose close is exactly `moment` (to the second), if any: a slot
+        at the close (`--schedule market-close`, `4pm`) belongs to that session."""
+        local = moment.astimezone(NEW_YORK).replace(microsecond=0)
+        session = self.calendar.session_on(local.date())
+        return session if session is not None and session.close == local else None
+
     def is_open(self, moment: datetime) -> tuple[bool, str]:
         status = self.status(moment)
         return status.open, status.reason

@@ -21,6 +21,7 @@ class Decision:
     run: bool
     reason: str
     market_open: bool | None = None
+    at_close: bool = False  # the slot is a session's closing instant
 
 
 @dataclass
@@ -44,12 +45,24 @@ class Policy:
         if self.guard is None:
             return Decision(True, self.run_reason)
         is_open, reason = self.guard.is_open(slot)
+        if not is_open:
+            # the session is [open, close); a slot at the close instant is the user asking
+            # for "at the close", which must run, not skip every day
+            closing = self.guard.session_closing_at(slot)
+            if closing is not None:
+                kind = "early close" if closing.early_close else "close"
+                return Decision(True, f"at the {closing.close:%H:%M} {kind}", True, at_close=True)
         return Decision(is_open, reason, market_open=is_open)
 
     async def confirm(self, slot: datetime, now: datetime) -> Decision:
         """`decide`, with an open market confirmed live when the guard can."""
         decision = self.decide(slot)
-        if not decision.run or self.guard is None or self.guard.live_check is None:
+        if (
+            not decision.run
+            or decision.at_close  # tastytrade may already report the session as closed
+            or self.guard is None
+            or self.guard.live_check is None
+        ):
             return decision
         status = await self.guard.confirmed_status(now)
         return Decision(status.open, status.reason, market_open=status.open)

@@ -115,12 +115,14 @@ class SchedulingService:
     # -- dry run -----------------------------------------------------------------------------
     def dry_run(self, job: Job, options: ScheduleOptions) -> list[SlotPreview]:
         """The next `options.count` slots from `options.now` (default now), each with the
-        decision the calendar gives today. Runs nothing, takes no lock, no network."""
+        decision the calendar gives today; with --max-runs, no further than the slot that
+        would be the last run. Runs nothing, takes no lock, no network."""
         now = options.now or self.clock.now()
         schedule = build_schedule(options, now, self.calendar, job.default_schedule)
         policy = self.policy(job, options, live=False)
         previews: list[SlotPreview] = []
         slot = schedule.first(now)
+        runs = 0
         while slot is not None and len(previews) < options.count:
             decision = policy.decide(slot)
             previews.append(
@@ -128,6 +130,9 @@ class SchedulingService:
                     slot.astimezone(NEW_YORK), "run" if decision.run else "skip", decision.reason
                 )
             )
+            runs += decision.run
+            if options.max_runs is not None and runs >= options.max_runs:
+                break
             slot = schedule.after(slot)
         return previews
 
