@@ -160,7 +160,8 @@ def test_briefing_without_any_sync_says_it_cannot(account) -> None:  # type: ign
     acct.sim.faults.add("status", None, times=100, status=503)
     ctx = acct.context(server)
     with pytest.raises(
-        BrokerError, match="cannot build the morning briefing: no sync yet and the sync failed"
+        BrokerError,
+        match="cannot build the morning briefing: nothing synced yet, and syncing failed: tastytrade error",
     ):
         asyncio.run(ctx.briefings().build("morning"))
 

@@ -191,6 +191,21 @@ def test_dry_run_shows_skips_with_reasons(ttai) -> None:  # type: ignore[no-unty
     ]
 
 
+def test_dry_run_ends_where_max_runs_would_end_the_job(ttai) -> None:  # type: ignore[no-untyped-def]
+    result = ttai(
+        "--demo", "run", "--daily", "--schedule", "10:00", "--max-runs", "2", "--dry-run",
+        "--count", "10", "--now", "2026-11-25T11:00", "--json", "--", "true",
+    )  # fmt: skip
+    rows = json.loads(result.out)
+    assert [(r["at"][:10], r["action"]) for r in rows] == [
+        ("2026-11-26", "skip"),  # Thanksgiving: skipped slots do not count
+        ("2026-11-27", "run"),
+        ("2026-11-28", "skip"),
+        ("2026-11-29", "skip"),
+        ("2026-11-30", "run"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -279,3 +294,36 @@ def test_catch_up_from_crontab(clean_env: Path) -> None:
     again = run_subprocess(*args)
     assert again.code == 0 and "already ran" in again.err
     assert job_status("cronjob")["runs"] == 1  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["monitor", "--ignore-market-hours"],
+        ["alerts", "check", "--ignore-market-hours", "--loop"],
+        ["sync"],
+        ["run", "sync", "--every", "5m"],
+        ["run"],
+    ],
+    ids=["monitor", "alerts-loop", "sync", "run-sync", "daemon"],
+)
+def test_missing_credentials_stop_a_broker_job_before_its_first_run(ttai, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    message = one_line_error(ttai(*args), 2)
+    assert message.startswith("ttai: TASTYTRADE_CLIENT_SECRET and TASTYTRADE_REFRESH_TOKEN not set")
+
+
+def test_a_command_needs_no_credentials(ttai) -> None:  # type: ignore[no-untyped-def]
+    assert ttai("run", "--ignore-market-hours", "--", "true").code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "monitor", "--", "true"], "--name monitor is a built-in job's name"),
+        (["--name", " ", "--", "true"], "--name must not be empty"),
+        (["sync", "--name", "mine"], "--name names a command run after --"),
+    ],
+    ids=["built-in-name", "empty", "without-a-command"],
+)
+def test_bad_job_names_are_one_line_exit_2(ttai, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    assert message in one_line_error(ttai("run", *args), 2)

@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ttai_cli.cli import common
-from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
+from ttai_cli.cli.schedule_options import (
+    require_credentials_for,
+    run_scheduled,
+    with_schedule_options,
+)
 from ttai_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -72,7 +76,15 @@ def run(
     if when_closed != "pause":
         raise UsageError("--when-closed applies to the daemon (`ttai run` with no job)")
     selected: list[Job]
+    if name is not None and not command:
+        raise UsageError("--name names a command run after --; built-in jobs keep their names")
     if command:
+        from ttai_cli.jobs import JOB_NAMES
+
+        if name is not None and not name.strip():
+            raise UsageError("--name must not be empty")
+        if name in JOB_NAMES:  # it would share the built-in job's lock, status and pause
+            raise UsageError(f"--name {name} is a built-in job's name; choose another")
         selected = [CommandJob(command, name)]
     else:
         context = state.job_context()
@@ -100,6 +112,7 @@ def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: s
     )
     context = dataclasses.replace(state.job_context(), quote_source=QuoteCache(ttl=5.0))
     jobs = [create_job(n, context) for n in JOB_NAMES]
+    require_credentials_for(state, jobs)
     code = state.scheduling().run_and_wait(jobs, schedule, daemon=DaemonOptions(when_closed=closed))
     if code:
         raise typer.Exit(code)

@@ -221,6 +221,14 @@ def render_dry_run(previews: list[Any], as_json: bool) -> None:
     plain_table(["Slot (New York)", "Action", "Reason"], rows)
 
 
+def require_credentials_for(state: Any, jobs: list[Any]) -> None:
+    """A missing credential is a configuration error (exit 2, one line) before the first
+    run, not one failed run per cycle, for jobs that talk to tastytrade."""
+    settings = state.settings
+    if not settings.demo and any(job.needs_broker for job in jobs):
+        settings.require_credentials()
+
+
 def run_scheduled(state: Any, jobs: list[Any], schedule: ScheduleOptions) -> None:
     """Preview (`--dry-run`) or run `jobs` on `schedule`; exit with the SPEC code."""
     service = state.scheduling()
@@ -231,6 +239,7 @@ def run_scheduled(state: Any, jobs: list[Any], schedule: ScheduleOptions) -> Non
             raise UsageError("--dry-run previews one job at a time")
         render_dry_run(service.dry_run(jobs[0], schedule), schedule.as_json)
         return
+    require_credentials_for(state, jobs)
     code = service.run_and_wait(jobs, schedule)
     if code:
         raise typer.Exit(code)

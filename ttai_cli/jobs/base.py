@@ -34,6 +34,9 @@ class Job:
 
     name: str = "job"
     market_aware: bool = False
+    # Talks to tastytrade: credentials are checked before the first run, so that a
+    # missing one is a configuration error (exit 2), not a failure every cycle.
+    needs_broker: bool = False
     # The daemon's cadence while NYSE is open, for jobs that poll (monitor, alerts).
     cadence: timedelta | None = None
 

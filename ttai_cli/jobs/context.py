@@ -92,6 +92,7 @@ class PollingJob(ContextJob):
     """A market-aware job that polls every `cadence` (also its `--loop` cadence)."""
 
     market_aware = True
+    needs_broker = True
     cadence = timedelta(seconds=60)
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:

@@ -22,6 +22,7 @@ class SyncJob(ContextJob):
     5 minutes while NYSE is open, and once 5 minutes after each close."""
 
     name = "sync"
+    needs_broker = True
 
     def __init__(
         self, context: JobContext, since: date | None = None, every: timedelta = SYNC_EVERY

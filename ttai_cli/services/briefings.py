@@ -89,11 +89,12 @@ class BriefingService:
             raise TtaiError(f"unknown briefing {kind!r}")
         now = self.clock.now()
         briefing = Briefing(kind, f"{TITLES[kind]} · {now:%a %b} {now.day}, {now.year}")
-        await self._refresh(briefing)
+        sync_error = await self._refresh(briefing)
         balances = self.records.latest_balances()
         if balances is None:
             raise BrokerError(
-                f"cannot build the {kind} briefing: no sync yet and the sync failed ({'; '.join(briefing.notes)})"
+                f"cannot build the {kind} briefing: nothing synced yet, and syncing failed: "
+                f"{sync_error or 'no sync service'}"
             )
         views = [position_view(p, p.mark, now.date()) for p in self.positions.stored()]
         if kind == "morning":
@@ -104,16 +105,22 @@ class BriefingService:
             self._weekly(briefing, balances, views, now)
         return briefing
 
-    async def _refresh(self, briefing: Briefing) -> None:
+    async def _refresh(self, briefing: Briefing) -> TtaiError | None:
+        """Sync first, so the briefing is current; on failure note it in the briefing and
+        fall back to the last sync. Returns the failure (None when the sync worked)."""
         if self.sync is None:
-            return
+            return None
         last = self.records.last_sync()
         try:
             await self.sync.run()
         except TtaiError as exc:
-            when = f"the last sync at {last:%a %H:%M %Z}" if last else "no sync yet"
-            briefing.notes.append(f"Could not sync ({exc}); using {when}.")
+            if last is not None:
+                briefing.notes.append(
+                    f"Could not sync ({exc}); using the last sync, {last:%a %H:%M %Z}."
+                )
             log.warning("briefing: sync failed: %s", exc)
+            return exc
+        return None
 
     # -- shared numbers --------------------------------------------------------------------------
     def _nlv_change(
