@@ -295,6 +295,8 @@ def test_texts_a_trader_reads_on_a_phone() -> None:
         (("AAPL", "dte", "below", "2.5"), "whole number of days"),
         (("AAPL", "price", "above", "lots"), "is not a number"),
         (("AAPL", "price", "above", "NaN"), "is not a number"),
+        (("AAPL", "price", "above", "1e400"), "is too large"),
+        (("AAPL", "change", "below", "-1e13"), "is too large"),
         (("AAPL", "delta", "above", "30"), "between 0 and 1"),
         (("AAPL", "iv-rank", "above", "120"), "0 to 100"),
         (("A$PL", "price", "above", "1"), "not a valid symbol"),

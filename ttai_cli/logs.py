@@ -52,8 +52,19 @@ def redact(text: str) -> str:
     return text
 
 
+def _new_york(record: logging.LogRecord) -> datetime:
+    # the times users schedule and read are New York's, whatever the machine's zone
+    from ttai_cli.clock import NEW_YORK
+
+    return datetime.fromtimestamp(record.created, NEW_YORK)
+
+
 class RedactingFormatter(logging.Formatter):
-    """Plain text lines; the whole formatted record (traceback included) is redacted."""
+    """Plain text lines, stamped in New York time with its zone; the whole formatted
+    record (traceback included) is redacted."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _new_york(record).strftime(datefmt or "%Y-%m-%d %H:%M:%S %Z")
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
@@ -62,9 +73,7 @@ class RedactingFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created)
-            .astimezone()
-            .isoformat(timespec="milliseconds"),
+            "ts": _new_york(record).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": redact(record.getMessage()),
@@ -101,7 +110,7 @@ def setup(*, verbose: int = 0, quiet: bool = False, fmt: str = "text") -> None:
     else:
         handler.setFormatter(
             RedactingFormatter(
-                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S %Z"
             )
         )
     root = logging.getLogger()

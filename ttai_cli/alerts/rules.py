@@ -21,6 +21,9 @@ from decimal import Decimal, InvalidOperation
 from ttai_cli.broker.symbols import normalize
 from ttai_cli.errors import UsageError
 
+# No price, percentage or day count comes near this; it keeps thresholds finite as floats.
+MAX_THRESHOLD = Decimal("1e12")
+
 CONDITIONS: dict[str, tuple[str, ...]] = {
     "price": ("above", "below"),
     "change": ("above", "below"),
@@ -64,6 +67,8 @@ def parse_alert(
         raise UsageError(f"threshold {threshold!r} is not a number") from None
     if not value.is_finite():
         raise UsageError(f"threshold {threshold!r} is not a number")
+    if abs(value) >= MAX_THRESHOLD:  # 1e400 is a Decimal but no float (JSON, comparisons)
+        raise UsageError(f"threshold {threshold!r} is too large")
     if kind == "price" and value <= 0:
         raise UsageError("a price threshold must be more than 0")
     if kind == "iv-rank" and not 0 <= value <= 100:

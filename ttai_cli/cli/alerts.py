@@ -10,6 +10,8 @@ from ttai_cli.cli.common import AppState, AsJson, console, emit_json, table
 from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from ttai_cli.scheduling.options import ScheduleOptions
 
 alerts_app = typer.Typer(
@@ -54,7 +56,8 @@ def add(
     note: Note = None,
     repeat_after: RepeatAfter = None,
 ) -> None:
-    """Add an alert and print its id. Negative thresholds work: `change below -3`."""
+    """Add an alert and print its id. Negative thresholds work:
+    `ttai alerts add SPY below -3 --type change`."""
     from ttai_cli.alerts.rules import parse_alert
     from ttai_cli.scheduling.parse import parse_duration
 
@@ -68,6 +71,7 @@ def add(
 def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) -> None:
     """Active alerts (with --all, triggered ones too)."""
     from ttai_cli.clock import NEW_YORK
+    from ttai_cli.scheduling.parse import format_duration
     from ttai_cli.services.alerts import alert_json
 
     alerts = _service(ctx).list_alerts(include_triggered=all_)
@@ -83,24 +87,38 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
             a.symbol.strip(),
             a.type,
             a.condition,
-            f"{a.threshold:f}",
+            shown_threshold(a.type, a.threshold),
             a.status,
             f"{a.triggered_at.astimezone(NEW_YORK):%m-%d %H:%M}" if a.triggered_at else "",
+            format_duration(a.repeat_after) if a.repeat_after else "",
             a.note or "",
         ]
         for a in alerts
     ]
     table(
         "Alerts",
-        ["Id", "Symbol", "Type", "Condition", "Threshold", "Status", "Triggered", "Note"],
+        ["Id", "Symbol", "Type", "Condition", "Threshold", "Status", "Triggered", "Repeat", "Note"],
         rows,
         right=(0, 4),
     )
 
 
+def shown_threshold(kind: str, threshold: Decimal) -> str:
+    """The threshold with its unit, as the trader typed it (185.10 stays 185.10)."""
+    text = f"{threshold:f}"
+    if kind == "price":
+        return f"${text}"
+    if kind in ("change", "pnl"):
+        return f"{text}%"
+    if kind == "dte":
+        return f"{text} days"
+    return text
+
+
 @alerts_app.command()
 def remove(ctx: typer.Context, ids: Ids) -> None:
     """Remove alerts (all or none: an unknown id removes nothing)."""
+    ids = list(dict.fromkeys(ids))
     _service(ctx).remove(ids)
     console().print(f"removed {', '.join(map(str, ids))}")
 
@@ -108,6 +126,7 @@ def remove(ctx: typer.Context, ids: Ids) -> None:
 @alerts_app.command()
 def rearm(ctx: typer.Context, ids: Ids) -> None:
     """Make triggered alerts active again."""
+    ids = list(dict.fromkeys(ids))
     _service(ctx).rearm(ids)
     console().print(f"re-armed {', '.join(map(str, ids))}")
 
@@ -123,7 +142,7 @@ def check(ctx: typer.Context, *, schedule: ScheduleOptions) -> None:
 
 @with_schedule_options
 def monitor(ctx: typer.Context, *, schedule: ScheduleOptions) -> None:
-    """Every alert kind against positions and quotes; notify positions opened and closed (--loop: 60 s)."""
+    """Every alert kind against positions and quotes; notify positions opened, closed and resized (--loop: 60 s)."""
     from ttai_cli.jobs import create_job
 
     state = AppState.of(ctx)

@@ -133,7 +133,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def jsonable(value: Any) -> Any:
-    """Decimals become JSON numbers, times ISO 8601 with their offset."""
+    """Decimals become JSON numbers, times ISO 8601 in New York time with its offset
+    (like every time ttai prints; a naive time is left as it is)."""
     from dataclasses import asdict, is_dataclass
     from datetime import date, datetime
     from decimal import Decimal
@@ -141,7 +142,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):
-        return value.isoformat()
+        if value.tzinfo is None:
+            return value.isoformat()
+        from ttai_cli.clock import NEW_YORK
+
+        return value.astimezone(NEW_YORK).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if is_dataclass(value) and not isinstance(value, type):

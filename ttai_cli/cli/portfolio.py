@@ -114,7 +114,9 @@ def quote(
                     "last": q.last,
                     "mark": q.mark,
                     "prev_close": q.prev_close,
-                    "change_percent": q.change_percent,
+                    "change_percent": None
+                    if q.change_percent is None
+                    else round(q.change_percent, 4),
                     "updated_at": q.updated_at,
                 }
                 for q in quotes

@@ -55,14 +55,18 @@ class CycleReport:
     def summary(self) -> str:
         if not self.alerts and not self.position_changes:
             return "no alerts to check" + (f"; {'; '.join(self.notes)}" if self.notes else "")
-        parts = [f"{self.alerts} alerts checked", f"{self.fired} fired"]
+        parts = [f"{_count(self.alerts, 'alert')} checked", f"{self.fired} fired"]
         if self.unknown:
             parts.append(f"{self.unknown} skipped for missing data")
         if self.rearmed:
             parts.append(f"{self.rearmed} re-armed")
         if self.position_changes:
-            parts.append(f"{self.position_changes} position changes")
+            parts.append(_count(self.position_changes, "position change"))
         return ", ".join(parts + self.notes)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class AlertsService:
