@@ -213,7 +213,7 @@ def test_calendar_closed_never_asks_tastytrade(store) -> None:  # type: ignore[n
 def test_market_status_confirmed_by_tastytrade_through_the_sdk(store, sim, sim_server) -> None:  # type: ignore[no-untyped-def]
     from tests.fakes import FakeClock
     from tests.test_broker import make_broker
-    from ttai_cli.services.scheduling import broker_live_check
+    from ttai_cli.market.live import broker_live_check
 
     moment = at("2026-03-10T11:00")
     sim.now = lambda: moment

@@ -95,7 +95,7 @@ class AppState:
         settings = self.settings
         if settings.demo or settings.client_secret is None or settings.refresh_token is None:
             return None
-        from ttai_cli.services.scheduling import broker_live_check
+        from ttai_cli.market.live import broker_live_check
 
         return broker_live_check(self.open_broker)
 

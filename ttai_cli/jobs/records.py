@@ -32,7 +32,8 @@ class SyncJob(ContextJob):
         self.every = every
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
-        from ttai_cli.scheduling.schedules import DuringSessions, Merged, SessionCloses
+        from ttai_cli.scheduling.schedules import Merged
+        from ttai_cli.scheduling.sessions import DuringSessions, SessionCloses
 
         return Merged(DuringSessions(calendar, self.every), SessionCloses(calendar, AFTER_CLOSE))
 
@@ -54,7 +55,7 @@ class BriefingJob(ContextJob):
         self.show = show  # called with each briefing built (the CLI prints it)
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
-        from ttai_cli.scheduling.schedules import SessionCloses, SessionOpens, WeekEnds
+        from ttai_cli.scheduling.sessions import SessionCloses, SessionOpens, WeekEnds
 
         if self.kind == "morning":
             return SessionOpens(calendar)

@@ -96,7 +96,8 @@ class ScheduleOptions:
 
 
 def _first_at(at: str, calendar: Callable[[], MarketCalendar], now: datetime) -> Schedule:
-    from ttai_cli.scheduling.schedules import Daily, Once, SessionCloses
+    from ttai_cli.scheduling.schedules import Daily, Once
+    from ttai_cli.scheduling.sessions import SessionCloses
 
     if at == "market-open":
         return Once(calendar().next_open(now - timedelta(microseconds=1)))
@@ -109,7 +110,8 @@ def _first_at(at: str, calendar: Callable[[], MarketCalendar], now: datetime) ->
 def _latest_at(at: str, calendar: Callable[[], MarketCalendar], now: datetime) -> datetime:
     """The latest TIME (or session close) at or before `now`: where a --catch-up grid
     that starts at TIME is anchored, so that its slots today can be caught up."""
-    from ttai_cli.scheduling.schedules import Daily, SessionCloses
+    from ttai_cli.scheduling.schedules import Daily
+    from ttai_cli.scheduling.sessions import SessionCloses
 
     times: Schedule = (
         SessionCloses(calendar()) if at == "market-close" else Daily(parse_time_of_day(at))
@@ -126,17 +128,8 @@ def build_schedule(
 ) -> Schedule:
     """The schedule the options describe. `calendar` is called only when the schedule
     needs the NYSE calendar; `default` gives the job's `--loop` cadence."""
-    from ttai_cli.scheduling.schedules import (
-        Cron,
-        Daily,
-        DuringSessions,
-        Every,
-        FirstThen,
-        Once,
-        SessionCloses,
-        SessionOpens,
-        localize,
-    )
+    from ttai_cli.scheduling.schedules import Cron, Daily, Every, FirstThen, Once, localize
+    from ttai_cli.scheduling.sessions import DuringSessions, SessionCloses, SessionOpens
 
     options.validate()
     if options.cron:

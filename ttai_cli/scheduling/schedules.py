@@ -13,8 +13,7 @@ Rules, all in America/New_York:
   that does not exist (2:30 on the spring-forward day) fires once at the first valid
   instant after it (3:00 EDT); a time that occurs twice (1:30 on the fall-back day) fires
   once, at its first occurrence (EDT).
-- Session schedules follow the NYSE calendar: opens, closes (13:00 on half days), or a
-  grid from each open while the session lasts, resuming at the next open.
+- Session schedules (`ttai_cli.scheduling.sessions`) follow the NYSE calendar.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ttai_cli.clock import NEW_YORK
-from ttai_cli.market.calendar import MarketCalendar
 from ttai_cli.scheduling.parse import format_duration
 
 
@@ -203,84 +201,6 @@ class Cron(Schedule):
         return f"cron '{self.expression}' (New York time)"
 
 
-class SessionOpens(Schedule):
-    """Every NYSE session open."""
-
-    def __init__(self, calendar: MarketCalendar) -> None:
-        self.calendar = calendar
-
-    def first(self, start: datetime) -> datetime | None:
-        return self.calendar.next_open(start - timedelta(microseconds=1))
-
-    def after(self, slot: datetime) -> datetime | None:
-        return self.calendar.next_open(slot)
-
-    def describe(self) -> str:
-        return "at every NYSE session open"
-
-
-class SessionCloses(Schedule):
-    """Every NYSE session close (13:00 on half days), optionally `offset` after it."""
-
-    def __init__(self, calendar: MarketCalendar, offset: timedelta = timedelta(0)) -> None:
-        self.calendar = calendar
-        self.offset = offset
-
-    def _close_on_or_after(self, day: date) -> datetime:
-        return self.calendar.next_session(day, inclusive=True).close.astimezone(UTC) + self.offset
-
-    def first(self, start: datetime) -> datetime | None:
-        slot = self._close_on_or_after(_ny(start).date())
-        return (
-            slot
-            if slot >= start
-            else self._close_on_or_after(_ny(start).date() + timedelta(days=1))
-        )
-
-    def after(self, slot: datetime) -> datetime | None:
-        candidate = self._close_on_or_after(_ny(slot).date())
-        return (
-            candidate
-            if candidate > slot
-            else self._close_on_or_after(_ny(slot).date() + timedelta(days=1))
-        )
-
-    def describe(self) -> str:
-        suffix = f" + {format_duration(self.offset)}" if self.offset else ""
-        return f"at every NYSE session close{suffix}"
-
-
-class DuringSessions(Schedule):
-    """From each session's open, every `period` while the session lasts; then the next open.
-
-    Started during a session, the first slot is the next one on that session's grid."""
-
-    def __init__(self, calendar: MarketCalendar, period: timedelta) -> None:
-        self.calendar = calendar
-        self.period = period
-
-    def first(self, start: datetime) -> datetime | None:
-        session = self.calendar.session_at(start)
-        if session is not None:
-            if start == session.open:
-                return start
-            return self.after(start - timedelta(microseconds=1))
-        return self.calendar.next_open(start - timedelta(microseconds=1))
-
-    def after(self, slot: datetime) -> datetime | None:
-        session = self.calendar.session_on(_ny(slot).date())
-        if session is not None and slot < session.close:
-            open_utc = session.open.astimezone(UTC)
-            steps = max(0, (slot.astimezone(UTC) - open_utc) // self.period + 1)
-            candidate = open_utc + steps * self.period
-            if candidate < session.close:
-                return _ny(candidate)
-        return self.calendar.next_open(slot)
-
-    def describe(self) -> str:
-        return f"every {format_duration(self.period)} while NYSE is open, from each open"
-
-
 class FirstThen(Schedule):
     """A first slot (e.g. `--schedule 9:30am`), then another schedule from there."""
 
@@ -303,35 +223,6 @@ class FirstThen(Schedule):
         return f"{self.first_at.describe()}, then {self.then.describe()}"
 
 
-class WeekEnds(Schedule):
-    """At `wall` (New York) on the last trading day of each week: Friday, or Thursday in
-    a week whose Friday is a holiday (Good Friday)."""
-
-    def __init__(self, calendar: MarketCalendar, wall: time) -> None:
-        self.calendar = calendar
-        self.wall = wall
-
-    def _week_end(self, day: date) -> datetime | None:
-        monday = day - timedelta(days=day.weekday())
-        sessions = self.calendar.sessions(monday, monday + timedelta(days=6))
-        return localize(sessions[-1].date, self.wall) if sessions else None
-
-    def first(self, start: datetime) -> datetime | None:
-        day = _ny(start).date()
-        for _ in range(8):  # at most a couple of sessionless weeks in a row
-            slot = self._week_end(day)
-            if slot is not None and slot >= start:
-                return slot
-            day = day - timedelta(days=day.weekday()) + timedelta(days=7)
-        return None
-
-    def after(self, slot: datetime) -> datetime | None:
-        return self.first(slot + timedelta(seconds=1))
-
-    def describe(self) -> str:
-        return f"at {self.wall:%H:%M} on the last trading day of each week"
-
-
 class Merged(Schedule):
     """The slots of several schedules together, in order, each instant once."""
 
@@ -349,24 +240,3 @@ class Merged(Schedule):
 
     def describe(self) -> str:
         return " and ".join(s.describe() for s in self.schedules)
-
-
-class WhileClosed(Schedule):
-    """Every `period` while NYSE is closed, from each close to the next open."""
-
-    def __init__(self, calendar: MarketCalendar, period: timedelta) -> None:
-        self.calendar = calendar
-        self.period = period
-
-    def _outside(self, moment: datetime) -> datetime:
-        session = self.calendar.session_at(moment)
-        return session.close if session is not None else moment
-
-    def first(self, start: datetime) -> datetime | None:
-        return self._outside(start)
-
-    def after(self, slot: datetime) -> datetime | None:
-        return self._outside(_ny(slot.astimezone(UTC) + self.period))
-
-    def describe(self) -> str:
-        return f"every {format_duration(self.period)} while NYSE is closed"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time as _time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from ttai_cli.jobs import JOB_NAMES
 from ttai_cli.jobs.base import Job
 from ttai_cli.market.calendar import MarketCalendar
 from ttai_cli.market.guard import LiveCheck, MarketGuard
+from ttai_cli.market.live import cached_live_check
 from ttai_cli.scheduling.locks import JobLock
 from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
 from ttai_cli.scheduling.policy import Policy
@@ -33,13 +33,11 @@ from ttai_cli.store.jobs import JobsRepository, JobStatus
 if TYPE_CHECKING:
     import asyncio
 
-    from ttai_cli.broker.models import Broker, MarketSessionStatus
     from ttai_cli.scheduling.engine import Outcome, Runner
     from ttai_cli.scheduling.schedules import Schedule
     from ttai_cli.services.notifications import Notifier
 
 log = logs.get("scheduler")
-LIVE_CHECK_TTL = 300.0  # seconds: confirm an open market at most every 5 minutes
 FAILURES_BEFORE_ALERT = 3  # consecutive failed runs that make one `error` notification
 
 
@@ -59,21 +57,6 @@ class SlotPreview:
     at: datetime
     action: str
     reason: str
-
-
-def cached_live_check(check: LiveCheck, ttl: float = LIVE_CHECK_TTL) -> LiveCheck:
-    """At most one live market-status request per `ttl` seconds per process."""
-    cache: dict[str, tuple[float, MarketSessionStatus]] = {}
-
-    async def cached() -> MarketSessionStatus:
-        hit = cache.get("status")
-        if hit is not None and _time.monotonic() - hit[0] < ttl:
-            return hit[1]
-        status = await check()
-        cache["status"] = (_time.monotonic(), status)
-        return status
-
-    return cached
 
 
 class SchedulingService:
@@ -158,7 +141,8 @@ class SchedulingService:
     ) -> Schedule:
         if daemon is None:
             return build_schedule(options, now, self.calendar, job.default_schedule)
-        from ttai_cli.scheduling.schedules import DuringSessions, Merged, WhileClosed
+        from ttai_cli.scheduling.schedules import Merged
+        from ttai_cli.scheduling.sessions import DuringSessions, WhileClosed
 
         calendar = self.calendar()
         if job.cadence is not None:  # polling jobs: at their cadence while open
@@ -330,16 +314,6 @@ class SchedulingService:
 
     def set_paused(self, name: str, paused: bool) -> None:
         self.repo.set_paused(self.known_job(name), paused, self.clock.now())
-
-
-def broker_live_check(open_broker: Callable[[], Broker]) -> LiveCheck:
-    """tastytrade's own view of the NYSE session, through a fresh broker."""
-
-    async def check() -> MarketSessionStatus:
-        async with open_broker() as broker:
-            return await broker.market_session()
-
-    return check
 
 
 async def _ping_watchdog(interval: float) -> None:
