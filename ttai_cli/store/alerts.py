@@ -174,7 +174,7 @@ class AlertsRepository:
                     {**evaluation.data, "alert_id": firing.alert.id, "type": firing.alert.type},
                     created_at=now.astimezone(UTC),
                 )
-                # ids can be reused after a remove: the alert's creation time keeps keys apart
+                # m008 stops id reuse; the creation time also keeps apart alerts that reused an id before it
                 key = f"alert:{firing.alert.id}:{_iso(firing.alert.created_at)}:{row[0]}"
                 if enqueue(db, notification, key):
                     stored.append(notification)
