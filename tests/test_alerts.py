@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall_time
 from decimal import Decimal
 from pathlib import Path
 
@@ -415,7 +416,10 @@ def test_missing_quote_is_skipped_and_logged(store, sim, sim_server, clean_env, 
 def test_monitor_all_kinds_position_changes_and_realised_pnl(
     store, sim, sim_server, clean_env
 ) -> None:  # type: ignore[no-untyped-def]
-    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    # the simulated account is built around the day the `sim` fixture was made: the QQQ
+    # puts expire within the week from then, whatever today's date
+    built = sim.now().date()
+    clock = FakeClock(datetime.combine(built, wall_time(10, 0), NEW_YORK))
     sim.now = lambda: clock.now()
     alerts = service_for(store, sim_server, clock, clean_env)
     monitor = MonitorService(alerts, PositionsRepository(store))
