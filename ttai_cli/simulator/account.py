@@ -77,9 +77,11 @@ class SimAccount:
         instrument_type: str | None = None,
         multiplier: int | None = None,
         expires_at: datetime | None = None,
+        order_id: int | None = None,
     ) -> dict[str, Any]:
         """Buy (positive) or sell (negative) `quantity_change` at `price`; books the
-        transaction with fees and updates the position, opening or closing it."""
+        transaction with fees and updates the position, opening or closing it.
+        `order_id`: the order the fill belongs to (default: a new id)."""
         qty = Decimal(quantity_change)
         price = Decimal(price)
         existing = self.positions.get(symbol)
@@ -124,7 +126,7 @@ class SimAccount:
             "regulatory-fees-effect": effect(regulatory),
             "proprietary-index-option-fees": "0.0",
             "proprietary-index-option-fees-effect": "None",
-            "order-id": next(self._ids),
+            "order-id": order_id if order_id is not None else next(self._ids),
             "leg-count": 1,
         }
         self.transactions.append(txn)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli.broker.symbols import parse_occ
-from ttai_cli.simulator.account import _iso
+from ttai_cli.simulator.account import SimPosition, _iso
 from ttai_cli.simulator.http import SimRequest, SimResponse, dec, json_response
 
 if TYPE_CHECKING:
@@ -34,41 +34,7 @@ def account_json(sim: SimulatedTastytrade) -> dict[str, Any]:
 
 def positions(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
     include_marks = request.query.get("include-marks", ["false"])[0].lower() == "true"
-    items = []
-    now = sim.now()
-    for pos in sim.account.positions.values():
-        quote = sim.market.quote(pos.symbol)
-        item: dict[str, Any] = {
-            "account-number": sim.account.account_number,
-            "symbol": pos.symbol,
-            "instrument-type": pos.instrument_type,
-            "underlying-symbol": pos.underlying,
-            "quantity": dec(abs(pos.quantity)),
-            "quantity-direction": "Long" if pos.quantity > 0 else "Short",
-            "close-price": dec(quote.prev_close),
-            "average-open-price": dec(pos.average_open_price),
-            "average-yearly-market-close-price": dec(pos.average_open_price),
-            "average-daily-market-close-price": dec(quote.prev_close),
-            "multiplier": pos.multiplier,
-            "cost-effect": "Debit" if pos.quantity > 0 else "Credit",
-            "is-suppressed": False,
-            "is-frozen": False,
-            "restricted-quantity": "0.0",
-            "realized-day-gain": "0.0",
-            "realized-day-gain-effect": "None",
-            "realized-day-gain-date": now.date().isoformat(),
-            "realized-today": "0.0",
-            "realized-today-effect": "None",
-            "realized-today-date": now.date().isoformat(),
-            "created-at": _iso(pos.opened_at),
-            "updated-at": _iso(now),
-        }
-        if pos.expires_at is not None:
-            item["expires-at"] = _iso(pos.expires_at)
-        if include_marks:
-            item["mark-price"] = dec(quote.mark)
-            item["mark"] = dec(quote.mark * abs(pos.quantity) * pos.multiplier)
-        items.append(item)
+    items = [position_json(sim, pos, include_marks) for pos in sim.account.positions.values()]
     return json_response(
         200,
         {
@@ -76,6 +42,47 @@ def positions(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
             "context": f"/accounts/{sim.account.account_number}/positions",
         },
     )
+
+
+def position_json(
+    sim: SimulatedTastytrade, pos: SimPosition, include_marks: bool = True
+) -> dict[str, Any]:
+    """A position in the API's shape (also the account streamer's CurrentPosition);
+    a position with quantity 0 is a closed one (`quantity-direction` Zero)."""
+    now = sim.now()
+    quote = sim.market.quote(pos.symbol)
+    direction = "Long" if pos.quantity > 0 else "Short" if pos.quantity < 0 else "Zero"
+    item: dict[str, Any] = {
+        "account-number": sim.account.account_number,
+        "symbol": pos.symbol,
+        "instrument-type": pos.instrument_type,
+        "underlying-symbol": pos.underlying,
+        "quantity": dec(abs(pos.quantity)),
+        "quantity-direction": direction,
+        "close-price": dec(quote.prev_close),
+        "average-open-price": dec(pos.average_open_price),
+        "average-yearly-market-close-price": dec(pos.average_open_price),
+        "average-daily-market-close-price": dec(quote.prev_close),
+        "multiplier": pos.multiplier,
+        "cost-effect": "Debit" if pos.quantity > 0 else "Credit",
+        "is-suppressed": False,
+        "is-frozen": False,
+        "restricted-quantity": "0.0",
+        "realized-day-gain": "0.0",
+        "realized-day-gain-effect": "None",
+        "realized-day-gain-date": now.date().isoformat(),
+        "realized-today": "0.0",
+        "realized-today-effect": "None",
+        "realized-today-date": now.date().isoformat(),
+        "created-at": _iso(pos.opened_at),
+        "updated-at": _iso(now),
+    }
+    if pos.expires_at is not None:
+        item["expires-at"] = _iso(pos.expires_at)
+    if include_marks:
+        item["mark-price"] = dec(quote.mark)
+        item["mark"] = dec(quote.mark * abs(pos.quantity) * pos.multiplier)
+    return item
 
 
 def balances_json(sim: SimulatedTastytrade) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 `SimulatedTastytrade.handle()` is a plain function from a request to a response, so the
 same application is served two ways (`ttai_cli.simulator.server`): over a real local
-socket for tests and benchmarks, and in-process through an `httpx2.MockTransport` for
-`--demo`, so the demo exercises the real SDK and the same broker code as production.
+socket for tests and benchmarks, and in-process (ASGI) for `--demo`, so the demo
+exercises the real SDK and the same broker code as production. The websockets (DXLink
+market data at `/dxlink`, the account streamer at `/account-streamer`) live in
+`app.streams` (`ttai_cli.simulator.streams.StreamHub`).
 
 Shapes follow the API: `{"data": {...}}` or `{"data": {"items": [...]}}` envelopes,
 dasherized keys, decimal strings with `*-effect` signs, `pagination` on transactions,
@@ -39,6 +41,7 @@ from ttai_cli.simulator.http import (
 )
 from ttai_cli.simulator.market import RandomWalkMarket
 from ttai_cli.simulator.marketdata import market_data, market_metrics, market_session
+from ttai_cli.simulator.streams import StreamHub
 
 DEMO_CLIENT_SECRET = "demo-client-secret"
 DEMO_REFRESH_TOKEN = "demo-refresh-token"
@@ -59,6 +62,7 @@ class SimulatedTastytrade:
         token_lifetime: int = 900,
         max_per_page: int = 250,
         unknown_symbols: frozenset[str] = frozenset(),
+        demo_fill_after: float | None = None,
     ) -> None:
         self.now = now or (lambda: datetime.now(NEW_YORK))
         self.client_secret = client_secret
@@ -78,6 +82,10 @@ class SimulatedTastytrade:
         self._latency_rng = random.Random(seed)
         self.lock = threading.RLock()
         self.quote_tokens: set[str] = set()
+        # seconds after an account-streamer connect until the demo's order goes Live
+        # (then Filled); None: no demo order (tests)
+        self.demo_fill_after = demo_fill_after
+        self.streams = StreamHub(self)
 
     # -- what tests look at ------------------------------------------------------------
     def requests_to(self, path_prefix: str) -> list[Exchange]:
@@ -224,6 +232,12 @@ class SimulatedTastytrade:
                 "id_token": "sim",
             },
         )
+
+    def access_token_valid(self, token: str) -> bool:
+        """An OAuth access token this API issued and that has not expired."""
+        with self.lock:
+            expiry = self.tokens.get(token)
+        return expiry is not None and expiry > time.time()
 
     def quote_token_valid(self, token: str) -> bool:
         with self.lock:

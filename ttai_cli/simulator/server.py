@@ -1,35 +1,31 @@
 """Serving the simulated API: over a real local socket, or in-process to httpx2.
 
 `serve()` runs a threaded HTTP/1.1 server on 127.0.0.1 (port 0 picks a free one) for
-tests, benchmarks and `ttai demo-server`; `in_process_transport()` hands the same
-application to the SDK's `httpx2.AsyncClient` without a socket, for `--demo`.
+tests, benchmarks and `python -m ttai_cli.simulator`: REST, and the websockets at
+`/dxlink` and `/account-streamer` (any other websocket path: 404), each on its own
+thread that reads while the app's `StreamHub` pushes. `in_process_transport()` (from
+`asgi`) hands the same application to the SDK's `httpx2.AsyncClient` without a
+socket, for `--demo`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import socket
 import threading
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from ttai_cli.simulator.app import SimulatedTastytrade
-from ttai_cli.simulator.dxlink import DXLinkSession
-from ttai_cli.simulator.http import SimRequest
+from ttai_cli.simulator.asgi import SimASGI, in_process_transport, request_of, stream_kind
+from ttai_cli.simulator.streams import Peer
 
-
-def _request(method: str, target: str, headers: dict[str, str], body: bytes) -> SimRequest:
-    url = urlsplit(target)
-    return SimRequest(
-        method=method.upper(),
-        path=url.path or "/",
-        query=parse_qs(url.query, keep_blank_values=True),
-        headers={k.lower(): v for k, v in headers.items()},
-        body=body,
-    )
+__all__ = ["RunningServer", "SimASGI", "in_process_transport", "mock_transport", "serve", "start"]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -48,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        request = _request(self.command, self.path, dict(self.headers.items()), body)
+        request = request_of(self.command, self.path, dict(self.headers.items()), body)
         response = self.server.app.handle(request)
         if response.delay:
             time.sleep(response.delay)
@@ -65,9 +61,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 
     def _websocket(self) -> None:
-        """The DXLink streamer endpoint, over a real websocket (wsproto does the framing)."""
-        import json
-
+        """A streaming endpoint (`/dxlink`, `/account-streamer`) over a real websocket:
+        wsproto does the framing; the hub pushes through the link while this thread
+        reads. Closing the link shuts the socket down, so the read below returns."""
         import wsproto
         import wsproto.events as ws
 
@@ -76,27 +72,82 @@ class _Handler(BaseHTTPRequestHandler):
             f"{k}: {v}\r\n" for k, v in self.headers.items()
         )
         connection.receive_data((head + "\r\n").encode("latin-1"))
-        session = DXLinkSession(self.server.app)
         self.close_connection = True
-        while True:
-            for event in connection.events():
-                if isinstance(event, ws.Request):
-                    if event.target != "/dxlink":
-                        self.wfile.write(connection.send(ws.RejectConnection(status_code=404)))
+        link = _SocketLink(self.request, connection)
+        peer: Peer | None = None
+        parts: list[str] = []
+        try:
+            while True:
+                for event in link.events():
+                    if isinstance(event, ws.Request):
+                        kind = stream_kind(event.target)
+                        if kind is None:
+                            link.write(ws.RejectConnection(status_code=404))
+                            return
+                        link.write(ws.AcceptConnection())
+                        peer = self.server.app.streams.connect(kind, link)
+                    elif isinstance(event, ws.TextMessage) and peer is not None:
+                        parts.append(event.data)
+                        if event.message_finished:
+                            text, parts = "".join(parts), []
+                            peer.receive_text(text)
+                    elif isinstance(event, ws.Ping):
+                        link.write(event.response())
+                    elif isinstance(event, ws.CloseConnection):
+                        link.write(event.response())
                         return
-                    self.wfile.write(connection.send(ws.AcceptConnection()))
-                elif isinstance(event, ws.TextMessage):
-                    for reply in session.receive(json.loads(event.data)):
-                        self.wfile.write(connection.send(ws.TextMessage(data=json.dumps(reply))))
-                elif isinstance(event, ws.Ping):
-                    self.wfile.write(connection.send(event.response()))
-                elif isinstance(event, ws.CloseConnection):
-                    self.wfile.write(connection.send(event.response()))
+                try:
+                    data = self.rfile.read1(65536)
+                except OSError:
                     return
-            data = self.rfile.read1(65536)
-            if not data:
+                if not data:
+                    return
+                link.receive(data)
+        finally:
+            link.closed = True
+            if peer is not None:
+                self.server.app.streams.disconnect(peer)
+
+
+class _SocketLink:
+    """The hub's `Link` over a socket: writes from any thread under one lock."""
+
+    def __init__(self, sock: socket.socket, connection: Any) -> None:
+        self._sock = sock
+        self._connection = connection  # wsproto.WSConnection, shared with the reader
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def receive(self, data: bytes) -> None:
+        with self._lock:
+            self._connection.receive_data(data)
+
+    def events(self) -> list[Any]:
+        with self._lock:
+            return list(self._connection.events())
+
+    def send(self, message: dict[str, Any]) -> None:
+        import wsproto.events as ws
+
+        self.write(ws.TextMessage(data=json.dumps(message, separators=(",", ":"))))
+
+    def write(self, event: Any) -> None:
+        from wsproto.utilities import LocalProtocolError
+
+        with self._lock:
+            if self.closed:
                 return
-            connection.receive_data(data)
+            try:
+                self._sock.sendall(self._connection.send(event))
+            except (OSError, LocalProtocolError):
+                self.closed = True
+
+    def close(self) -> None:
+        # No close frame and no lock: a writer blocked on a full socket holds the lock,
+        # and shutting the socket down is what frees it (and the blocked reader).
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
 
 
 class _SimServer(ThreadingHTTPServer):
@@ -117,6 +168,7 @@ class RunningServer:
         self.app = server.app
 
     def stop(self) -> None:
+        self.app.streams.close()  # websocket readers return at once
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -142,71 +194,13 @@ def serve(
         running.stop()
 
 
-def in_process_transport(app: SimulatedTastytrade) -> Any:
-    """The simulated API, HTTP and the DXLink websocket, in this process: an ASGI app
-    behind httpx2's websocket-capable ASGI transport (for `--demo`)."""
-    from httpx2.websockets import ASGIWebSocketTransport
-
-    return ASGIWebSocketTransport(SimASGI(app))
-
-
-class SimASGI:
-    """`app` as an ASGI application."""
-
-    def __init__(self, app: SimulatedTastytrade) -> None:
-        self.app = app
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        import asyncio
-        import json
-
-        headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
-        }
-        if scope["type"] == "websocket":
-            await receive()  # websocket.connect
-            await send({"type": "websocket.accept"})
-            session = DXLinkSession(self.app)
-            while True:
-                message = await receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                for reply in session.receive(
-                    json.loads(message.get("text") or message.get("bytes") or "{}")
-                ):
-                    await send({"type": "websocket.send", "text": json.dumps(reply)})
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        query = scope.get("query_string", b"").decode("latin-1")
-        request = _request(
-            scope["method"], scope["path"] + (f"?{query}" if query else ""), headers, body
-        )
-        response = self.app.handle(request)
-        if response.delay:
-            await asyncio.sleep(response.delay)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status or 502,
-                "headers": [(k.lower().encode(), v.encode()) for k, v in response.headers.items()],
-            }
-        )
-        await send({"type": "http.response.body", "body": response.body})
-
-
 def mock_transport(app: SimulatedTastytrade) -> Any:
     """An `httpx2.MockTransport` answering from `app`: HTTP only, for unit tests."""
     import httpx2
 
     async def handler(request: httpx2.Request) -> httpx2.Response:
         target = request.url.raw_path.decode("ascii")
-        sim = _request(request.method, target, dict(request.headers.items()), request.content)
+        sim = request_of(request.method, target, dict(request.headers.items()), request.content)
         response = app.handle(sim)
         if response.delay:
             await asyncio.sleep(response.delay)
