@@ -95,7 +95,9 @@ def test_daemon_runs_a_simulated_trading_day(store, clean_env: Path) -> None:  #
             lambda: make_broker(server),
             QuoteCache(ttl=5, monotonic=clock.monotonic),
         )
-        jobs = [create_job(n, context) for n in JOB_NAMES if n != "sync"] + [
+        # the polling jobs' day on a virtual clock (the stream's real sockets: test_stream.py)
+        polling = [n for n in JOB_NAMES if n not in ("sync", "stream")]
+        jobs = [create_job(n, context) for n in polling] + [
             CrashingSync(context, every=timedelta(minutes=30))
         ]
         for job in jobs:  # shorter cadences keep the simulated day quick; the logic is the same

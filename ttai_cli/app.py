@@ -27,6 +27,7 @@ from ttai_cli.cli import (
     portfolio,
     records,
     run,
+    stream,
 )
 from ttai_cli.cli.common import AppState
 from ttai_cli.errors import TtaiError
@@ -112,6 +113,7 @@ records.register(app)
 portfolio.register(app)
 market.register(app)
 run.register(app)
+stream.register(app)
 jobs.register(app)
 notify.register(app)
 deploy.register(app)

@@ -77,6 +77,8 @@ class Settings:
     apprise_urls: Secret | None = None
     api_timeout: float = 15.0
     api_attempts: int = 4
+    streaming: bool = True  # TTAI_STREAMING=0: never stream, alerts poll
+    account_streamer_url: str | None = None  # TTAI_ACCOUNT_STREAMER_URL, else derived
 
     @property
     def database_path(self) -> Path:
@@ -257,7 +259,36 @@ def load_settings(
         apprise_urls=_register_urls(_secret(merged, "TTAI_APPRISE_URLS")),
         api_timeout=_number(merged, "TTAI_API_TIMEOUT", 15.0, low=0.1, high=600),
         api_attempts=int(_number(merged, "TTAI_API_ATTEMPTS", 4, low=1, high=20)),
+        streaming=_flag(merged, "TTAI_STREAMING")
+        if merged.get("TTAI_STREAMING", "").strip()
+        else True,
+        account_streamer_url=_websocket_url(merged, "TTAI_ACCOUNT_STREAMER_URL"),
     )
+
+
+def _websocket_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if raw and not raw.startswith(("ws://", "wss://")):
+        raise ConfigError(f"{name} must start with ws:// or wss:// (got {raw!r})")
+    return raw or None
+
+
+def account_streamer_url(settings: Settings, demo_base_url: str | None = None) -> str:
+    """SPEC: `TTAI_ACCOUNT_STREAMER_URL`, else `ws(s)://HOST:PORT/account-streamer` of
+    `TTAI_API_URL` (or of the demo's in-process API), else tastytrade's own (sandbox's
+    with `TASTYTRADE_SANDBOX=1`)."""
+    if settings.account_streamer_url:
+        return settings.account_streamer_url
+    from urllib.parse import urlsplit
+
+    base = demo_base_url if settings.demo else settings.api_url
+    if base:
+        url = urlsplit(base)
+        scheme = "wss" if url.scheme == "https" else "ws"
+        return f"{scheme}://{url.netloc}/account-streamer"
+    if settings.sandbox:
+        return "wss://streamer.cert.tastyworks.com"
+    return "wss://streamer.tastyworks.com"
 
 
 def ensure_home(settings: Settings) -> Path:

@@ -26,7 +26,8 @@ def demo_app(clock: Clock | None = None) -> SimulatedTastytrade:
         from ttai_cli.simulator.app import SimulatedTastytrade
 
         clock = clock or SystemClock()
-        _demo_app = SimulatedTastytrade(now=clock.now)
+        # `ttai --demo stream` shows an order fill a little after it connects
+        _demo_app = SimulatedTastytrade(now=clock.now, demo_fill_after=20.0)
     return _demo_app
 
 

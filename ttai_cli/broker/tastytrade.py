@@ -168,6 +168,20 @@ class TastytradeBroker:
             self._account = accounts[0]
         return self._account
 
+    # -- for the streaming feeds (ttai_cli/streaming), which drive the SDK's streamers --------
+    @property
+    def sdk_session(self) -> Any:
+        """The SDK `Session` (the streamers need it); only valid inside `async with`."""
+        assert self._session is not None, "use `async with broker:`"
+        return self._session
+
+    async def sdk_accounts(self) -> list[Any]:
+        """The SDK `Account` this broker reads, as a list (the account streamer's input)."""
+        return [await self._get_account()]
+
+    async def account_number(self) -> str:
+        return str((await self._get_account()).account_number)
+
     # -- Broker interface ------------------------------------------------------------------
     async def accounts(self) -> list[AccountInfo]:
         from tastytrade import Account

@@ -23,9 +23,12 @@ def _when(moment) -> str:  # type: ignore[no-untyped-def]
 def status(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Job health from the database: runs, errors, last result, next run, running pid."""
     state = AppState.of(ctx)
-    statuses = state.scheduling().statuses(state.clock.now())
+    now = state.clock.now()
+    service = state.scheduling()
+    statuses = service.statuses(now)
+    streams = service.stream_states(now)
     if as_json:
-        emit_json({"jobs": statuses})
+        emit_json({"jobs": statuses, "streams": [f.as_json(now) for f in streams]})
         return
     if not statuses:
         console().print("No job has run yet.")
@@ -61,6 +64,36 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
         "Next run",
     ]
     table("Jobs", headers, rows, right=(2, 3, 4, 5))
+    if streams:
+        _stream_table(streams, now)
+
+
+def _stream_table(streams, now) -> None:  # type: ignore[no-untyped-def]
+    rows = []
+    for f in streams:
+        info = f.as_json(now)
+        if not f.live:
+            shown = "stopped"
+        elif f.idle:
+            shown = "idle (nothing to watch)"
+        elif f.connected:
+            shown = f"connected since {_when(f.since)}"
+        else:
+            shown = f"down since {_when(f.since)}" + (" (polling)" if f.fallback_polling else "")
+        age = info["last_event_age_s"]
+        rows.append(
+            [
+                f"{f.job} {f.feed}",
+                shown,
+                str(f.reconnects),
+                f"{f.events:,}",
+                f"{age:.0f}s ago" if isinstance(age, float) else "—",
+                str(f.malformed),
+                (f.last_error or "")[:50],
+            ]
+        )
+    headers = ["Stream", "State", "Reconnects", "Events", "Last event", "Malformed", "Last error"]
+    table("Streams", headers, rows, right=(2, 3, 5))
 
 
 def pause(ctx: typer.Context, job: JobName) -> None:

@@ -98,8 +98,10 @@ def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: s
 
     from ttai_cli.broker.sharing import QuoteCache
     from ttai_cli.jobs import JOB_NAMES, create_job
+    from ttai_cli.jobs.stream import StreamJob
     from ttai_cli.scheduling.parse import parse_duration
     from ttai_cli.services.scheduling import DaemonOptions
+    from ttai_cli.services.stream import StreamSettings
 
     if schedule.repeats or schedule.at or schedule.catch_up or schedule.dry_run:
         raise UsageError(
@@ -111,7 +113,14 @@ def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: s
         else parse_duration(when_closed, option="--when-closed")
     )
     context = dataclasses.replace(state.job_context(), quote_source=QuoteCache(ttl=5.0))
-    jobs = [create_job(n, context) for n in JOB_NAMES]
+    # TTAI_STREAMING=0: no stream job; the polling alerts job does all the work
+    names = [n for n in JOB_NAMES if n != "stream" or state.settings.streaming]
+    jobs = [create_job(n, context) for n in names]
+    for job in jobs:
+        if isinstance(job, StreamJob):
+            # the daemon's polling `alerts` job takes over while the stream is down
+            job.settings = StreamSettings(fallback=False)
+            context.stream_health = job.health
     require_credentials_for(state, jobs)
     code = state.scheduling().run_and_wait(jobs, schedule, daemon=DaemonOptions(when_closed=closed))
     if code:

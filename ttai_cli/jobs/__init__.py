@@ -15,7 +15,15 @@ if TYPE_CHECKING:
     from ttai_cli.jobs.base import Job
     from ttai_cli.jobs.context import JobContext
 
-JOB_NAMES = ("monitor", "alerts", "sync", "briefing-morning", "briefing-eod", "briefing-weekly")
+JOB_NAMES = (
+    "monitor",
+    "alerts",
+    "sync",
+    "briefing-morning",
+    "briefing-eod",
+    "briefing-weekly",
+    "stream",
+)
 
 
 def create_job(name: str, context: JobContext) -> Job:
@@ -31,6 +39,10 @@ def create_job(name: str, context: JobContext) -> Job:
         from ttai_cli.jobs.records import SyncJob
 
         return SyncJob(context)
+    if name == "stream":
+        from ttai_cli.jobs.stream import StreamJob
+
+        return StreamJob(context)
     if name.startswith("briefing-") and name in JOB_NAMES:
         from ttai_cli.jobs.records import BriefingJob
 

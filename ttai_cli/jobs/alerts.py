@@ -14,6 +14,11 @@ class AlertsCheckJob(PollingJob):
     name = "alerts"
     cadence = timedelta(seconds=30)
 
+    def defer_reason(self) -> str | None:
+        if self.context.quotes_streamed():
+            return "prices are streamed (the stream job is connected)"
+        return None
+
     async def run(self, ctx: RunContext) -> str | None:
         report = await self.context.alerts().check()
         return report.summary()
@@ -26,9 +31,14 @@ class MonitorJob(PollingJob):
     cadence = timedelta(seconds=60)
 
     async def run(self, ctx: RunContext) -> str | None:
+        from ttai_cli.services.alerts import ALL_TYPES
         from ttai_cli.services.monitor import MonitorService
+        from ttai_cli.services.stream import STREAMED_TYPES
         from ttai_cli.store.positions import PositionsRepository
 
         service = MonitorService(self.context.alerts(), PositionsRepository(self.context.store))
-        report = await service.run()
+        types = ALL_TYPES
+        if self.context.quotes_streamed():  # the stream evaluates those on every tick
+            types = tuple(t for t in ALL_TYPES if t not in STREAMED_TYPES)
+        report = await service.run(types)
         return report.summary()

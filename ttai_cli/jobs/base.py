@@ -44,6 +44,10 @@ class Job:
         """The cadence of `--loop`; None when the job has none (then --loop is an error)."""
         return None
 
+    def defer_reason(self) -> str | None:
+        """A reason to skip the due slot because other work covers it now, or None."""
+        return None
+
     async def run(self, ctx: RunContext) -> str | None:
         raise NotImplementedError
 

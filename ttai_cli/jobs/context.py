@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ttai_cli.services.notifications import Notifier
     from ttai_cli.services.sync import SyncService
     from ttai_cli.store import Store
+    from ttai_cli.streaming.health import StreamHealth
 
 QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
 
@@ -36,6 +37,8 @@ class JobContext:
     clock: Clock
     broker_factory: Callable[[], Broker]
     quote_source: QuoteSource | None = None  # None: straight to the broker
+    # the daemon's `stream` job's health: while it streams quotes, polling them is waste
+    stream_health: StreamHealth | None = None
 
     def __post_init__(self) -> None:
         from ttai_cli.broker.sharing import SharedBroker
@@ -66,6 +69,11 @@ class JobContext:
             self.notifier if notify else None,
             self.quote_source or direct_quotes,
         )
+
+    def quotes_streamed(self) -> bool:
+        """True while this process's stream serves prices (connected, or reconnecting
+        for less than 30 s): polling jobs leave price, change and delta alerts to it."""
+        return self.stream_health is not None and self.stream_health.quotes_healthy()
 
     def sync(self) -> SyncService:
         from ttai_cli.services.sync import SyncService

@@ -22,6 +22,11 @@ EMOJI = {
     "info": ":information_source:",
     "warning": ":warning:",
     "error": ":x:",
+    "order_filled": ":white_check_mark:",
+    "order_partially_filled": ":hourglass_flowing_sand:",
+    "order_cancelled": ":no_entry_sign:",
+    "order_rejected": ":x:",
+    "order_expired": ":hourglass:",
 }
 DISCORD_COLOURS = {
     "alert_triggered": 0xE67E22,
@@ -30,6 +35,11 @@ DISCORD_COLOURS = {
     "info": 0x95A5A6,
     "warning": 0xF1C40F,
     "error": 0xE74C3C,
+    "order_filled": 0x2ECC71,
+    "order_partially_filled": 0x3498DB,
+    "order_cancelled": 0x95A5A6,
+    "order_rejected": 0xE74C3C,
+    "order_expired": 0x95A5A6,
 }
 NTFY_PRIORITY = {
     "alert_triggered": 4,
@@ -38,6 +48,11 @@ NTFY_PRIORITY = {
     "position_update": 3,
     "briefing": 3,
     "info": 2,
+    "order_filled": 4,
+    "order_partially_filled": 3,
+    "order_cancelled": 3,
+    "order_rejected": 4,
+    "order_expired": 3,
 }
 NTFY_TAGS = {
     "alert_triggered": ["rotating_light"],
@@ -46,6 +61,11 @@ NTFY_TAGS = {
     "info": ["information_source"],
     "warning": ["warning"],
     "error": ["x"],
+    "order_filled": ["white_check_mark"],
+    "order_partially_filled": ["hourglass_flowing_sand"],
+    "order_cancelled": ["no_entry_sign"],
+    "order_rejected": ["x"],
+    "order_expired": ["hourglass"],
 }
 MAX_FIELDS = 8
 

@@ -7,7 +7,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-NOTIFICATION_TYPES = ("alert_triggered", "position_update", "briefing", "info", "warning", "error")
+NOTIFICATION_TYPES = (
+    "alert_triggered",
+    "position_update",
+    "briefing",
+    "info",
+    "warning",
+    "error",
+    # from the account streamer (`ttai stream`), once per order id and status
+    "order_filled",
+    "order_partially_filled",
+    "order_cancelled",
+    "order_rejected",
+    "order_expired",
+)
 
 
 def new_id() -> str:

@@ -6,6 +6,7 @@ decides without importing more than it needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,6 +35,7 @@ class Policy:
     days: frozenset[int] | None = None
     days_label: str = ""
     run_reason: str = "market hours ignored"  # what a run without a guard is "because of"
+    defer: Callable[[], str | None] | None = None  # other work covers the slot now: skip
 
     def decide(self, slot: datetime) -> Decision:
         """Run or skip `slot`, by the calendar alone (no network: dry runs use this)."""
@@ -42,6 +44,9 @@ class Policy:
         weekday = slot.astimezone(NEW_YORK).weekday()
         if self.days is not None and weekday not in self.days:
             return Decision(False, f"not on {self.days_label} ({DAY_NAMES[weekday]})")
+        deferred = self.defer() if self.defer is not None else None
+        if deferred:
+            return Decision(False, deferred)
         if self.guard is None:
             return Decision(True, self.run_reason)
         is_open, reason = self.guard.is_open(slot)

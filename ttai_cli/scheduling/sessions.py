@@ -146,3 +146,22 @@ class WhileClosed(Schedule):
 
     def describe(self) -> str:
         return f"every {format_duration(self.period)} while NYSE is closed"
+
+
+class SessionStreams(Schedule):
+    """The streaming job's slots: now when started during a session, else each session's
+    open; a run lasts until that session's close, so the next slot is the next open."""
+
+    def __init__(self, calendar: MarketCalendar) -> None:
+        self.calendar = calendar
+
+    def first(self, start: datetime) -> datetime | None:
+        if self.calendar.session_at(start) is not None:
+            return start
+        return self.calendar.next_open(start - timedelta(microseconds=1))
+
+    def after(self, slot: datetime) -> datetime | None:
+        return self.calendar.next_open(slot)
+
+    def describe(self) -> str:
+        return "connected while NYSE is open, from each open to its close"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ttai_cli import logs
@@ -152,51 +153,32 @@ class AlertsService:
 
     async def settle(self, alerts: list[Alert], view: MarketView) -> CycleReport:
         """Evaluate, then clear / re-arm / fire in one transaction, print and deliver."""
-        from ttai_cli.alerts.evaluate import evaluate
-
         now = self.clock.now()
         report = CycleReport(alerts=len(alerts))
-        firings: list[Firing] = []
-        cleared: list[Alert] = []
-        rearmed: list[Alert] = []
-        for alert in alerts:
-            result = evaluate(alert, view, now.date())
-            if result.met is None:
-                report.unknown += 1
-                log.info(
-                    "alert %d (%s %s) skipped: %s",
-                    alert.id,
-                    alert.type,
-                    alert.symbol.strip(),
-                    result.why_unknown,
-                )
-                continue
-            status = alert.status
-            if (
-                status == "triggered"
-                and alert.repeat_after is not None
-                and alert.triggered_at is not None
-            ):
-                cleared_at = alert.cleared_at
-                if not result.met and cleared_at is None:
-                    cleared.append(alert)
-                    cleared_at = now
-                if (
-                    cleared_at is not None
-                    and elapsed(now, alert.triggered_at) >= alert.repeat_after
-                ):
-                    rearmed.append(alert)  # applied after `cleared`, in the same transaction
-                    status = "active"
-            if status == "active" and result.met:
-                firings.append(Firing(alert, result))
-        notifications = self.repo.apply_cycle(now, firings, cleared, rearmed, self.enqueue)
+        decisions = decide(alerts, view, now)
+        report.unknown = len(decisions.unknown)
+        for alert, why in decisions.unknown:
+            log.info(
+                "alert %d (%s %s) skipped: %s", alert.id, alert.type, alert.symbol.strip(), why
+            )
+        notifications = self.commit(now, decisions)
         report.fired = len(notifications)
-        report.rearmed = len(rearmed)
+        report.rearmed = len(decisions.rearmed)
+        if self.notifier is not None:
+            await self.notifier.flush()
+        return report
+
+    def commit(self, now: datetime, decisions: Decisions) -> list[Notification]:
+        """Apply `decisions` in one transaction and print what fired on local backends;
+        returns the notifications stored (delivery to remote destinations is the
+        caller's `flush`)."""
+        notifications = self.repo.apply_cycle(
+            now, decisions.firings, decisions.cleared, decisions.rearmed, self.enqueue
+        )
         if self.notifier is not None:
             for notification in notifications:
                 self.notifier.emit_local(notification)
-            await self.notifier.flush()
-        return report
+        return notifications
 
     def enqueue(self, db: sqlite3.Connection, notification: Notification, key: str) -> bool:
         return enqueue_with(self.notifier, db, notification, key)
@@ -204,6 +186,46 @@ class AlertsService:
     async def flush(self) -> None:
         if self.notifier is not None:
             await self.notifier.flush()
+
+
+@dataclass
+class Decisions:
+    """What one look at the market means for a set of alerts."""
+
+    firings: list[Firing] = field(default_factory=list)
+    cleared: list[Alert] = field(default_factory=list)  # triggered, condition false again
+    rearmed: list[Alert] = field(default_factory=list)  # re-arm now (applied after cleared)
+    unknown: list[tuple[Alert, str]] = field(default_factory=list)  # missing data: skipped
+
+    def __bool__(self) -> bool:
+        """Anything to write: a firing, a clearing or a re-arming."""
+        return bool(self.firings or self.cleared or self.rearmed)
+
+
+def decide(alerts: list[Alert], view: MarketView, now: datetime) -> Decisions:
+    """Evaluate `alerts` against `view`: which fire, which clear, which re-arm
+    (`--repeat-after`: the condition was seen false again and that long has passed since
+    the firing). Pure: the polling check and the stream share it."""
+    from ttai_cli.alerts.evaluate import evaluate
+
+    decisions = Decisions()
+    for alert in alerts:
+        result = evaluate(alert, view, now.date())
+        if result.met is None:
+            decisions.unknown.append((alert, result.why_unknown))
+            continue
+        status = alert.status
+        if status == "triggered" and alert.repeat_after is not None and alert.triggered_at:
+            cleared_at = alert.cleared_at
+            if not result.met and cleared_at is None:
+                decisions.cleared.append(alert)
+                cleared_at = now
+            if cleared_at is not None and elapsed(now, alert.triggered_at) >= alert.repeat_after:
+                decisions.rearmed.append(alert)
+                status = "active"
+        if status == "active" and result.met:
+            decisions.firings.append(Firing(alert, result))
+    return decisions
 
 
 def alert_json(alert: Alert) -> dict[str, object]:

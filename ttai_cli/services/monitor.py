@@ -11,7 +11,7 @@ from ttai_cli import logs
 from ttai_cli.broker.models import Broker, Position
 from ttai_cli.services.alerts import ALL_TYPES, AlertsService, CycleReport
 from ttai_cli.services.portfolio import realized_pnl
-from ttai_cli.store.positions import PositionsRepository
+from ttai_cli.store.positions import PositionChange, PositionsRepository
 
 log = logs.get("monitor")
 
@@ -21,21 +21,15 @@ class MonitorService:
         self.alerts = alerts
         self.positions = positions
 
-    async def run(self) -> CycleReport:
-        watched = self.alerts.repo.watching(ALL_TYPES)
+    async def run(self, types: tuple[str, ...] = ALL_TYPES) -> CycleReport:
+        watched = self.alerts.repo.watching(types)
         async with self.alerts.open_broker() as broker:
             before = broker.stats.copy()
             current = await broker.positions()
             realized = await self._realized_for_closes(broker, current)
             view = await self.alerts.gather(broker, watched, current)
             stats = broker.stats.since(before)
-        now = self.alerts.clock.now()
-        with self.positions.store.transaction() as db:
-            changes = self.positions.apply(db, current, now, self.alerts.enqueue, realized)
-        notifier = self.alerts.notifier
-        if notifier is not None:
-            for change in changes:
-                notifier.emit_local(change.notification)
+        changes = self.record_positions(current, realized)
         report = await self.alerts.settle(watched, view) if watched else CycleReport()
         if not watched:
             await self.alerts.flush()
@@ -44,6 +38,26 @@ class MonitorService:
         report.quote_requests = stats.by_path["/market-data/by-type"]
         report.notes.append(f"{len(current)} positions")
         return report
+
+    async def track_positions(self, broker: Broker) -> int:
+        """Fetch positions and record what changed (opened, closed with realised P&L,
+        resized), notifying each change once whoever sees it first (sync, monitor or the
+        account stream). Returns the number of changes; delivery is the caller's flush."""
+        current = await broker.positions()
+        realized = await self._realized_for_closes(broker, current)
+        return len(self.record_positions(current, realized))
+
+    def record_positions(
+        self, current: list[Position], realized: dict[str, Decimal]
+    ) -> list[PositionChange]:
+        now = self.alerts.clock.now()
+        with self.positions.store.transaction() as db:
+            changes = self.positions.apply(db, current, now, self.alerts.enqueue, realized)
+        notifier = self.alerts.notifier
+        if notifier is not None:
+            for change in changes:
+                notifier.emit_local(change.notification)
+        return changes
 
     async def _realized_for_closes(
         self, broker: Broker, current: list[Position]

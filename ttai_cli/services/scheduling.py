@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ttai_cli.scheduling.engine import Outcome, Runner
     from ttai_cli.scheduling.schedules import Schedule
     from ttai_cli.services.notifications import Notifier
+    from ttai_cli.store.stream import FeedState
 
 log = logs.get("scheduler")
 FAILURES_BEFORE_ALERT = 3  # consecutive failed runs that make one `error` notification
@@ -93,7 +94,15 @@ class SchedulingService:
         reason = (
             "market hours ignored" if job.market_aware else "scheduled (not bound to market hours)"
         )
-        return Policy(job.name, self.repo, guard, options.days, options.days_label, reason)
+        return Policy(
+            job.name,
+            self.repo,
+            guard,
+            options.days,
+            options.days_label,
+            reason,
+            getattr(job, "defer_reason", None),
+        )
 
     # -- dry run -----------------------------------------------------------------------------
     def dry_run(self, job: Job, options: ScheduleOptions) -> list[SlotPreview]:
@@ -305,6 +314,12 @@ class SchedulingService:
     # -- status / pause / resume --------------------------------------------------------------
     def statuses(self, now: datetime | None = None) -> list[JobStatus]:
         return self.repo.statuses(now)
+
+    def stream_states(self, now: datetime) -> list[FeedState]:
+        """The streams' feeds as their jobs last wrote them (any process)."""
+        from ttai_cli.store.stream import StreamStateRepository
+
+        return StreamStateRepository(self.store).states(now)
 
     def known_job(self, name: str) -> str:
         known = set(JOB_NAMES) | set(self.repo.known_jobs())

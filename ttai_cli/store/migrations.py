@@ -294,3 +294,31 @@ def m008_alert_ids_never_reused(db: sqlite3.Connection) -> None:
     ).fetchone()[0]
     db.execute("DELETE FROM sqlite_sequence WHERE name = 'alerts'")
     db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('alerts', ?)", (highest,))
+
+
+@migration
+def m009_stream_state(db: sqlite3.Connection) -> None:
+    # One row per stream feed (market data, account events) of a streaming job, rewritten
+    # every second while it runs: `ttai status` in another process reads the connection
+    # state, and the daemon's polling jobs read whether quotes are streamed.
+    db.execute(
+        """
+        CREATE TABLE stream_state (
+            job TEXT NOT NULL,
+            feed TEXT NOT NULL,
+            account_number TEXT NOT NULL DEFAULT '',
+            connected INTEGER NOT NULL DEFAULT 0,
+            idle INTEGER NOT NULL DEFAULT 0,
+            since TEXT,
+            connections INTEGER NOT NULL DEFAULT 0,
+            events INTEGER NOT NULL DEFAULT 0,
+            malformed INTEGER NOT NULL DEFAULT 0,
+            last_event_at TEXT,
+            last_error TEXT,
+            fallback_polling INTEGER NOT NULL DEFAULT 0,
+            pid INTEGER,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (job, feed, account_number)
+        )
+        """
+    )

@@ -1,0 +1,561 @@
+"""`ttai stream`: alerts from ticks and notifications from order events, over the real
+SDK streamers and real websockets to the simulator (tests/test_simulator_stream.py covers
+the simulator itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CANARY_REFRESH, CANARY_SECRET
+from tests.receiver import Receiver
+from ttai_cli.alerts.rules import parse_alert
+from ttai_cli.broker import open_broker
+from ttai_cli.clock import SystemClock
+from ttai_cli.config import load_settings
+from ttai_cli.jobs.context import JobContext
+from ttai_cli.jobs.stream import StreamJob
+from ttai_cli.services.stream import StreamSettings
+from ttai_cli.simulator.app import SimulatedTastytrade
+from ttai_cli.simulator.server import RunningServer
+from ttai_cli.store import Store, open_store
+from ttai_cli.store.alerts import AlertsRepository
+
+FAST = StreamSettings(
+    follow_every=0.1,
+    fallback_after=0.5,
+    fallback_every=0.2,
+    slow_every=0.5,
+    health_every=0.1,
+    position_debounce=0.05,
+    backoff_base=0.05,
+    backoff_cap=0.2,
+)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def fast_ticks(sim: SimulatedTastytrade) -> SimulatedTastytrade:
+    sim.streams.tick_interval = 0.05
+    return sim
+
+
+class Streaming:
+    """`ttai stream`'s job, run in a background event loop of this test."""
+
+    def __init__(
+        self,
+        store: Store,
+        server: RunningServer,
+        home: Path,
+        receiver: Receiver | None,
+        settings: StreamSettings = FAST,
+    ) -> None:
+        env = {
+            "TTAI_HOME": str(home),
+            "TTAI_API_URL": server.url,
+            "TASTYTRADE_CLIENT_SECRET": CANARY_SECRET,
+            "TASTYTRADE_REFRESH_TOKEN": CANARY_REFRESH,
+            "TTAI_NOTIFICATION_BACKEND": "webhook" if receiver else "none",
+        }
+        if receiver is not None:
+            env["TTAI_WEBHOOK_URL"] = receiver.url
+        home.mkdir(parents=True, exist_ok=True)
+        self.settings = load_settings(environ=env)
+        self.stream_settings = settings
+        self.db_path = Path(store.db.execute("PRAGMA database_list").fetchone()[2])
+        self.loop = asyncio.new_event_loop()
+        self.stop_event: asyncio.Event | None = None
+
+    def __enter__(self) -> Streaming:
+        import threading
+
+        ready = threading.Event()
+
+        async def main() -> None:
+            # the stream's own connection, in its own thread: like another process
+            store = open_store(self.db_path)
+            clock = SystemClock()
+            context = JobContext(
+                self.settings, store, clock, lambda: open_broker(self.settings, clock)
+            )
+            self.job = StreamJob(context, self.stream_settings, ignore_market_hours=True)
+            self.stop_event = asyncio.Event()
+            ready.set()
+            try:
+                await self.job.build_service().run(self.stop_event)
+            finally:
+                await context.aclose()
+                store.close()
+
+        self.thread = threading.Thread(
+            target=lambda: self.loop.run_until_complete(main()), daemon=True
+        )
+        self.thread.start()
+        assert ready.wait(5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.stop_event is not None
+        self.loop.call_soon_threadsafe(self.stop_event.set)
+        self.thread.join(10)
+        assert not self.thread.is_alive(), "the stream did not stop"
+
+    @property
+    def health(self) -> Any:
+        return self.job.health
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+def notifications(store: Store, kind: str) -> list[Any]:
+    return [
+        tuple(r)
+        for r in store.db.execute(
+            "SELECT type, title, body, data FROM notifications WHERE type = ? ORDER BY seq",
+            (kind,),
+        )
+    ]
+
+
+def add_alert(store: Store, *args: str) -> int:
+    from datetime import datetime
+
+    from ttai_cli.clock import NEW_YORK
+
+    return AlertsRepository(store).add(parse_alert(*args), datetime.now(NEW_YORK))
+
+
+def delivered(receiver: Receiver, kind: str) -> list[dict[str, Any]]:
+    return [r.json() for r in list(receiver.requests) if r.json().get("notification_type") == kind]
+
+
+# -- alerts from ticks ---------------------------------------------------------------------------
+def test_price_alert_fires_once_from_a_tick(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+    receiver: Receiver,
+) -> None:
+    fast_ticks.market.pin("AAPL", 190, 189)
+    add_alert(store, "AAPL", "price", "above", "200")
+    with Streaming(store, sim_server, clean_env, receiver) as stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        fast_ticks.market.pin("AAPL", 201, 189)
+        wait_for(lambda: delivered(receiver, "alert_triggered"), what="the webhook")
+        time.sleep(0.3)  # more ticks above the threshold: no second firing
+    sent = delivered(receiver, "alert_triggered")
+    assert len(sent) == 1
+    assert sent[0]["data"]["current_price"] == 201.0
+    assert len(notifications(store, "alert_triggered")) == 1
+
+
+def test_change_alert_uses_the_streamed_previous_close(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+) -> None:
+    fast_ticks.market.pin("SPY", 600, 620)  # -3.2 % against the previous close
+    add_alert(store, "SPY", "change", "below", "-3")
+    with Streaming(store, sim_server, clean_env, None):
+        wait_for(lambda: notifications(store, "alert_triggered"), what="the change alert")
+    [(_, title, body, _)] = notifications(store, "alert_triggered")
+    assert title == "Change Alert: SPY" and "down 3.23%" in body
+
+
+def test_alert_added_by_another_process_fires_while_streaming(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+    tmp_path: Path,
+) -> None:
+    fast_ticks.market.pin("TSLA", 300, 300)
+    with Streaming(store, sim_server, clean_env, None) as stream:
+        wait_for(lambda: stream.health.account.connected, what="the account stream")
+        other = open_store(tmp_path / "test.db")  # another process's connection
+        started = time.monotonic()
+        add_alert(other, "TSLA", "price", "below", "310")
+        other.close()
+        wait_for(lambda: notifications(store, "alert_triggered"), timeout=2.0, what="firing")
+        took = time.monotonic() - started
+        assert "TSLA" in fast_ticks.streams.subscriptions().get("Trade", set())
+    assert took < 2.0
+
+
+def test_removed_alert_is_unsubscribed(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+    tmp_path: Path,
+) -> None:
+    first = add_alert(store, "NVDA", "price", "above", "1000")
+    add_alert(store, "AMZN", "price", "above", "1000")
+    with Streaming(store, sim_server, clean_env, None) as stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        wait_for(lambda: {"NVDA", "AMZN"} <= fast_ticks.streams.subscriptions().get("Trade", set()))
+        other = open_store(tmp_path / "test.db")
+        AlertsRepository(other).remove([first])
+        other.close()
+        wait_for(
+            lambda: "NVDA" not in fast_ticks.streams.subscriptions().get("Trade", set()),
+            timeout=2.0,
+            what="the unsubscription",
+        )
+        assert "AMZN" in fast_ticks.streams.subscriptions()["Trade"]
+        assert stream.health.market.reconnects == 0, "incremental, not a reconnect"
+
+
+def test_crossing_during_a_dropped_connection_fires_once_after_reconnect(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+    receiver: Receiver,
+) -> None:
+    fast_ticks.market.pin("AAPL", 190, 189)
+    add_alert(store, "AAPL", "price", "above", "200")
+    with Streaming(store, sim_server, clean_env, receiver) as stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        fast_ticks.streams.tick_interval = 3600  # no tick but the snapshot after reconnect
+        fast_ticks.market.pin("AAPL", 205, 189)
+        fast_ticks.streams.drop("dxlink")
+        wait_for(lambda: delivered(receiver, "alert_triggered"), what="the firing")
+        assert stream.health.market.reconnects >= 1
+        time.sleep(0.3)
+    assert len(delivered(receiver, "alert_triggered")) == 1
+
+
+def test_expired_quote_token_fetches_a_new_one(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+) -> None:
+    fast_ticks.market.pin("QQQ", 500, 500)
+    add_alert(store, "QQQ", "price", "above", "510")
+    with Streaming(store, sim_server, clean_env, None) as stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        tokens_before = len(fast_ticks.requests_to("/api-quote-tokens"))
+        fast_ticks.streams.expire_quote_tokens()
+        wait_for(lambda: stream.health.market.reconnects >= 1, what="a reconnect")
+        wait_for(lambda: stream.health.market.connected, what="connected again")
+        fast_ticks.market.pin("QQQ", 511, 500)
+        wait_for(lambda: notifications(store, "alert_triggered"), what="the firing")
+    assert len(fast_ticks.requests_to("/api-quote-tokens")) > tokens_before
+
+
+def test_no_rest_quote_request_while_the_stream_is_healthy(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+) -> None:
+    add_alert(store, "AAPL", "price", "above", "100000")
+    add_alert(store, "SPY", "change", "above", "50")
+    with Streaming(store, sim_server, clean_env, None) as stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        wait_for(lambda: stream.health.market.events > 20, what="ticks")
+        time.sleep(1.0)  # two fallback periods
+    assert fast_ticks.requests_to("/market-data") == []
+
+
+def test_fallback_polling_starts_after_the_stream_is_down_and_stops_when_it_is_back(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+) -> None:
+    fast_ticks.market.pin("AAPL", 190, 189)
+    add_alert(store, "AAPL", "price", "above", "200")
+    with Streaming(store, sim_server, clean_env, None) as stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        for _ in range(1000):  # no new quote token: DXLink stays down
+            fast_ticks.faults.add("status", "/api-quote-tokens", status=503)
+        fast_ticks.streams.drop("dxlink")
+        wait_for(lambda: stream.health.fallback_polling, what="fallback polling")
+        wait_for(lambda: fast_ticks.requests_to("/market-data"), what="a REST quote request")
+        fast_ticks.market.pin("AAPL", 201, 189)
+        wait_for(lambda: notifications(store, "alert_triggered"), what="firing by polling")
+        fast_ticks.faults.clear()
+        wait_for(lambda: stream.health.market.connected, what="the stream back")
+        wait_for(lambda: not stream.health.fallback_polling, what="polling stopped")
+        polled = len(fast_ticks.requests_to("/market-data"))
+        time.sleep(0.6)
+        assert len(fast_ticks.requests_to("/market-data")) == polled
+    assert len(notifications(store, "alert_triggered")) == 1
+
+
+def test_delta_alert_fires_from_streamed_greeks(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+) -> None:
+    add_alert(store, "TSLA", "delta", "above", "0.01")
+    with Streaming(store, sim_server, clean_env, None):
+        wait_for(lambda: notifications(store, "alert_triggered"), what="the delta alert")
+    [(_, title, _, _)] = notifications(store, "alert_triggered")
+    assert title == "Delta Alert: TSLA"
+    assert fast_ticks.requests_to("/market-data") == []
+
+
+# -- orders from the account streamer --------------------------------------------------------------
+def _filled_order(sim: SimulatedTastytrade, order_id: int = 4242) -> dict[str, Any]:
+    from ttai_cli.simulator.streams import sim_order
+
+    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
+    return sim_order(
+        sim,
+        "Filled",
+        order_id=order_id,
+        legs=[(qqq, "Buy to Close", 2, "0.40")],
+        underlying="QQQ",
+    )
+
+
+def test_filled_order_notifies_once_even_if_delivered_twice_or_restarted(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+    receiver: Receiver,
+) -> None:
+    fast_ticks.streams.repeat_account_events = True
+    order = _filled_order(fast_ticks)
+    with Streaming(store, sim_server, clean_env, receiver) as stream:
+        wait_for(lambda: stream.health.account.connected, what="the account stream")
+        fast_ticks.streams.order_event(order)
+        wait_for(lambda: delivered(receiver, "order_filled"), what="order_filled")
+        time.sleep(0.2)
+    with Streaming(store, sim_server, clean_env, receiver) as stream:  # a restart
+        wait_for(lambda: stream.health.account.connected, what="the account stream")
+        fast_ticks.streams.order_event(order)
+        wait_for(lambda: stream.health.account.events >= 2, what="the repeated event")
+        time.sleep(0.2)
+    [sent] = delivered(receiver, "order_filled")
+    assert sent["title"] == "Order filled: QQQ"
+    assert sent["data"]["order_id"] == 4242 and sent["data"]["status"] == "Filled"
+    [leg] = sent["data"]["legs"]
+    assert leg["action"] == "Buy to Close" and leg["quantity"] == 2 and leg["fill_price"] == 0.4
+    assert "at $0.40" in sent["body"]
+
+
+def test_each_order_status_is_notified_once(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+) -> None:
+    from ttai_cli.simulator.streams import sim_order
+
+    with Streaming(store, sim_server, clean_env, None) as stream:
+        wait_for(lambda: stream.health.account.connected, what="the account stream")
+        for status in ("Received", "Live", "Cancelled", "Cancelled"):
+            fast_ticks.streams.order_event(
+                sim_order(
+                    fast_ticks,
+                    status,
+                    order_id=7,
+                    legs=[("AAPL", "Buy to Open", 10, None)],
+                    underlying="AAPL",
+                )
+            )
+        wait_for(lambda: stream.health.account.events >= 4, what="four events")
+        time.sleep(0.2)
+    assert [r[0] for r in notifications(store, "order_cancelled")] == ["order_cancelled"]
+    assert notifications(store, "order_filled") == []
+
+
+# -- the command ---------------------------------------------------------------------------------------
+def test_stream_without_credentials_is_exit_2(ttai: Any) -> None:
+    result = ttai("stream")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_stream_with_streaming_turned_off_is_exit_2(
+    ttai: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTAI_STREAMING", "0")
+    result = ttai("--demo", "stream")
+    assert result.code == 2 and "TTAI_STREAMING=0" in result.err
+
+
+def test_stream_for_an_account_that_is_not_there_is_exit_2(
+    ttai: Any, broker_env: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASTYTRADE_ACCOUNT_ID", "5WX99999")
+    result = ttai("stream", "--ignore-market-hours")
+    assert result.code == 2 and "5WX99999" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_sigterm_stops_the_stream_with_exit_0(
+    broker_env: RunningServer, clean_env: Path, store: Store
+) -> None:
+    env = {
+        **os.environ,
+        "TTAI_NOTIFICATION_BACKEND": "none",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ttai_cli", "stream", "--ignore-market-hours"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 20
+    seen = ""
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen += line
+        if "account stream connected" in line:
+            break
+    assert "account stream connected" in seen, seen
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=10)
+    assert code == 0
+    assert time.monotonic() - started < 5
+    rest = proc.stderr.read()
+    assert "stopped cleanly" in rest and "Traceback" not in rest
+
+
+# -- units ----------------------------------------------------------------------------------------------
+def test_backoff_first_retry_within_a_second_and_capped_at_30s() -> None:
+    import random
+
+    from ttai_cli.streaming.backoff import Backoff
+
+    backoff = Backoff(rng=random.Random(1))
+    delays = [backoff.next_delay() for _ in range(12)]
+    assert delays[0] <= 1.0
+    assert max(delays) <= 30.0 and delays[-1] >= 15.0
+    backoff.reset()
+    assert backoff.next_delay() <= 1.0
+
+
+def test_malformed_events_are_counted_and_skipped() -> None:
+    from ttai_cli.streaming.health import FeedHealth
+    from ttai_cli.streaming.market import MarketFeed, _hardened_streamer_class
+
+    ticks: list[Any] = []
+
+    async def no_session() -> Any:
+        return None
+
+    health = FeedHealth("market")
+    feed = MarketFeed(no_session, ticks.append, health, SystemClock())
+    streamer = _hardened_streamer_class()(None)
+    streamer.feed = feed
+    trade = streamer._channels["Trade"]
+    streamer._map_message(["Trade", ["AAPL", 0, 1]], trade)  # wrong number of values
+    streamer._map_message(["Trade", "not a list"], trade)
+    streamer._map_message([{"eventSymbol": "AAPL"}], trade)  # FULL format, fields missing
+    assert health.malformed == 3 and ticks == []
+
+
+def test_partial_fills_are_keyed_by_filled_quantity() -> None:
+    from ttai_cli.services.stream import order_notification_type
+    from ttai_cli.streaming.events import OrderEvent, OrderLeg
+
+    leg = OrderLeg("AAPL", "Buy to Open", Decimal(10), Decimal("190.5"))
+    live = OrderEvent("5WT00001", 1, "Live", "AAPL", "Limit", (leg,), Decimal(4), Decimal(6))
+    assert order_notification_type(live) == "order_partially_filled"
+    working = OrderEvent("5WT00001", 1, "Live", "AAPL", "Limit", (leg,), Decimal(0), Decimal(10))
+    assert order_notification_type(working) is None
+
+
+def test_daemon_alerts_job_skips_while_the_stream_is_healthy_and_resumes_when_down(
+    store: Store, clean_env: Path
+) -> None:
+    from datetime import datetime
+
+    from tests.fakes import FakeClock
+    from ttai_cli.clock import NEW_YORK
+    from ttai_cli.jobs.alerts import AlertsCheckJob
+    from ttai_cli.scheduling.policy import Policy
+    from ttai_cli.streaming.health import StreamHealth
+
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=NEW_YORK))
+    settings = load_settings(environ={"TTAI_HOME": str(clean_env)})
+    context = JobContext(settings, store, clock, lambda: open_broker(settings, clock))
+    job = AlertsCheckJob(context)
+    policy = Policy(job.name, None, None, defer=job.defer_reason)
+    assert policy.decide(clock.now()).run, "no stream in this process: poll"
+    context.stream_health = StreamHealth.new(clock)
+    context.stream_health.running = True
+    context.stream_health.market.up(clock.now())
+    decision = policy.decide(clock.now())
+    assert (
+        not decision.run and decision.reason == "prices are streamed (the stream job is connected)"
+    )
+    context.stream_health.market.down(clock.now(), "dropped")
+    clock.advance(10)
+    assert not policy.decide(clock.now()).run, "a reconnect usually takes a second: wait"
+    clock.advance(25)
+    assert policy.decide(clock.now()).run, "down for 30 s: polling resumes"
+
+
+def test_status_shows_the_stream(
+    ttai: Any, broker_env: RunningServer, sim: SimulatedTastytrade
+) -> None:
+    import json
+
+    sim.streams.tick_interval = 0.05
+    assert ttai("alerts", "add", "AAPL", "above", "100000").code == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ttai_cli", "stream", "--ignore-market-hours"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TTAI_NOTIFICATION_BACKEND": "none"},
+    )
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 20
+        while (
+            time.monotonic() < deadline and "market stream connected" not in proc.stderr.readline()
+        ):
+            pass
+        time.sleep(1.5)
+        result = ttai("status", "--json")
+        streams = {s["feed"]: s for s in json.loads(result.out)["streams"]}
+        assert streams["market"]["connected"] and streams["market"]["running"]
+        assert streams["market"]["events"] > 0 and streams["market"]["reconnects"] == 0
+        assert streams["market"]["last_event_age_s"] < 2
+        assert streams["account"]["connected"]
+        table = ttai("status")
+        assert "stream market" in table.out and "connected since" in table.out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    after = json.loads(ttai("status", "--json").out)["streams"]
+    assert not any(s["connected"] for s in after)

@@ -1,0 +1,46 @@
+"""`ttai stream`: the real-time job in the foreground."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ttai_cli.cli import common
+from ttai_cli.errors import UsageError
+
+IgnoreHours = Annotated[
+    bool,
+    typer.Option(
+        "--ignore-market-hours",
+        help="Stream even while NYSE is closed (default: disconnect at the close, reconnect at the open).",
+    ),
+]
+
+
+def stream(ctx: typer.Context, ignore_market_hours: IgnoreHours = False) -> None:
+    """Stream prices and account events: alerts on every tick, fills the moment they
+    happen. Runs until SIGTERM or Ctrl-C (exit 0)."""
+    from ttai_cli.cli.schedule_options import require_credentials_for
+    from ttai_cli.jobs.stream import StreamJob
+    from ttai_cli.scheduling.options import ScheduleOptions
+    from ttai_cli.services.stream import preflight
+
+    state = common.AppState.of(ctx)
+    if not state.settings.streaming:
+        raise UsageError(
+            "streaming is turned off (TTAI_STREAMING=0); unset it, or poll alerts with "
+            "`ttai alerts check --loop`"
+        )
+    context = state.job_context()
+    job = StreamJob(context, ignore_market_hours=ignore_market_hours)
+    require_credentials_for(state, [job])
+    common.run(preflight(context))
+    options = ScheduleOptions(loop=True, ignore_market_hours=ignore_market_hours)
+    code = state.scheduling().run_and_wait([job], options)
+    if code:
+        raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(stream)

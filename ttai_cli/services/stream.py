@@ -1,0 +1,558 @@
+"""The real-time job: alerts on every tick, orders and positions the moment they change.
+
+`StreamService.run()` keeps, until stopped (or until `until`, the session's close):
+- the market feed (DXLink), subscribed to Trade, Quote and Summary for every watched
+  price / change alert's symbol and to Greeks for the option positions behind delta
+  alerts. Each event updates that symbol's quote and evaluates only the alerts on it,
+  with the polling path's own decisions (`services.alerts.decide`) and exactly-once
+  transaction (`AlertsService.commit`): a tick that changes nothing writes nothing.
+- the alerts table, followed every `follow_every` seconds (1 s): an alert added, removed
+  or re-armed by another process changes the subscriptions incrementally.
+- the account feed: `order_filled`, `order_partially_filled`, `order_cancelled`,
+  `order_rejected`, `order_expired`, each once per order id and status (the outbox key
+  says so, across reconnects and restarts); a fill or a position event re-reads the
+  positions and notifies opened / closed through the same record sync and monitor use,
+  so each change is notified once whoever sees it first.
+- fallback polling: while the market feed has been down for `fallback_after` seconds
+  (30), price and change alerts are polled over REST every `fallback_every` (30 s),
+  until the feed is back. IV-rank alerts, which no stream carries, are polled every
+  `slow_every` (60 s).
+- the feeds' health, written to the database every second for `ttai status`.
+Delivery to remote destinations runs on its own task, woken by each new notification,
+so a slow webhook never holds up the evaluation of the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ttai_cli import logs
+from ttai_cli.alerts.models import Alert
+from ttai_cli.broker.models import Position, Quote
+from ttai_cli.clock import Clock, elapsed
+from ttai_cli.notify.models import Notification
+from ttai_cli.services.alerts import AlertsService, decide
+from ttai_cli.store.stream import StreamStateRepository
+from ttai_cli.streaming.backoff import Backoff
+from ttai_cli.streaming.events import OrderEvent, OrderLeg, PositionEvent, Tick
+from ttai_cli.streaming.health import StreamHealth
+
+if TYPE_CHECKING:
+    from ttai_cli.broker.models import Broker
+    from ttai_cli.jobs.context import JobContext
+    from ttai_cli.services.monitor import MonitorService
+
+log = logs.get("stream")
+STREAMED_TYPES = ("price", "change", "delta")
+QUOTE_TYPES = ("price", "change")
+ORDER_TYPES = {
+    "Filled": "order_filled",
+    "Cancelled": "order_cancelled",
+    "Rejected": "order_rejected",
+    "Expired": "order_expired",
+}
+ORDER_WORDS = {
+    "order_filled": "filled",
+    "order_partially_filled": "partially filled",
+    "order_cancelled": "cancelled",
+    "order_rejected": "rejected",
+    "order_expired": "expired",
+}
+
+
+@dataclass
+class StreamReport:
+    ticks: int = 0
+    fired: int = 0
+    orders: int = 0
+    position_changes: int = 0
+    fallback_checks: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [
+            _count(self.ticks, "market event"),
+            f"{_count(self.fired, 'alert')} fired",
+            _count(self.orders, "order notification"),
+            _count(self.position_changes, "position change"),
+        ]
+        if self.fallback_checks:
+            parts.append(_count(self.fallback_checks, "fallback poll"))
+        return ", ".join(parts + self.notes)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+@dataclass
+class _QuoteState:
+    last: Decimal | None = None
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    prev_close: Decimal | None = None
+
+    def quote(self, symbol: str, now: datetime) -> Quote:
+        mark = (self.bid + self.ask) / 2 if self.bid and self.ask else (self.bid or self.ask)
+        return Quote(symbol, "", self.bid, self.ask, self.last, mark, self.prev_close, now)
+
+
+@dataclass
+class StreamSettings:
+    follow_every: float = 1.0
+    fallback: bool = True  # the daemon turns it off: its polling `alerts` job takes over
+    fallback_after: float = 30.0
+    fallback_every: float = 30.0
+    slow_every: float = 60.0
+    health_every: float = 1.0
+    position_debounce: float = 1.0
+    backoff_base: float = 1.0  # first reconnect within this many seconds
+    backoff_cap: float = 30.0
+
+
+class StreamService:
+    def __init__(
+        self,
+        alerts: AlertsService,
+        monitor: MonitorService,
+        clock: Clock,
+        health: StreamHealth,
+        state: StreamStateRepository,
+        account_streamer_url: str,
+        *,
+        job: str = "stream",
+        settings: StreamSettings | None = None,
+    ) -> None:
+        self.alerts = alerts
+        self.monitor = monitor
+        self.clock = clock
+        self.health = health
+        self.state = state
+        self.account_streamer_url = account_streamer_url
+        self.job = job
+        self.settings = settings or StreamSettings()
+        self.report = StreamReport()
+        self._alerts: list[Alert] = []
+        self._by_symbol: dict[str, list[Alert]] = {}
+        self._delta_alerts: list[Alert] = []
+        self._quotes: dict[str, _QuoteState] = {}
+        self._deltas: dict[str, Decimal] = {}
+        self._positions: list[Position] = []
+        self._data_version: int | None = None
+        self._deliver = asyncio.Event()
+        self._positions_due = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._account_number = ""
+        self._market: Any = None
+
+    # -- the run -------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, until: datetime | None = None) -> StreamReport:
+        """Stream until `stop` is set or `until` (New York time) comes."""
+        from ttai_cli.streaming.account import AccountFeed
+        from ttai_cli.streaming.market import MarketFeed
+
+        local_stop = asyncio.Event()
+        self.health.running = True
+        self.health.started_at = self.clock.now()
+        async with self.alerts.open_broker() as broker:
+            self._account_number = await _account_number(broker)
+            self._load_alerts()
+            # where positions stand now (and what changed since the last sync or monitor
+            # run, notified once): the delta alerts' options, and the baseline for fills
+            await self._refresh_positions(broker, notify=True)
+            settings = self.settings
+            self._market = MarketFeed(
+                self._sdk_session,
+                self.on_tick,
+                self.health.market,
+                self.clock,
+                Backoff(settings.backoff_base, settings.backoff_cap),
+            )
+            self._market.want(self._wanted())
+            account = AccountFeed(
+                self._sdk_session,
+                self.account_streamer_url,
+                self._sdk_accounts,
+                self.on_order,
+                self.on_position,
+                self.health.account,
+                self.clock,
+                Backoff(settings.backoff_base, settings.backoff_cap),
+            )
+            tasks = [
+                asyncio.ensure_future(self._market.run(local_stop)),
+                asyncio.ensure_future(account.run(local_stop)),
+                asyncio.ensure_future(self._follow_alerts(local_stop)),
+                asyncio.ensure_future(self._deliverer(local_stop)),
+                asyncio.ensure_future(self._positions_worker(local_stop)),
+                asyncio.ensure_future(self._fallback(local_stop)),
+                asyncio.ensure_future(self._slow_path(local_stop)),
+                asyncio.ensure_future(self._write_health(local_stop)),
+            ]
+            try:
+                await self._until(stop, until)
+            finally:
+                local_stop.set()
+                done, pending = await asyncio.wait(tasks, timeout=3.0)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                for task in done:
+                    if not task.cancelled() and task.exception() is not None:
+                        exc = task.exception()
+                        log.error("stream task failed: %s", exc)
+                self.health.running = False
+                with contextlib.suppress(Exception):
+                    self._save_health()
+                with contextlib.suppress(Exception):
+                    await self.alerts.flush()
+        self.report.ticks = self.health.market.events
+        return self.report
+
+    async def _until(self, stop: asyncio.Event, until: datetime | None) -> None:
+        while not stop.is_set():
+            if until is not None:
+                remaining = elapsed(until, self.clock.now()).total_seconds()
+                if remaining <= 0:
+                    log.info("the session closed: disconnecting until the next open")
+                    return
+            else:
+                remaining = 1.0
+            stopper = asyncio.ensure_future(stop.wait())
+            sleeper = asyncio.ensure_future(self.clock.sleep(min(1.0, remaining)))
+            await asyncio.wait({stopper, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            sleeper.cancel()
+
+    async def _sdk_session(self) -> Any:
+        async with self.alerts.open_broker() as broker:
+            return broker.sdk_session  # type: ignore[attr-defined]
+
+    async def _sdk_accounts(self) -> Any:
+        async with self.alerts.open_broker() as broker:
+            return await broker.sdk_accounts()  # type: ignore[attr-defined]
+
+    # -- alerts ----------------------------------------------------------------------------------
+    def _load_alerts(self) -> None:
+        """Read the watched alerts and index them by what drives them."""
+        self._alerts = self.alerts.repo.watching(STREAMED_TYPES)
+        by_symbol: dict[str, list[Alert]] = {}
+        for alert in self._alerts:
+            if alert.type in QUOTE_TYPES:
+                by_symbol.setdefault(alert.symbol, []).append(alert)
+        self._by_symbol = by_symbol
+        self._delta_alerts = [a for a in self._alerts if a.type == "delta"]
+        self._data_version = self._current_data_version()
+
+    def _current_data_version(self) -> int:
+        return int(self.alerts.repo.store.db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _wanted(self) -> dict[str, set[str]]:
+        symbols = set(self._by_symbol)
+        watched = {a.symbol for a in self._delta_alerts}
+        options = {
+            p.symbol
+            for p in self._positions
+            if p.is_option and (p.symbol in watched or p.underlying_symbol in watched)
+        }
+        return {"Trade": symbols, "Quote": set(symbols), "Summary": set(symbols), "Greeks": options}
+
+    async def _follow_alerts(self, stop: asyncio.Event) -> None:
+        """Follow the alerts table: another process's commit bumps SQLite's data version;
+        our own writes set `_reload`. A full re-read every 30 s is the safety net."""
+        last_full = self.clock.monotonic()
+        while not stop.is_set():
+            await _sleep_or(stop, self.clock, self.settings.follow_every, self._reload)
+            if stop.is_set():
+                return
+            try:
+                changed = (
+                    self._reload.is_set() or self._current_data_version() != self._data_version
+                )
+                if changed or self.clock.monotonic() - last_full >= 30:
+                    self._reload.clear()
+                    before = {(a.id, a.status, a.cleared_at) for a in self._alerts}
+                    had_delta = bool(self._delta_alerts)
+                    self._load_alerts()
+                    last_full = self.clock.monotonic()
+                    if before != {(a.id, a.status, a.cleared_at) for a in self._alerts}:
+                        log.debug("alerts changed: %d watched", len(self._alerts))
+                    if self._delta_alerts and not had_delta:
+                        self._positions_due.set()
+                    self._market.want(self._wanted())
+            except Exception as exc:  # a busy database: try again next second
+                log.warning("reading the alerts failed: %s", exc)
+
+    def on_tick(self, tick: Tick) -> None:
+        """One market event: update the symbol's state, evaluate the alerts on it."""
+        if tick.kind == "greeks":
+            if tick.delta is None:
+                return
+            self._deltas[tick.symbol] = tick.delta
+            alerts = self._delta_alerts_for(tick.symbol)
+            if alerts:
+                self._evaluate(alerts, quotes={})
+            return
+        state = self._quotes.get(tick.symbol)
+        if state is None:
+            state = self._quotes[tick.symbol] = _QuoteState()
+        if tick.kind == "trade":
+            state.last = tick.price
+        elif tick.kind == "quote":
+            state.bid, state.ask = tick.bid, tick.ask
+        elif tick.kind == "summary":
+            state.prev_close = tick.prev_close
+        on_symbol = self._by_symbol.get(tick.symbol)
+        if on_symbol:
+            self._evaluate(on_symbol, {tick.symbol: state.quote(tick.symbol, self.clock.now())})
+
+    def _delta_alerts_for(self, option: str) -> list[Alert]:
+        position = next((p for p in self._positions if p.symbol == option), None)
+        if position is None:
+            return []
+        return [
+            a
+            for a in self._delta_alerts
+            if a.symbol in (position.symbol, position.underlying_symbol)
+        ]
+
+    def _evaluate(self, alerts: list[Alert], quotes: dict[str, Quote]) -> None:
+        from ttai_cli.alerts.evaluate import MarketView
+        from ttai_cli.services.portfolio import position_view
+
+        now = self.clock.now()
+        views = []
+        if any(a.type == "delta" for a in alerts):
+            views = [position_view(p, p.mark, now.date()) for p in self._positions]
+        view = MarketView(quotes=quotes, positions=views, deltas=self._deltas)
+        decisions = decide(alerts, view, now)
+        if not decisions:
+            return
+        notifications = self.alerts.commit(now, decisions)
+        self.report.fired += len(notifications)
+        # our own write: re-read at once, so the next tick sees the alert triggered
+        self._load_alerts()
+        self._deliver.set()
+
+    # -- orders and positions -------------------------------------------------------------------
+    def on_order(self, order: OrderEvent) -> None:
+        kind = order_notification_type(order)
+        if kind is None:
+            return
+        key = f"order:{order.account_number}:{order.order_id}:{kind}"
+        if kind == "order_partially_filled":
+            key += f":{order.filled_quantity}"
+        notification = order_notification(order, kind, self.clock.now())
+        with self.alerts.repo.store.transaction() as db:
+            stored = self.alerts.enqueue(db, notification, key)
+        if stored:
+            self.report.orders += 1
+            if self.alerts.notifier is not None:
+                self.alerts.notifier.emit_local(notification)
+            self._deliver.set()
+        else:
+            log.debug("order %s %s already notified", order.order_id, kind)
+        if kind in ("order_filled", "order_partially_filled"):
+            self._positions_due.set()
+
+    def on_position(self, event: PositionEvent) -> None:
+        self._positions_due.set()
+
+    async def _positions_worker(self, stop: asyncio.Event) -> None:
+        """Re-read positions once things settle (a fill brings several events)."""
+        while not stop.is_set():
+            await _sleep_or(stop, self.clock, None, self._positions_due)
+            if stop.is_set():
+                return
+            if not self._positions_due.is_set():
+                continue
+            await _sleep_or(stop, self.clock, self.settings.position_debounce)
+            self._positions_due.clear()
+            try:
+                async with self.alerts.open_broker() as broker:
+                    await self._refresh_positions(broker, notify=True)
+            except Exception as exc:
+                log.warning("re-reading positions after an account event failed: %s", exc)
+
+    async def _refresh_positions(self, broker: Broker, *, notify: bool) -> None:
+        if notify:
+            changes = await self.monitor.track_positions(broker)
+            self.report.position_changes += changes
+            if changes:
+                self._deliver.set()
+            self._positions = self.monitor.positions.stored()
+        else:
+            self._positions = await broker.positions()
+        if self._market is not None:
+            self._market.want(self._wanted())
+
+    # -- polling where the stream cannot serve -----------------------------------------------------
+    async def _fallback(self, stop: asyncio.Event) -> None:
+        settings = self.settings
+        while not stop.is_set():
+            await _sleep_or(stop, self.clock, settings.fallback_every)
+            if stop.is_set() or not settings.fallback:
+                continue
+            market = self.health.market
+            down = (
+                self._market is not None
+                and self._market.needed
+                and not market.connected
+                and market.down_for(self.clock.now()) >= settings.fallback_after
+            )
+            if down != self.health.fallback_polling:
+                if down:
+                    log.warning(
+                        "market stream down for %.0fs: polling alerts every %.0fs until it is back",
+                        market.down_for(self.clock.now()),
+                        settings.fallback_every,
+                    )
+                else:
+                    log.warning("market stream is back: polling stopped")
+                self.health.fallback_polling = down
+            if down:
+                await self._poll(QUOTE_TYPES)
+                self.report.fallback_checks += 1
+
+    async def _slow_path(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _sleep_or(stop, self.clock, self.settings.slow_every)
+            if not stop.is_set() and self.alerts.repo.count_watching(("iv-rank",)):
+                await self._poll(("iv-rank",))
+
+    async def _poll(self, types: tuple[str, ...]) -> None:
+        try:
+            report = await self.alerts.check(types)
+            self.report.fired += report.fired
+        except Exception as exc:
+            log.warning("polling %s alerts failed: %s", "/".join(types), exc)
+
+    # -- delivery and health -----------------------------------------------------------------------
+    async def _deliverer(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _sleep_or(stop, self.clock, None, self._deliver)
+            if self._deliver.is_set():
+                self._deliver.clear()
+                try:
+                    await self.alerts.flush()
+                except Exception as exc:
+                    log.warning("delivering notifications failed: %s", exc)
+
+    async def _write_health(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                self._save_health()
+            except Exception as exc:
+                log.debug("stream state not written: %s", exc)
+            await _sleep_or(stop, self.clock, self.settings.health_every)
+
+    def _save_health(self) -> None:
+        self.state.save(
+            self.job,
+            [self.health.market, self.health.account],
+            self.clock.now(),
+            os.getpid(),
+            self._account_number,
+            self.health.fallback_polling,
+        )
+
+
+async def preflight(context: JobContext) -> str:
+    """Before streaming: the account must be readable (a missing account or a revoked
+    token is a configuration error, exit 2, not a reconnect loop). Logs and returns
+    what will be streamed."""
+    alerts = context.alerts(notify=False)
+    watched = alerts.repo.watching(STREAMED_TYPES)
+    async with context.open_broker() as broker:
+        number = await _account_number(broker)
+    masked = f"...{number[-4:]}" if number else "the account"
+    if watched:
+        symbols = {a.symbol for a in watched}
+        what = (
+            f"{len(watched)} alerts on {len(symbols)} symbols, and {masked}'s orders and positions"
+        )
+    else:
+        what = f"{masked}'s orders and positions (no active price, change or delta alert)"
+    log.info("streaming %s", what)
+    return what
+
+
+async def _account_number(broker: Broker) -> str:
+    getter: Callable[[], Awaitable[str]] | None = getattr(broker, "account_number", None)
+    return await getter() if getter is not None else ""
+
+
+async def _sleep_or(
+    stop: asyncio.Event, clock: Clock, seconds: float | None, wake: asyncio.Event | None = None
+) -> None:
+    """Sleep on `clock` until `seconds` pass (None: no limit), `stop` is set, or `wake` is."""
+    waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
+    if seconds is not None:
+        waiters.add(asyncio.ensure_future(clock.sleep(seconds)))
+    if wake is not None:
+        waiters.add(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+# -- order notifications --------------------------------------------------------------------------
+def order_notification_type(order: OrderEvent) -> str | None:
+    """The notification an order state deserves, or None (working, routed, ...)."""
+    kind = ORDER_TYPES.get(order.status)
+    if kind is not None:
+        return kind
+    if order.filled_quantity > 0 and order.remaining_quantity > 0:
+        return "order_partially_filled"
+    return None
+
+
+def _leg_text(leg: OrderLeg, with_price: bool) -> str:
+    from ttai_cli.broker.symbols import parse_occ
+
+    occ = parse_occ(leg.symbol)
+    name = occ.short_label() if occ else leg.symbol.strip()
+    price = f" at ${leg.fill_price:,.2f}" if with_price and leg.fill_price is not None else ""
+    return f"{leg.action.lower()} {leg.quantity.normalize():f} {name}{price}"
+
+
+def order_notification(order: OrderEvent, kind: str, now: datetime) -> Notification:
+    """`Order filled: SPY` / `Sell to open 1 SPY 450P 12/19 at $2.35` (SPEC data fields)."""
+    from datetime import UTC
+
+    filled = kind in ("order_filled", "order_partially_filled")
+    legs = "; ".join(_leg_text(leg, filled) for leg in order.legs) or "no legs"
+    body = legs[0].upper() + legs[1:]
+    if kind == "order_partially_filled":
+        body += f" ({order.filled_quantity.normalize():f} filled, {order.remaining_quantity.normalize():f} to go)"
+    if kind == "order_rejected" and order.reject_reason:
+        body += f": {order.reject_reason}"
+    return Notification(
+        kind,
+        f"Order {ORDER_WORDS[kind]}: {order.underlying_symbol}",
+        body,
+        {
+            "order_id": order.order_id,
+            "status": order.status,
+            "underlying_symbol": order.underlying_symbol,
+            "legs": [
+                {
+                    "symbol": leg.symbol,
+                    "action": leg.action,
+                    "quantity": float(leg.quantity),
+                    "fill_price": float(leg.fill_price) if leg.fill_price is not None else None,
+                }
+                for leg in order.legs
+            ],
+        },
+        created_at=now.astimezone(UTC),
+    )
