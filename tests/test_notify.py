@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import run_subprocess
 from tests.fakes import FakeClock, RecordingSleep
 from tests.receiver import Receiver, Reply
+from tests.test_cli import one_line_error
 from ttai_cli.config import load_settings
 from ttai_cli.errors import ConfigError
 from ttai_cli.notify.models import Notification
@@ -242,7 +243,8 @@ def test_400_is_not_retried_and_shows_as_failed(
     sent = ttai("notify", "send", "--title", "Bad request", "--body", "x")
     assert sent.code == 0
     assert len(receiver.requests) == 1, "a 400 is never retried"
-    assert ttai("notify", "flush").code == 0
+    flushed = ttai("notify", "flush")
+    assert flushed.code == 1, "failed ones remain"
     assert len(receiver.requests) == 1
     rows = json.loads(ttai("notify", "outbox", "--json").out)
     assert [(r["status"], r["attempts"], r["destination"]) for r in rows] == [
@@ -275,6 +277,113 @@ def test_enqueue_with_the_same_key_stores_one_notification(
         assert not notifier.enqueue(db, alert(2), key="alert-7-fired-1")
     asyncio.run(notifier.flush())
     assert len(receiver.delivered) == 1
+
+
+# -- dead letters: retry and drop ---------------------------------------------------------------
+FAILED_LINE = (
+    "ttai: 1 notification failed for good (webhook: 1): fix the destination, then run "
+    "`ttai notify retry --failed` (or `ttai notify drop --failed` to give up)"
+)
+
+
+def outbox_rows(ttai) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    listed = ttai("notify", "outbox", "--json")
+    assert listed.code == 0, listed.err
+    return json.loads(listed.out)  # type: ignore[no-any-return]
+
+
+def test_a_rejected_notification_is_sent_again_by_retry_after_the_url_is_fixed(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400, body=b'{"error": "no such hook"}')]  # then 200
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url + "/wrong")
+    assert ttai("notify", "send", "--title", "Filled", "--body", "x").code == 0
+    (row,) = outbox_rows(ttai)
+    assert row["status"] == "failed" and row["last_error"].startswith("HTTP 400")
+
+    flushed = ttai("notify", "flush")
+    assert flushed.code == 1 and flushed.err.splitlines() == [FAILED_LINE]
+    monkeypatch.setenv("TASTYTRADE_CLIENT_SECRET", "s")  # doctor: no credentials problem
+    monkeypatch.setenv("TASTYTRADE_REFRESH_TOKEN", "r")
+    doctor = ttai("doctor", "--offline")
+    assert doctor.code == 0, doctor.out + doctor.err  # a warning, not a failure
+    assert "warn  outbox         1 notification failed for good (webhook: 1)" in doctor.out
+
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url + "/hook")  # the user fixes the URL
+    retried = ttai("notify", "retry", row["id"][:8])  # the ID column of `notify outbox`
+    assert retried.code == 0, retried.out + retried.err
+    assert receiver.delivered == [row["id"]] and receiver.requests[-1].path == "/hook"
+    assert outbox_rows(ttai) == []
+    assert ttai("notify", "flush").code == 0
+    assert "outbox" not in ttai("doctor", "--offline").out
+
+
+def test_retry_failed_sends_every_failed_one_again_in_creation_order(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400), Reply(400)]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    for title in ("first", "second"):
+        assert ttai("notify", "send", "--title", title).code == 0
+    ids = [r["id"] for r in outbox_rows(ttai)]
+    assert len(ids) == 2 and receiver.delivered == []
+    retried = ttai("notify", "retry", "--failed")
+    assert retried.code == 0, retried.out
+    assert "sent 2, failed for good 0" in retried.out
+    assert receiver.delivered == ids
+
+
+def test_retry_that_is_rejected_again_stays_failed_and_exits_1(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400), Reply(400)]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    ttai("notify", "send", "--title", "still wrong")
+    retried = ttai("notify", "retry", "--failed")
+    assert retried.code == 1 and retried.err.splitlines()[-1] == FAILED_LINE
+    assert [(r["status"], r["attempts"]) for r in outbox_rows(ttai)] == [("failed", 1)]
+
+
+def test_drop_gives_up_failed_and_pending_notifications(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400)]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    ttai("notify", "send", "--title", "rejected")
+    dropped = ttai("notify", "drop", "--failed")
+    assert dropped.code == 0 and dropped.out.strip() == "dropped 1 notification"
+    assert outbox_rows(ttai) == []
+    assert ttai("notify", "flush").code == 0
+    receiver.stop()  # down: the next one stays pending; dropping it by id gives it up
+    ttai("notify", "send", "--title", "pending")
+    (row,) = outbox_rows(ttai)
+    assert row["status"] == "pending"
+    assert ttai("notify", "drop", row["id"]).out.strip() == "dropped 1 notification"
+    assert outbox_rows(ttai) == []
+    receiver.start()
+    assert ttai("notify", "flush").code == 0
+    assert len(receiver.requests) == 1, "a dropped notification is never sent"
+
+
+@pytest.mark.parametrize("command", ["retry", "drop"])
+def test_retry_and_drop_with_an_unknown_id_are_exit_2_and_change_nothing(
+    receiver: Receiver, ttai, monkeypatch, command: str
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400)]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    ttai("notify", "send", "--title", "rejected")
+    ttai("notify", "send", "--title", "delivered")
+    (failed,) = outbox_rows(ttai)
+    delivered = receiver.delivered[0]
+    for args, message in (
+        ([failed["id"], "nope"], "no failed or pending notification with id nope"),
+        ([failed["id"], delivered], f"no failed or pending notification with id {delivered}"),
+        ([], "give notification ids (see `ttai notify outbox`) or --failed"),
+        ([failed["id"], "--failed"], "give notification ids or --failed, not both"),
+    ):
+        assert message in one_line_error(ttai("notify", command, *args), 2)
+    assert outbox_rows(ttai) == [failed], "all or nothing: the known id was not touched"
+    assert len(receiver.requests) == 2
 
 
 # -- configuration and secrets ------------------------------------------------------------------

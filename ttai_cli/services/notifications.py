@@ -5,7 +5,8 @@ caller's transaction; `emit_local()` prints it (console / stderr) once that comm
 `flush()` delivers what is pending. Delivery is at-least-once and in creation order per
 destination:
 
-- 2xx: sent. Another 4xx than 429: failed for good (kept, shown by `ttai notify outbox`).
+- 2xx: sent. Another 4xx than 429: failed for good (kept, shown by `ttai notify outbox`,
+  until `retry()` sends it again or `drop()` gives it up).
 - 5xx, 429, timeouts, refused or dropped connections: retried within the flush with
   exponential backoff and jitter (`Retry-After` honoured up to `max_wait`), then left
   pending with a next-attempt time for a later run; later notifications for that
@@ -289,6 +290,22 @@ class Notifier:
             await self.sleep(wait)
 
     # -- the notify commands -----------------------------------------------------------------
+    def failed_counts(self) -> dict[str, int]:
+        """Destination -> deliveries that failed for good and wait for `retry` or `drop`."""
+        return self.outbox.failed_counts()
+
+    async def retry(self, ids: list[str] | None) -> FlushReport:
+        """Send failed notifications again (those of `ids`, or all of them), e.g. after
+        the destination URL was fixed: they are pending again, due now, then flushed.
+        An id not in the outbox is a `UsageError` and nothing changes."""
+        destinations = self.outbox.retry(ids)
+        return await self.flush(force=True, only=destinations)
+
+    def drop(self, ids: list[str] | None) -> int:
+        """Give up failed notifications (those of `ids`, pending ones too, or every failed
+        one); returns how many. They stay in the database, no longer in the outbox."""
+        return self.outbox.drop(ids)
+
     async def send_test(self, only: str | None = None) -> dict[str, str]:
         """A test notification to every configured destination (or `only`); returns
         destination -> "arrived" / "pending: why" / "failed: why" / "printed"."""

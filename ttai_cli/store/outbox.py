@@ -2,6 +2,8 @@
 
 `add()` writes inside the caller's transaction, so whatever produced the notification
 (an alert marked triggered, a sync) and the notification commit together or not at all.
+A delivery is `pending`, `sent`, `failed` (for good: the destination rejected it, kept
+until retried or dropped) or `dropped` (given up by the user, kept for the record).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ttai_cli.errors import UsageError
 from ttai_cli.logs import redact
 from ttai_cli.notify.models import Notification
 from ttai_cli.store import Store
@@ -177,6 +180,90 @@ class Outbox:
             (notification_id, destination),
         ).fetchone()
         return self._delivery(row) if row else None
+
+    def failed_counts(self) -> dict[str, int]:
+        """Destination -> how many of its deliveries failed for good."""
+        rows = self.store.db.execute(
+            "SELECT destination, COUNT(*) FROM deliveries WHERE status = 'failed' "
+            "GROUP BY destination ORDER BY destination"
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def retry(self, ids: list[str] | None) -> list[str]:
+        """Send again: the failed deliveries (of the notifications `ids`, or all of them)
+        become pending, due now, with a fresh count of attempts; so do the pending ones
+        of `ids`. Returns the destinations concerned. All or nothing: an id that has no
+        failed or pending delivery changes nothing (`UsageError`)."""
+        with self.store.transaction() as db:
+            if ids is None:
+                rows = db.execute(
+                    "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL "
+                    "WHERE status = 'failed' RETURNING destination"
+                ).fetchall()
+            else:
+                rows = []
+                for seq in self._resolve(db, ids):
+                    rows += db.execute(
+                        "UPDATE deliveries SET status = 'pending', attempts = 0, "
+                        "next_attempt_at = NULL WHERE seq = ? AND status IN ('pending', 'failed') "
+                        "RETURNING destination",
+                        (seq,),
+                    ).fetchall()
+        return sorted({r[0] for r in rows})
+
+    def drop(self, ids: list[str] | None) -> int:
+        """Give up: the failed deliveries (of `ids`, or all of them), and the pending ones
+        of `ids`, become `dropped`. Returns how many notifications that concerned. All or
+        nothing, like `retry`."""
+        with self.store.transaction() as db:
+            if ids is None:
+                rows = db.execute(
+                    "UPDATE deliveries SET status = 'dropped' WHERE status = 'failed' RETURNING seq"
+                ).fetchall()
+            else:
+                rows = []
+                for seq in self._resolve(db, ids):
+                    rows += db.execute(
+                        "UPDATE deliveries SET status = 'dropped' "
+                        "WHERE seq = ? AND status IN ('pending', 'failed') RETURNING seq",
+                        (seq,),
+                    ).fetchall()
+        return len({r[0] for r in rows})
+
+    @staticmethod
+    def _resolve(db: sqlite3.Connection, ids: list[str]) -> list[int]:
+        """The notifications in the outbox (a failed or pending delivery) that `ids` name:
+        each a full id or the start of one (`ttai notify outbox` shows 8 characters)."""
+        seqs: list[int] = []
+        unknown, ambiguous = [], []
+        for given in ids:
+            prefix = given.strip().lower()
+            rows = (
+                db.execute(
+                    "SELECT DISTINCT n.seq FROM notifications n JOIN deliveries d ON d.seq = n.seq "
+                    "WHERE substr(n.id, 1, ?) = ? AND d.status IN ('pending', 'failed')",
+                    (len(prefix), prefix),
+                ).fetchall()
+                if prefix
+                else []
+            )
+            if not rows:
+                unknown.append(given)
+            elif len(rows) > 1:
+                ambiguous.append(given)
+            elif rows[0][0] not in seqs:
+                seqs.append(rows[0][0])
+        if unknown:
+            raise UsageError(
+                f"no failed or pending notification with id {', '.join(unknown)} "
+                "(see `ttai notify outbox`); nothing changed"
+            )
+        if ambiguous:
+            raise UsageError(
+                f"id {', '.join(ambiguous)} matches several notifications: give more of it; "
+                "nothing changed"
+            )
+        return seqs
 
 
 def enqueue_with(
