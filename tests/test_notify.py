@@ -22,7 +22,7 @@ from tests.test_cli import one_line_error
 from ttai_cli.config import load_settings
 from ttai_cli.errors import ConfigError
 from ttai_cli.notify.models import Notification
-from ttai_cli.services.notifications import DeliveryPolicy, Notifier
+from ttai_cli.services.notifications import DeliveryPolicy, Notifier, order_group
 from ttai_cli.store import open_store
 
 SPEC_KEYS = ["id", "type", "notification_type", "title", "body", "data", "timestamp"]
@@ -35,12 +35,14 @@ def receiver() -> Iterator[Receiver]:
     r.stop()
 
 
-def alert(n: int = 0) -> Notification:
+def alert(n: int = 0, alert_id: int | None = None) -> Notification:
+    """An alert notification; with `alert_id`, one of that alert's (they keep their order)."""
+    data = {"symbol": "AAPL", "condition": "above", "threshold": 185.0, "current_price": 185.5}
     return Notification(
         "alert_triggered",
         "Price Alert: AAPL",
         f"AAPL is now $185.50 (above $185.00) #{n}",
-        {"symbol": "AAPL", "condition": "above", "threshold": 185.0, "current_price": 185.5},
+        data if alert_id is None else {**data, "alert_id": alert_id},
     )
 
 
@@ -169,7 +171,8 @@ def test_down_then_503_then_up_delivers_each_once_in_order_across_a_restart(
     url = receiver.url + "/hook"
     receiver.stop()  # down: connection refused
     notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": url})
-    created = [alert(i) for i in range(5)]
+    # one alert's notifications: their order holds however long the outage lasts
+    created = [alert(i, alert_id=7) for i in range(5)]
     for n in created:
         report = asyncio.run(notifier.notify(n))
         assert "webhook" in report.pending
@@ -384,6 +387,63 @@ def test_retry_and_drop_with_an_unknown_id_are_exit_2_and_change_nothing(
         assert message in one_line_error(ttai("notify", command, *args), 2)
     assert outbox_rows(ttai) == [failed], "all or nothing: the known id was not touched"
     assert len(receiver.requests) == 2
+
+
+# -- head-of-line blocking ----------------------------------------------------------------------
+def test_a_notification_that_keeps_failing_holds_back_only_its_own_alert_after_5_failures(
+    receiver: Receiver, clean_env: Path
+) -> None:
+    clock = FakeClock(datetime(2026, 3, 10, 15, 0, tzinfo=UTC))
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": receiver.url}, clock=clock)
+    poisoned, same_alert, other_alert, own = (
+        alert(1, alert_id=1),
+        alert(2, alert_id=1),
+        alert(3, alert_id=2),
+        Notification("info", "from a script", "x"),
+    )
+    assert order_group(poisoned) == order_group(same_alert) != order_group(other_alert)
+    assert order_group(own) is None
+    receiver.failing[poisoned.id] = Reply(500)
+    asyncio.run(notifier.notify(poisoned))  # 3 tries, then due again in a minute
+    for n in (same_alert, other_alert, own):
+        asyncio.run(notifier.notify(n))
+    assert receiver.delivered == [], "fewer than 5 failures: the whole order holds"
+    clock.advance(61)
+    asyncio.run(notifier.flush())  # 3 more tries: 6 failures, due again in 8 minutes
+    assert receiver.delivered == [] and receiver.attempts(poisoned.id) == 6
+    clock.advance(30)
+    report = asyncio.run(notifier.flush())
+    assert receiver.delivered == [other_alert.id, own.id], "independent ones get through"
+    assert "webhook" in report.pending, "the poisoned one and its alert's next still wait"
+    clock.advance(3600)
+    asyncio.run(notifier.flush(force=True))  # still failing: tried once, its alert waits
+    assert receiver.attempts(poisoned.id) == 7 and same_alert.id not in receiver.delivered
+    del receiver.failing[poisoned.id]
+    clock.advance(3600)
+    asyncio.run(notifier.flush())
+    assert receiver.delivered == [other_alert.id, own.id, poisoned.id, same_alert.id]
+    assert receiver.attempts(same_alert.id) == 1, "one alert's notifications keep their order"
+
+
+def test_when_the_one_after_a_failing_notification_fails_too_the_flush_stops(
+    receiver: Receiver, clean_env: Path
+) -> None:
+    clock = FakeClock(datetime(2026, 3, 10, 15, 0, tzinfo=UTC))
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": receiver.url}, clock=clock)
+    created = [alert(i, alert_id=i) for i in range(4)]
+    receiver.failing[created[0].id] = Reply(503)
+    for n in created:
+        with notifier.store.transaction() as db:
+            notifier.enqueue(db, n)
+    asyncio.run(notifier.flush(force=True))
+    asyncio.run(notifier.flush(force=True))  # the first has failed 6 times now
+    assert receiver.attempts(created[0].id) == 6 and len(receiver.requests) == 6
+    receiver.script = [Reply(503)] * 3  # the destination is down for the others too
+    asyncio.run(notifier.flush(force=True))
+    assert receiver.attempts(created[0].id) == 7, "one try per flush once it keeps failing"
+    assert receiver.attempts(created[1].id) == 3, "the next one gets its usual tries"
+    assert receiver.attempts(created[2].id) == 0, "two failures in a row: the flush stops"
+    assert receiver.delivered == []
 
 
 # -- configuration and secrets ------------------------------------------------------------------

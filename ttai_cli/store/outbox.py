@@ -80,9 +80,8 @@ class Outbox:
         )
         return True
 
-    def due(self, destination: str, now: datetime, *, force: bool = False) -> list[Delivery]:
-        """Pending deliveries for `destination` in creation order; unless `force`, only
-        from the first one whose next attempt is due (later ones wait behind it)."""
+    def pending(self, destination: str) -> list[Delivery]:
+        """Pending deliveries for `destination`, oldest first (due now or not)."""
         rows = self.store.db.execute(
             """
             SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
@@ -91,13 +90,6 @@ class Outbox:
             """,
             (destination,),
         ).fetchall()
-        if (
-            rows
-            and not force
-            and rows[0]["next_attempt_at"]
-            and rows[0]["next_attempt_at"] > _iso(now)
-        ):
-            return []
         return [self._delivery(r) for r in rows]
 
     @staticmethod
@@ -140,17 +132,6 @@ class Outbox:
                     delivery.destination,
                 ),
             )
-
-    def first_pending(self, destination: str) -> Delivery | None:
-        row = self.store.db.execute(
-            """
-            SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
-            FROM deliveries d JOIN notifications n ON n.seq = d.seq
-            WHERE d.destination = ? AND d.status = 'pending' ORDER BY d.seq LIMIT 1
-            """,
-            (destination,),
-        ).fetchone()
-        return self._delivery(row) if row else None
 
     def destinations_with_pending(self) -> list[str]:
         return [
