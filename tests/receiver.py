@@ -1,6 +1,7 @@
 """A real local webhook receiver for the notification tests.
 
-It answers from a script of responses (status, headers, body, delay), then 200. Like a
+It answers from a script of responses (status, headers, body, delay), then 200; a
+notification whose `Idempotency-Key` is in `failing` always gets that reply. Like a
 well-behaved integration it deduplicates by `Idempotency-Key`: `requests` is every HTTP
 request that arrived, `delivered` the ids its "application" processed, once each, in
 arrival order. `stop()` then `start()` again reuses the port, so "receiver down" is a
@@ -74,6 +75,7 @@ class Receiver:
         self.requests: list[Received] = []
         self.delivered: list[str] = []
         self.script: list[Reply] = []
+        self.failing: dict[str, Reply] = {}  # Idempotency-Key -> the reply it always gets
         self.port = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -101,6 +103,9 @@ class Receiver:
     def next_reply(self, received: Received) -> Reply:
         with self._lock:
             self.requests.append(received)
+            poisoned = self.failing.get(received.headers.get("idempotency-key", ""))
+            if poisoned is not None:
+                return poisoned
             return self.script.pop(0) if self.script else Reply()
 
     def accept(self, received: Received) -> None:

@@ -18,10 +18,11 @@ import pytest
 from tests.conftest import run_subprocess
 from tests.fakes import FakeClock, RecordingSleep
 from tests.receiver import Receiver, Reply
+from tests.test_cli import one_line_error
 from ttai_cli.config import load_settings
 from ttai_cli.errors import ConfigError
 from ttai_cli.notify.models import Notification
-from ttai_cli.services.notifications import DeliveryPolicy, Notifier
+from ttai_cli.services.notifications import DeliveryPolicy, Notifier, order_group
 from ttai_cli.store import open_store
 
 SPEC_KEYS = ["id", "type", "notification_type", "title", "body", "data", "timestamp"]
@@ -34,12 +35,14 @@ def receiver() -> Iterator[Receiver]:
     r.stop()
 
 
-def alert(n: int = 0) -> Notification:
+def alert(n: int = 0, alert_id: int | None = None) -> Notification:
+    """An alert notification; with `alert_id`, one of that alert's (they keep their order)."""
+    data = {"symbol": "AAPL", "condition": "above", "threshold": 185.0, "current_price": 185.5}
     return Notification(
         "alert_triggered",
         "Price Alert: AAPL",
         f"AAPL is now $185.50 (above $185.00) #{n}",
-        {"symbol": "AAPL", "condition": "above", "threshold": 185.0, "current_price": 185.5},
+        data if alert_id is None else {**data, "alert_id": alert_id},
     )
 
 
@@ -168,7 +171,8 @@ def test_down_then_503_then_up_delivers_each_once_in_order_across_a_restart(
     url = receiver.url + "/hook"
     receiver.stop()  # down: connection refused
     notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": url})
-    created = [alert(i) for i in range(5)]
+    # one alert's notifications: their order holds however long the outage lasts
+    created = [alert(i, alert_id=7) for i in range(5)]
     for n in created:
         report = asyncio.run(notifier.notify(n))
         assert "webhook" in report.pending
@@ -242,7 +246,8 @@ def test_400_is_not_retried_and_shows_as_failed(
     sent = ttai("notify", "send", "--title", "Bad request", "--body", "x")
     assert sent.code == 0
     assert len(receiver.requests) == 1, "a 400 is never retried"
-    assert ttai("notify", "flush").code == 0
+    flushed = ttai("notify", "flush")
+    assert flushed.code == 1, "failed ones remain"
     assert len(receiver.requests) == 1
     rows = json.loads(ttai("notify", "outbox", "--json").out)
     assert [(r["status"], r["attempts"], r["destination"]) for r in rows] == [
@@ -275,6 +280,170 @@ def test_enqueue_with_the_same_key_stores_one_notification(
         assert not notifier.enqueue(db, alert(2), key="alert-7-fired-1")
     asyncio.run(notifier.flush())
     assert len(receiver.delivered) == 1
+
+
+# -- dead letters: retry and drop ---------------------------------------------------------------
+FAILED_LINE = (
+    "ttai: 1 notification failed for good (webhook: 1): fix the destination, then run "
+    "`ttai notify retry --failed` (or `ttai notify drop --failed` to give up)"
+)
+
+
+def outbox_rows(ttai) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    listed = ttai("notify", "outbox", "--json")
+    assert listed.code == 0, listed.err
+    return json.loads(listed.out)  # type: ignore[no-any-return]
+
+
+def test_a_rejected_notification_is_sent_again_by_retry_after_the_url_is_fixed(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400, body=b'{"error": "no such hook"}')]  # then 200
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url + "/wrong")
+    assert ttai("notify", "send", "--title", "Filled", "--body", "x").code == 0
+    (row,) = outbox_rows(ttai)
+    assert row["status"] == "failed" and row["last_error"].startswith("HTTP 400")
+
+    flushed = ttai("notify", "flush")
+    assert flushed.code == 1 and flushed.err.splitlines() == [FAILED_LINE]
+    monkeypatch.setenv("TASTYTRADE_CLIENT_SECRET", "s")  # doctor: no credentials problem
+    monkeypatch.setenv("TASTYTRADE_REFRESH_TOKEN", "r")
+    doctor = ttai("doctor", "--offline")
+    assert doctor.code == 0, doctor.out + doctor.err  # a warning, not a failure
+    assert "warn  outbox         1 notification failed for good (webhook: 1)" in doctor.out
+
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url + "/hook")  # the user fixes the URL
+    retried = ttai("notify", "retry", row["id"][:8])  # the ID column of `notify outbox`
+    assert retried.code == 0, retried.out + retried.err
+    assert receiver.delivered == [row["id"]] and receiver.requests[-1].path == "/hook"
+    assert outbox_rows(ttai) == []
+    assert ttai("notify", "flush").code == 0
+    assert "outbox" not in ttai("doctor", "--offline").out
+
+
+def test_retry_failed_sends_every_failed_one_again_in_creation_order(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400), Reply(400)]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    for title in ("first", "second"):
+        assert ttai("notify", "send", "--title", title).code == 0
+    ids = [r["id"] for r in outbox_rows(ttai)]
+    assert len(ids) == 2 and receiver.delivered == []
+    retried = ttai("notify", "retry", "--failed")
+    assert retried.code == 0, retried.out
+    assert "sent 2, failed for good 0" in retried.out
+    assert receiver.delivered == ids
+
+
+def test_retry_that_is_rejected_again_stays_failed_and_exits_1(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400), Reply(400)]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    ttai("notify", "send", "--title", "still wrong")
+    retried = ttai("notify", "retry", "--failed")
+    assert retried.code == 1 and retried.err.splitlines()[-1] == FAILED_LINE
+    assert [(r["status"], r["attempts"]) for r in outbox_rows(ttai)] == [("failed", 1)]
+
+
+def test_drop_gives_up_failed_and_pending_notifications(
+    receiver: Receiver, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400)]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    ttai("notify", "send", "--title", "rejected")
+    dropped = ttai("notify", "drop", "--failed")
+    assert dropped.code == 0 and dropped.out.strip() == "dropped 1 notification"
+    assert outbox_rows(ttai) == []
+    assert ttai("notify", "flush").code == 0
+    receiver.stop()  # down: the next one stays pending; dropping it by id gives it up
+    ttai("notify", "send", "--title", "pending")
+    (row,) = outbox_rows(ttai)
+    assert row["status"] == "pending"
+    assert ttai("notify", "drop", row["id"]).out.strip() == "dropped 1 notification"
+    assert outbox_rows(ttai) == []
+    receiver.start()
+    assert ttai("notify", "flush").code == 0
+    assert len(receiver.requests) == 1, "a dropped notification is never sent"
+
+
+@pytest.mark.parametrize("command", ["retry", "drop"])
+def test_retry_and_drop_with_an_unknown_id_are_exit_2_and_change_nothing(
+    receiver: Receiver, ttai, monkeypatch, command: str
+) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(400)]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    ttai("notify", "send", "--title", "rejected")
+    ttai("notify", "send", "--title", "delivered")
+    (failed,) = outbox_rows(ttai)
+    delivered = receiver.delivered[0]
+    for args, message in (
+        ([failed["id"], "nope"], "no failed or pending notification with id nope"),
+        ([failed["id"], delivered], f"no failed or pending notification with id {delivered}"),
+        ([], "give notification ids (see `ttai notify outbox`) or --failed"),
+        ([failed["id"], "--failed"], "give notification ids or --failed, not both"),
+    ):
+        assert message in one_line_error(ttai("notify", command, *args), 2)
+    assert outbox_rows(ttai) == [failed], "all or nothing: the known id was not touched"
+    assert len(receiver.requests) == 2
+
+
+# -- head-of-line blocking ----------------------------------------------------------------------
+def test_a_notification_that_keeps_failing_holds_back_only_its_own_alert_after_5_failures(
+    receiver: Receiver, clean_env: Path
+) -> None:
+    clock = FakeClock(datetime(2026, 3, 10, 15, 0, tzinfo=UTC))
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": receiver.url}, clock=clock)
+    poisoned, same_alert, other_alert, own = (
+        alert(1, alert_id=1),
+        alert(2, alert_id=1),
+        alert(3, alert_id=2),
+        Notification("info", "from a script", "x"),
+    )
+    assert order_group(poisoned) == order_group(same_alert) != order_group(other_alert)
+    assert order_group(own) is None
+    receiver.failing[poisoned.id] = Reply(500)
+    asyncio.run(notifier.notify(poisoned))  # 3 tries, then due again in a minute
+    for n in (same_alert, other_alert, own):
+        asyncio.run(notifier.notify(n))
+    assert receiver.delivered == [], "fewer than 5 failures: the whole order holds"
+    clock.advance(61)
+    asyncio.run(notifier.flush())  # 3 more tries: 6 failures, due again in 8 minutes
+    assert receiver.delivered == [] and receiver.attempts(poisoned.id) == 6
+    clock.advance(30)
+    report = asyncio.run(notifier.flush())
+    assert receiver.delivered == [other_alert.id, own.id], "independent ones get through"
+    assert "webhook" in report.pending, "the poisoned one and its alert's next still wait"
+    clock.advance(3600)
+    asyncio.run(notifier.flush(force=True))  # still failing: tried once, its alert waits
+    assert receiver.attempts(poisoned.id) == 7 and same_alert.id not in receiver.delivered
+    del receiver.failing[poisoned.id]
+    clock.advance(3600)
+    asyncio.run(notifier.flush())
+    assert receiver.delivered == [other_alert.id, own.id, poisoned.id, same_alert.id]
+    assert receiver.attempts(same_alert.id) == 1, "one alert's notifications keep their order"
+
+
+def test_when_the_one_after_a_failing_notification_fails_too_the_flush_stops(
+    receiver: Receiver, clean_env: Path
+) -> None:
+    clock = FakeClock(datetime(2026, 3, 10, 15, 0, tzinfo=UTC))
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": receiver.url}, clock=clock)
+    created = [alert(i, alert_id=i) for i in range(4)]
+    receiver.failing[created[0].id] = Reply(503)
+    for n in created:
+        with notifier.store.transaction() as db:
+            notifier.enqueue(db, n)
+    asyncio.run(notifier.flush(force=True))
+    asyncio.run(notifier.flush(force=True))  # the first has failed 6 times now
+    assert receiver.attempts(created[0].id) == 6 and len(receiver.requests) == 6
+    receiver.script = [Reply(503)] * 3  # the destination is down for the others too
+    asyncio.run(notifier.flush(force=True))
+    assert receiver.attempts(created[0].id) == 7, "one try per flush once it keeps failing"
+    assert receiver.attempts(created[1].id) == 3, "the next one gets its usual tries"
+    assert receiver.attempts(created[2].id) == 0, "two failures in a row: the flush stops"
+    assert receiver.delivered == []
 
 
 # -- configuration and secrets ------------------------------------------------------------------

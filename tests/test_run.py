@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ctypes
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_subprocess
+from tests.fakes import FakeClock
 from tests.test_cli import one_line_error
+from tests.test_schedule import make_runner, ny, schedule_for
+from ttai_cli.jobs.command import CommandJob
+from ttai_cli.store import open_store
+from ttai_cli.store.jobs import JobsRepository
 
 TTAI = [sys.executable, "-m", "ttai_cli"]
 
@@ -62,7 +73,7 @@ def test_sigterm_mid_run_exits_0_within_3s_and_status_shows_the_job(clean_env: P
     assert "received SIGTERM: stopping" in err
     after = job_status("sleeper")
     assert after is not None and after["running_pid"] is None
-    assert after["last_result"] == "cancelled" or after["last_result"] == "error"
+    assert after["last_result"] == "cancelled", "a stopped run is not the command's failure"
 
 
 def test_second_process_for_the_same_job_exits_0_at_once(clean_env: Path) -> None:
@@ -327,3 +338,142 @@ def test_a_command_needs_no_credentials(ttai) -> None:  # type: ignore[no-untype
 )
 def test_bad_job_names_are_one_line_exit_2(ttai, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
     assert message in one_line_error(ttai("run", *args), 2)
+
+
+# -- the command's process group ----------------------------------------------------------------
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@pytest.fixture
+def group_gone() -> Iterator[Callable[[int], bool]]:
+    """`group_gone(pgid)`: whether no process of the group is left (within 2 s).
+
+    This test process adopts the orphans of what it starts and reaps them, as init does:
+    an init that does not reap (some containers) would keep their zombies in the group."""
+    if sys.platform != "linux":
+        pytest.skip("PR_SET_CHILD_SUBREAPER is Linux's")
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    seen: list[int] = []
+
+    def gone(pgid: int) -> bool:
+        seen.append(pgid)
+        deadline = time.monotonic() + 2.0
+        while True:
+            with contextlib.suppress(ChildProcessError):
+                while os.waitid(os.P_PGID, pgid, os.WEXITED | os.WNOHANG) is not None:
+                    pass
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+    try:
+        yield gone
+    finally:
+        for pgid in seen:  # a failed test must not leave sleeps behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def stubborn(pids: Path) -> CommandJob:
+    """A shell that ignores SIGTERM, and a child of its own that inherits that: the shell
+    writes its pid (its group's id, the program leads its own group) and the child's."""
+    script = f'trap "" TERM; sleep 300 & echo "$$ $!" > {pids}.tmp; mv {pids}.tmp {pids}; sleep 300'
+    return CommandJob(["sh", "-c", script], name="stubborn")
+
+
+def group_of(pids: Path) -> tuple[int, int]:
+    shell, child = (int(p) for p in pids.read_text().split())
+    assert os.getpgid(child) == shell, "the program leads a process group of its own"
+    return shell, child
+
+
+def test_stop_kills_the_whole_group_of_a_command_that_ignores_sigterm(
+    tmp_path: Path, group_gone: Callable[[int], bool]
+) -> None:
+    pids = tmp_path / "pids"
+    store = open_store(tmp_path / "t.db")
+    start = ny("2026-03-10 10:00")
+    runner = make_runner(
+        store,
+        FakeClock(start),
+        stubborn(pids),
+        schedule_for(store, start, every=timedelta(minutes=1)),
+        stop_grace=0.3,
+    )
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        task = asyncio.ensure_future(runner.run())
+        while not pids.exists():
+            await asyncio.sleep(0.01)
+        group = group_of(pids)
+        runner.stop.set()
+        return group, await task
+
+    started = time.monotonic()
+    (pgid, _), outcome = asyncio.run(scenario())
+    elapsed = time.monotonic() - started
+    assert group_gone(pgid), "no process of the group survives"
+    assert elapsed >= 0.3, "SIGTERM was ignored: the group got its grace, then SIGKILL"
+    assert outcome.exit_code == 0 and outcome.stopped
+    (run,) = [r for r in JobsRepository(store).history("stubborn") if r.result != "skipped"]
+    assert run.result == "cancelled" and run.error == "stopped before the run finished"
+
+
+def test_timeout_kills_the_whole_group_and_is_recorded_as_the_timeout(
+    tmp_path: Path, group_gone: Callable[[int], bool]
+) -> None:
+    pids = tmp_path / "pids"
+    store = open_store(tmp_path / "t.db")
+    start = ny("2026-03-10 10:00")
+    runner = make_runner(
+        store,
+        FakeClock(start),
+        stubborn(pids),
+        schedule_for(store, start, every=timedelta(minutes=1)),
+        timeout=0.3,
+        stop_grace=0.2,
+        max_runs=1,
+    )
+    outcome = asyncio.run(runner.run())
+    pgid = int(pids.read_text().split()[0])
+    assert group_gone(pgid), "no process of the group survives"
+    assert outcome.exit_code == 1
+    status = JobsRepository(store).statuses()[0]
+    assert status.last_result == "timeout" and status.last_error == "run took longer than 0.3s"
+
+
+def test_sigterm_leaves_no_sleep_of_a_shell_command_behind(
+    clean_env: Path, tmp_path: Path, group_gone: Callable[[int], bool]
+) -> None:
+    pid_file = tmp_path / "shell.pid"
+    loop = start_loop(
+        "run",
+        "--ignore-market-hours",
+        "--name",
+        "napper",
+        "--",
+        "sh",
+        "-c",
+        f"echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; sleep 300; echo done",
+    )
+    try:
+        wait_for(pid_file.exists)
+        pgid = int(pid_file.read_text())
+        assert os.getpgid(pgid) == pgid, "the command leads a process group of its own"
+        loop.send_signal(signal.SIGTERM)
+        code = loop.wait(timeout=10)
+        assert group_gone(pgid), "the sleep went with its shell"
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+    out, err = loop.communicate(timeout=5)
+    assert code == 0, err
+    assert "done" not in out
+    status = job_status("napper")
+    assert status is not None and status["last_result"] == "cancelled" and status["errors"] == 0

@@ -439,7 +439,9 @@ def test_timeout_marks_the_run_failed(store) -> None:  # type: ignore[no-untyped
             return "late"
 
     start = ny("2026-03-10 10:00")
-    runner = make_runner(store, FakeClock(start), Slow(), schedule_for(store, start), timeout=0.05)
+    runner = make_runner(
+        store, FakeClock(start), Slow(), schedule_for(store, start), timeout=0.05, stop_grace=0.05
+    )
     outcome = asyncio.run(runner.run())
     assert outcome.exit_code == 1
     status = JobsRepository(store).statuses()[0]

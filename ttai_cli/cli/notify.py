@@ -1,16 +1,21 @@
-"""`ttai notify test|outbox|flush|send`."""
+"""`ttai notify test|outbox|flush|retry|drop|send`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ttai_cli.cli.common import AppState, AsJson, console, emit_json, run, table
 from ttai_cli.errors import UsageError
 
+if TYPE_CHECKING:
+    from ttai_cli.services.notifications import FlushReport
+
 notify_app = typer.Typer(
-    help="Notifications: test destinations, inspect and flush the outbox.", no_args_is_help=True
+    help="Notifications: test destinations, inspect, flush, retry and drop the outbox.",
+    no_args_is_help=True,
 )
 Backend = Annotated[
     str | None,
@@ -20,6 +25,15 @@ Backend = Annotated[
         help="Only this backend (console, stderr, webhook, slack, discord, ntfy, apprise).",
     ),
 ]
+Ids = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[ID]...",
+        help="Notification ids, or their first characters (see `ttai notify outbox`).",
+        show_default=False,
+    ),
+]
+Failed = Annotated[bool, typer.Option("--failed", help="Every notification that failed for good.")]
 
 
 @notify_app.command("test")
@@ -71,6 +85,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
         return
     rows = [
         [
+            d.notification.id[:8],
             f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}",
             d.destination,
             d.status,
@@ -82,25 +97,65 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
     ]
     table(
         "Outbox",
-        ["Created", "Destination", "Status", "Tries", "Title", "Last error"],
+        ["ID", "Created", "Destination", "Status", "Tries", "Title", "Last error"],
         rows,
-        right=(3,),
+        right=(4,),
     )
 
 
 @notify_app.command()
 def flush(ctx: typer.Context) -> None:
-    """Retry pending deliveries now, whatever their next-attempt time."""
-    report = run(AppState.of(ctx).notifier().flush(force=True))
+    """Retry pending deliveries now, whatever their next-attempt time (exit 1 while some
+    are still pending or failed for good)."""
+    notifier = AppState.of(ctx).notifier()
+    _finish(run(notifier.flush(force=True)), notifier.failed_counts())
+
+
+@notify_app.command()
+def retry(ctx: typer.Context, ids: Ids = None, failed: Failed = False) -> None:
+    """Send failed notifications again, e.g. after fixing the destination URL: the ids
+    given (all or nothing: an unknown id changes nothing), or --failed for every one."""
+    notifier = AppState.of(ctx).notifier()
+    _finish(run(notifier.retry(_targets(ids, failed))), notifier.failed_counts())
+
+
+@notify_app.command()
+def drop(ctx: typer.Context, ids: Ids = None, failed: Failed = False) -> None:
+    """Give up notifications that failed (or are still pending): the ids given (all or
+    nothing), or --failed for every failed one. They stay in the database's record."""
+    count = AppState.of(ctx).notifier().drop(_targets(ids, failed))
+    console().print(f"dropped {count} notification{'' if count == 1 else 's'}")
+
+
+def _targets(ids: list[str] | None, failed: bool) -> list[str] | None:
+    """The ids to act on, or None for every failed one (--failed)."""
+    if ids and failed:
+        raise UsageError("give notification ids or --failed, not both")
+    if not ids and not failed:
+        raise UsageError("give notification ids (see `ttai notify outbox`) or --failed")
+    return None if failed else list(dict.fromkeys(ids or []))
+
+
+def _finish(report: FlushReport, failed: dict[str, int]) -> None:
+    """Print what a flush did; exit 1 while something is pending or failed for good."""
+    out = console()
     if report.skipped_locked:
-        console().print("Another ttai process is delivering notifications right now.")
+        out.print("Another ttai process is delivering notifications right now.")
         return
-    console().print(
+    out.print(
         f"sent {report.sent}, failed for good {report.failed}, still pending for {len(report.pending)} destination(s)"
     )
     for destination, error in report.pending.items():
-        console().print(f"  {destination}: {error}")
-    if report.pending:
+        out.print(f"  {destination}: {error}")
+    if failed:
+        total = sum(failed.values())
+        where = ", ".join(f"{d}: {n}" for d, n in failed.items())
+        sys.stderr.write(
+            f"ttai: {total} notification{'' if total == 1 else 's'} failed for good ({where}): "
+            "fix the destination, then run `ttai notify retry --failed` "
+            "(or `ttai notify drop --failed` to give up)\n"
+        )
+    if report.pending or failed:
         raise typer.Exit(1)
 
 

@@ -7,10 +7,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ttai_cli.clock import Clock
+from ttai_cli.errors import TtaiError
 
 if TYPE_CHECKING:
     from ttai_cli.market.calendar import MarketCalendar
     from ttai_cli.scheduling.schedules import Schedule
+
+
+class RunStopped(TtaiError):
+    """A run that ended because it was asked to terminate (a stop or the time limit):
+    the engine records it as cancelled (or as the timeout), not as the job's failure."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ Guarantees, each covered by tests with an injected clock:
 - Suspend-safe: sleeps are short chunks that re-read the wall clock, so after a laptop
   resumes, the most recent due slot fires at once (older ones are recorded as missed).
 - Stop: SIGTERM, SIGINT and SIGHUP end a sleep at once; a run in progress is asked to
-  terminate and gets `stop_grace` seconds, then it is cancelled. The exit code is 0.
+  terminate and gets `stop_grace` seconds, then it is cancelled; it is recorded as
+  cancelled, not as failed. The exit code is 0. A run over `timeout` gets the same grace.
 - Every run, skip and failure goes to the database (`JobsRepository`).
 """
 
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import TtaiError
-from ttai_cli.jobs.base import Job, RunContext
+from ttai_cli.jobs.base import Job, RunContext, RunStopped
 from ttai_cli.scheduling.policy import Policy
 from ttai_cli.scheduling.schedules import Schedule
 from ttai_cli.store.jobs import JobsRepository
@@ -193,26 +194,30 @@ class Runner:
             done, _ = await asyncio.wait(
                 {task, stopper}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED
             )
-            if task not in done and stopper in done:
-                log.info(
-                    "%s: stop requested; giving the run %.0fs to finish", name, self.stop_grace
-                )
+            if task not in done:
+                # a stop and the time limit alike: ask the run to end, give it the grace
+                if stopper in done:
+                    result, error, why = "cancelled", "stopped before the run finished", "stop"
+                else:
+                    result, error = "timeout", f"run took longer than {self.timeout:g}s"
+                    why = "time limit"
+                log.info("%s: %s; giving the run %.0fs to finish", name, why, self.stop_grace)
                 await self.job.terminate()
                 done, _ = await asyncio.wait({task}, timeout=self.stop_grace)
-                if task not in done:
-                    result, error = "cancelled", "stopped before the run finished"
-            elif task not in done:
-                result, error = "timeout", f"run took longer than {self.timeout:g}s"
-            if task in done:
+            if task in done and result == "timeout":
+                _ = task.cancelled() or task.exception()  # the time limit failed the run
+            elif task in done:
                 try:
                     summary = task.result()
+                    result, error = "ok", None  # it finished within the grace
+                except RunStopped:
+                    pass  # it ended because it was stopped: recorded as cancelled
                 except TtaiError as exc:
                     result, error = "error", str(exc)
                 except Exception as exc:  # a job's own bug: record it, keep the loop alive
                     log.debug("%s: run failed", name, exc_info=True)
                     result, error = "error", f"{exc.__class__.__name__}: {exc}"
             else:
-                await self.job.terminate()
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         finally:

@@ -83,6 +83,7 @@ class DoctorService:
                 integrity = store.integrity_ok()
                 applied = len(store.applied_migrations())
                 checks.extend(self._jobs_and_calendar(store))
+                checks.extend(self._outbox(store))
             mode = stat.S_IMODE(os.stat(s.database_path).st_mode)
             checks.append(
                 Check(
@@ -153,6 +154,26 @@ class DoctorService:
                 )
             )
         return checks
+
+    @staticmethod
+    def _outbox(store: Store) -> list[Check]:
+        """A warning while notifications that failed for good wait in the outbox."""
+        from ttai_cli.store.outbox import Outbox
+
+        failed = Outbox(store).failed_counts()
+        if not failed:
+            return []
+        total = sum(failed.values())
+        where = ", ".join(f"{d}: {n}" for d, n in failed.items())
+        return [
+            Check(
+                "outbox",
+                WARN,
+                f"{total} notification{'' if total == 1 else 's'} failed for good ({where}); "
+                "fix the destination, then `ttai notify retry --failed` "
+                "(or `ttai notify drop --failed`)",
+            )
+        ]
 
     async def destinations_check(self) -> list[Check]:
         """TCP reachability of each destination's host (no message is sent)."""

@@ -5,11 +5,15 @@ caller's transaction; `emit_local()` prints it (console / stderr) once that comm
 `flush()` delivers what is pending. Delivery is at-least-once and in creation order per
 destination:
 
-- 2xx: sent. Another 4xx than 429: failed for good (kept, shown by `ttai notify outbox`).
+- 2xx: sent. Another 4xx than 429: failed for good (kept, shown by `ttai notify outbox`,
+  until `retry()` sends it again or `drop()` gives it up).
 - 5xx, 429, timeouts, refused or dropped connections: retried within the flush with
   exponential backoff and jitter (`Retry-After` honoured up to `max_wait`), then left
   pending with a next-attempt time for a later run; later notifications for that
-  destination wait behind it, so the order holds.
+  destination wait behind it, so the order holds. Once it has failed
+  `DeliveryPolicy.independent_after` times it holds back only its own order group (the
+  same alert, position, job or briefing kind: see `order_group`), so one poisoned
+  message cannot silence a destination.
 - One process flushes at a time (a lock); the others leave it to that one.
 - Sends to one destination are spaced by its rate limit (Slack ~1/s, Discord ~2.5/s).
 """
@@ -64,6 +68,9 @@ class DeliveryPolicy:
     later_base: float = 15.0  # next-attempt delay for a later run: 15 s, 30 s, 1 min, ...
     later_max: float = 1800.0
     timeout: float = 10.0
+    # failed attempts after which a notification holds back only its own order group:
+    # about two flushes (3 tries each), so a short outage keeps the full order
+    independent_after: int = 5
     jitter: Callable[[float, float], float] = field(default=random.uniform)
 
     def backoff(self, attempt: int) -> float:
@@ -79,6 +86,23 @@ class FlushReport:
     failed: int = 0
     pending: dict[str, str] = field(default_factory=dict)  # destination -> last error
     skipped_locked: bool = False
+
+
+def order_group(notification: Notification) -> str | None:
+    """What a notification keeps its order with, per destination: the same alert, the
+    same position (symbol), the same job's streak, the same briefing kind. None: it is
+    independent of every other notification (`ttai notify send`, a test)."""
+    data = notification.data
+    kind = notification.notification_type
+    if kind == "alert_triggered" and data.get("alert_id") is not None:
+        return f"alert:{data['alert_id']}"
+    if kind == "position_update" and data.get("symbol"):
+        return f"position:{data['symbol']}"
+    if kind == "briefing" and data.get("kind"):
+        return f"briefing:{data['kind']}"
+    if kind in ("error", "info") and data.get("job"):
+        return f"job:{data['job']}"
+    return None
 
 
 def resolve_backends(settings: Settings, stderr_is_tty: bool) -> tuple[list[str], list[str]]:
@@ -205,36 +229,67 @@ class Notifier:
     async def _flush_destination(
         self, client: httpx.AsyncClient, kind: str, force: bool, report: FlushReport
     ) -> None:
+        """Deliver what is pending for `kind`, oldest first.
+
+        A notification that is not due yet, or that just failed (retryably), holds back
+        every later one, so the order holds through an outage. Once it has failed
+        `independent_after` times it holds back only its own order group and is tried
+        once per flush; at most one such failure is passed per flush, and a failure of
+        the next one ends the flush (then the destination itself is likely down)."""
         destination = self.remotes.get(kind)
-        deliveries = self.outbox.due(kind, self.clock.now(), force=force)
+        deliveries = self.outbox.pending(kind)
         if not deliveries:
-            waiting = self.outbox.first_pending(kind)
-            if waiting is not None and waiting.next_attempt_at is not None:
-                when = waiting.next_attempt_at.astimezone(NEW_YORK)
-                report.pending[kind] = f"next try at {when:%H:%M:%S %Z} ({waiting.last_error})"
             return
         if destination is None:
-            if deliveries:
-                report.pending[kind] = f"{len(deliveries)} waiting: no URL configured for {kind}"
-                log.warning(
-                    "%d notifications wait for %s, which has no URL configured",
-                    len(deliveries),
-                    kind,
-                )
+            report.pending[kind] = f"{len(deliveries)} waiting: no URL configured for {kind}"
+            log.warning(
+                "%d notifications wait for %s, which has no URL configured",
+                len(deliveries),
+                kind,
+            )
             return
+        now = self.clock.now()
+        held: set[str] = set()  # order groups behind a notification that keeps failing
+        passed_failure = False
         for delivery in deliveries:
-            attempt = await self._deliver(client, destination, delivery)
+            group = order_group(delivery.notification)
+            if group is not None and group in held:
+                continue
+            stubborn = delivery.attempts >= self.policy.independent_after
+            waiting = delivery.next_attempt_at
+            if not force and waiting is not None and waiting > now:
+                when = waiting.astimezone(NEW_YORK)
+                report.pending.setdefault(
+                    kind, f"next try at {when:%H:%M:%S %Z} ({delivery.last_error})"
+                )
+                if not stubborn:
+                    return  # the rest wait behind it: creation order holds
+                if group is not None:
+                    held.add(group)
+                continue
+            attempt = await self._deliver(client, destination, delivery, once=stubborn)
             if attempt.outcome == "sent":
                 report.sent += 1
             elif attempt.outcome == "reject":
                 report.failed += 1
             else:
                 report.pending[kind] = attempt.detail
-                return  # the rest wait behind it: creation order holds
+                if not stubborn or passed_failure:
+                    return  # the rest wait behind it: creation order holds
+                passed_failure = True
+                if group is not None:
+                    held.add(group)
 
     async def _deliver(
-        self, client: httpx.AsyncClient, destination: RemoteDestination, delivery: Delivery
+        self,
+        client: httpx.AsyncClient,
+        destination: RemoteDestination,
+        delivery: Delivery,
+        *,
+        once: bool = False,
     ) -> Attempt:
+        """Send one delivery, retrying within the flush (a single try when `once`)."""
+        limit = 1 if once else self.policy.attempts_per_flush
         tries = 0
         while True:
             await self._respect_rate_limit(destination)
@@ -260,7 +315,7 @@ class Notifier:
                 if attempt.retry_after is not None
                 else self.policy.backoff(tries - 1)
             )
-            if tries >= self.policy.attempts_per_flush or wait > self.policy.max_wait:
+            if tries >= limit or wait > self.policy.max_wait:
                 later = max(wait, self.policy.later(delivery.attempts + tries))
                 self.outbox.mark(
                     delivery,
@@ -289,6 +344,22 @@ class Notifier:
             await self.sleep(wait)
 
     # -- the notify commands -----------------------------------------------------------------
+    def failed_counts(self) -> dict[str, int]:
+        """Destination -> deliveries that failed for good and wait for `retry` or `drop`."""
+        return self.outbox.failed_counts()
+
+    async def retry(self, ids: list[str] | None) -> FlushReport:
+        """Send failed notifications again (those of `ids`, or all of them), e.g. after
+        the destination URL was fixed: they are pending again, due now, then flushed.
+        An id not in the outbox is a `UsageError` and nothing changes."""
+        destinations = self.outbox.retry(ids)
+        return await self.flush(force=True, only=destinations)
+
+    def drop(self, ids: list[str] | None) -> int:
+        """Give up failed notifications (those of `ids`, pending ones too, or every failed
+        one); returns how many. They stay in the database, no longer in the outbox."""
+        return self.outbox.drop(ids)
+
     async def send_test(self, only: str | None = None) -> dict[str, str]:
         """A test notification to every configured destination (or `only`); returns
         destination -> "arrived" / "pending: why" / "failed: why" / "printed"."""

@@ -2,6 +2,8 @@
 
 `add()` writes inside the caller's transaction, so whatever produced the notification
 (an alert marked triggered, a sync) and the notification commit together or not at all.
+A delivery is `pending`, `sent`, `failed` (for good: the destination rejected it, kept
+until retried or dropped) or `dropped` (given up by the user, kept for the record).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ttai_cli.errors import UsageError
 from ttai_cli.logs import redact
 from ttai_cli.notify.models import Notification
 from ttai_cli.store import Store
@@ -77,9 +80,8 @@ class Outbox:
         )
         return True
 
-    def due(self, destination: str, now: datetime, *, force: bool = False) -> list[Delivery]:
-        """Pending deliveries for `destination` in creation order; unless `force`, only
-        from the first one whose next attempt is due (later ones wait behind it)."""
+    def pending(self, destination: str) -> list[Delivery]:
+        """Pending deliveries for `destination`, oldest first (due now or not)."""
         rows = self.store.db.execute(
             """
             SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
@@ -88,13 +90,6 @@ class Outbox:
             """,
             (destination,),
         ).fetchall()
-        if (
-            rows
-            and not force
-            and rows[0]["next_attempt_at"]
-            and rows[0]["next_attempt_at"] > _iso(now)
-        ):
-            return []
         return [self._delivery(r) for r in rows]
 
     @staticmethod
@@ -138,17 +133,6 @@ class Outbox:
                 ),
             )
 
-    def first_pending(self, destination: str) -> Delivery | None:
-        row = self.store.db.execute(
-            """
-            SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
-            FROM deliveries d JOIN notifications n ON n.seq = d.seq
-            WHERE d.destination = ? AND d.status = 'pending' ORDER BY d.seq LIMIT 1
-            """,
-            (destination,),
-        ).fetchone()
-        return self._delivery(row) if row else None
-
     def destinations_with_pending(self) -> list[str]:
         return [
             r[0]
@@ -177,6 +161,90 @@ class Outbox:
             (notification_id, destination),
         ).fetchone()
         return self._delivery(row) if row else None
+
+    def failed_counts(self) -> dict[str, int]:
+        """Destination -> how many of its deliveries failed for good."""
+        rows = self.store.db.execute(
+            "SELECT destination, COUNT(*) FROM deliveries WHERE status = 'failed' "
+            "GROUP BY destination ORDER BY destination"
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def retry(self, ids: list[str] | None) -> list[str]:
+        """Send again: the failed deliveries (of the notifications `ids`, or all of them)
+        become pending, due now, with a fresh count of attempts; so do the pending ones
+        of `ids`. Returns the destinations concerned. All or nothing: an id that has no
+        failed or pending delivery changes nothing (`UsageError`)."""
+        with self.store.transaction() as db:
+            if ids is None:
+                rows = db.execute(
+                    "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL "
+                    "WHERE status = 'failed' RETURNING destination"
+                ).fetchall()
+            else:
+                rows = []
+                for seq in self._resolve(db, ids):
+                    rows += db.execute(
+                        "UPDATE deliveries SET status = 'pending', attempts = 0, "
+                        "next_attempt_at = NULL WHERE seq = ? AND status IN ('pending', 'failed') "
+                        "RETURNING destination",
+                        (seq,),
+                    ).fetchall()
+        return sorted({r[0] for r in rows})
+
+    def drop(self, ids: list[str] | None) -> int:
+        """Give up: the failed deliveries (of `ids`, or all of them), and the pending ones
+        of `ids`, become `dropped`. Returns how many notifications that concerned. All or
+        nothing, like `retry`."""
+        with self.store.transaction() as db:
+            if ids is None:
+                rows = db.execute(
+                    "UPDATE deliveries SET status = 'dropped' WHERE status = 'failed' RETURNING seq"
+                ).fetchall()
+            else:
+                rows = []
+                for seq in self._resolve(db, ids):
+                    rows += db.execute(
+                        "UPDATE deliveries SET status = 'dropped' "
+                        "WHERE seq = ? AND status IN ('pending', 'failed') RETURNING seq",
+                        (seq,),
+                    ).fetchall()
+        return len({r[0] for r in rows})
+
+    @staticmethod
+    def _resolve(db: sqlite3.Connection, ids: list[str]) -> list[int]:
+        """The notifications in the outbox (a failed or pending delivery) that `ids` name:
+        each a full id or the start of one (`ttai notify outbox` shows 8 characters)."""
+        seqs: list[int] = []
+        unknown, ambiguous = [], []
+        for given in ids:
+            prefix = given.strip().lower()
+            rows = (
+                db.execute(
+                    "SELECT DISTINCT n.seq FROM notifications n JOIN deliveries d ON d.seq = n.seq "
+                    "WHERE substr(n.id, 1, ?) = ? AND d.status IN ('pending', 'failed')",
+                    (len(prefix), prefix),
+                ).fetchall()
+                if prefix
+                else []
+            )
+            if not rows:
+                unknown.append(given)
+            elif len(rows) > 1:
+                ambiguous.append(given)
+            elif rows[0][0] not in seqs:
+                seqs.append(rows[0][0])
+        if unknown:
+            raise UsageError(
+                f"no failed or pending notification with id {', '.join(unknown)} "
+                "(see `ttai notify outbox`); nothing changed"
+            )
+        if ambiguous:
+            raise UsageError(
+                f"id {', '.join(ambiguous)} matches several notifications: give more of it; "
+                "nothing changed"
+            )
+        return seqs
 
 
 def enqueue_with(
