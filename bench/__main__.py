@@ -14,7 +14,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bench import alerts, memory, notify, schedule, startup
+from bench import alerts, memory, notify, schedule, startup, stream
 from bench.common import HEADER, Row
 
 
@@ -45,6 +45,7 @@ def main() -> int:
         ("alerts", lambda: alerts.rows(200 if quick else 1_000)),
         ("schedule", lambda: schedule.rows(20 if quick else 60)),
         ("notifications", lambda: notify.rows(300 if quick else 1_000)),
+        ("stream", lambda: stream.rows(quick)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(run())

@@ -559,3 +559,42 @@ def test_status_shows_the_stream(
         proc.wait(10)
     after = json.loads(ttai("status", "--json").out)["streams"]
     assert not any(s["connected"] for s in after)
+
+
+def test_the_access_token_keeps_refreshing_over_a_long_run(
+    store: Store, clean_env: Path, receiver: Receiver
+) -> None:
+    """Access tokens that live 2 s: the account stream's heartbeats (each checked by the
+    simulator) keep refreshing it, and a reconnect after the first token died works."""
+    import dataclasses
+
+    from ttai_cli.simulator.server import serve
+    from ttai_cli.simulator.streams import sim_order
+
+    sim = SimulatedTastytrade(
+        seed=11, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH, token_lifetime=2
+    )
+    sim.streams.tick_interval = 0.05
+    sim.market.pin("AAPL", 190, 189)
+    add_alert(store, "AAPL", "price", "above", "200")
+    settings = dataclasses.replace(FAST, account_heartbeat=0.2)
+    with serve(sim) as server, Streaming(store, server, clean_env, receiver, settings) as stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        time.sleep(4.5)  # two token lifetimes
+        sim.streams.drop("dxlink")
+        wait_for(lambda: stream.health.market.reconnects >= 1, what="a reconnect")
+        wait_for(lambda: stream.health.market.connected, what="connected again")
+        sim.market.pin("AAPL", 201, 189)
+        wait_for(lambda: delivered(receiver, "alert_triggered"), what="the firing")
+        sim.streams.order_event(
+            sim_order(
+                sim,
+                "Filled",
+                order_id=9,
+                legs=[("AAPL", "Buy to Open", 1, "201")],
+                underlying="AAPL",
+            )
+        )
+        wait_for(lambda: delivered(receiver, "order_filled"), what="the fill")
+        assert stream.health.account.reconnects == 0, "the heartbeats kept the token valid"
+    assert len(sim.requests_to("/oauth/token")) >= 3

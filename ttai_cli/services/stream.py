@@ -114,6 +114,7 @@ class StreamSettings:
     health_every: float = 1.0
     position_debounce: float = 1.0
     backoff_base: float = 1.0  # first reconnect within this many seconds
+    account_heartbeat: float = 20.0
     backoff_cap: float = 30.0
 
 
@@ -185,6 +186,7 @@ class StreamService:
                 self.health.account,
                 self.clock,
                 Backoff(settings.backoff_base, settings.backoff_cap),
+                heartbeat=settings.account_heartbeat,
             )
             tasks = [
                 asyncio.ensure_future(self._market.run(local_stop)),
