@@ -598,3 +598,62 @@ def test_the_access_token_keeps_refreshing_over_a_long_run(
         wait_for(lambda: delivered(receiver, "order_filled"), what="the fill")
         assert stream.health.account.reconnects == 0, "the heartbeats kept the token valid"
     assert len(sim.requests_to("/oauth/token")) >= 3
+
+
+def test_cron_refuses_the_stream_with_what_to_use_instead(ttai: Any) -> None:
+    result = ttai("cron", "stream")
+    assert result.code == 2 and "tmux" in result.err and "ttai run" in result.err
+
+
+def test_a_position_closed_by_a_fill_is_notified_once_whoever_sees_it(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+    tmp_path: Path,
+) -> None:
+    from ttai_cli.simulator.accountdata import position_json
+    from ttai_cli.simulator.streams import sim_order
+
+    sim = fast_ticks
+    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
+    with Streaming(store, sim_server, clean_env, None) as stream:
+        wait_for(lambda: stream.health.account.connected, what="the account stream")
+        time.sleep(0.3)  # the positions' baseline at start
+        position = sim.account.positions[qqq]
+        sim.account.trade(qqq, 2, "0.40", sim.now(), order_id=77)
+        sim.streams.order_event(
+            sim_order(
+                sim,
+                "Filled",
+                order_id=77,
+                legs=[(qqq, "Buy to Close", 2, "0.40")],
+                underlying="QQQ",
+            )
+        )
+        sim.streams.position_event(position_json(sim, position))
+        wait_for(lambda: notifications(store, "position_update"), what="the closed position")
+        time.sleep(0.3)
+    [(_, title, body, _)] = notifications(store, "position_update")
+    assert "closed" in (title + body).lower()
+    # the monitor, in another process, sees the same change: nothing new
+    from ttai_cli.services.monitor import MonitorService
+    from ttai_cli.store.positions import PositionsRepository
+
+    harness = Streaming(store, sim_server, clean_env, None)
+    other = open_store(tmp_path / "test.db")
+    clock = SystemClock()
+    context = JobContext(
+        harness.settings, other, clock, lambda: open_broker(harness.settings, clock)
+    )
+    monitor = MonitorService(context.alerts(), PositionsRepository(other))
+
+    async def once() -> None:
+        try:
+            await monitor.run()
+        finally:
+            await context.aclose()
+
+    asyncio.run(once())
+    other.close()
+    assert len(notifications(store, "position_update")) == 1

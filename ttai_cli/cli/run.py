@@ -23,7 +23,7 @@ Jobs = Annotated[
     list[str] | None,
     typer.Argument(
         show_default=False,
-        help="Jobs: monitor alerts sync briefing-morning briefing-eod briefing-weekly.",
+        help="Jobs: monitor alerts sync briefing-morning briefing-eod briefing-weekly stream.",
     ),
 ]
 Name = Annotated[

@@ -55,6 +55,11 @@ def env_file_for(settings: Settings) -> Path:
 
 
 def cron_lines(settings: Settings, jobs: list[str]) -> list[str]:
+    if "stream" in jobs:
+        raise UsageError(
+            "stream runs all session long, which cron cannot do: run it in tmux, or use the "
+            "daemon (`ttai run`, `ttai systemd`), which includes it"
+        )
     unknown = [j for j in jobs if j not in CRON_ENTRIES]
     if unknown:
         raise UsageError(f"unknown job {unknown[0]!r} (jobs: {', '.join(JOB_NAMES)})")

@@ -21,7 +21,7 @@ from ttai_cli.clock import Clock
 from ttai_cli.streaming.backoff import Backoff
 from ttai_cli.streaming.events import OrderEvent, OrderLeg, PositionEvent
 from ttai_cli.streaming.health import FeedHealth
-from ttai_cli.streaming.market import _describe, wait_any
+from ttai_cli.streaming.market import describe_error, wait_any
 
 log = logs.get("stream")
 HEARTBEAT_SECONDS = 20.0
@@ -118,9 +118,9 @@ class AccountFeed:
                         await streamer._subscribe(_heartbeat())
                 return "stopped"
         except BaseExceptionGroup as group:
-            return _describe(group)
+            return describe_error(group)
         except Exception as exc:
-            return _describe(exc)
+            return describe_error(exc)
 
     # -- messages (called on the SDK's reader task) ----------------------------------------------
     def deliver(self, type_name: str, data: dict[str, Any], model: Any) -> None:
@@ -138,7 +138,7 @@ class AccountFeed:
         except Exception as exc:  # a message we cannot read is skipped, never fatal
             health.malformed += 1
             log.warning(
-                "skipped an account %s message ttai cannot read (%s)", type_name, _describe(exc)
+                "skipped an account %s message ttai cannot read (%s)", type_name, describe_error(exc)
             )
 
 

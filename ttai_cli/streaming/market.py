@@ -160,9 +160,9 @@ class MarketFeed:
                     await self._sync_subscriptions(streamer)
                 return "stopped"
         except BaseExceptionGroup as group:
-            return _describe(group)
+            return describe_error(group)
         except Exception as exc:
-            return _describe(exc)
+            return describe_error(exc)
         finally:
             self._streamer = None
 
@@ -189,7 +189,7 @@ class MarketFeed:
                 log.debug("tick failure", exc_info=True)
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     text = " ".join(str(exc).split())[:200]
