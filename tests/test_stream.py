@@ -66,7 +66,9 @@ class Streaming:
         home: Path,
         receiver: Receiver | None,
         settings: StreamSettings = FAST,
+        until: Any = None,
     ) -> None:
+        self.until = until
         env = {
             "TTAI_HOME": str(home),
             "TTAI_API_URL": server.url,
@@ -99,7 +101,7 @@ class Streaming:
             self.stop_event = asyncio.Event()
             ready.set()
             try:
-                await self.job.build_service().run(self.stop_event)
+                self.report = await self.job.build_service().run(self.stop_event, self.until)
             finally:
                 await context.aclose()
                 store.close()
@@ -657,3 +659,75 @@ def test_a_position_closed_by_a_fill_is_notified_once_whoever_sees_it(
     asyncio.run(once())
     other.close()
     assert len(notifications(store, "position_update")) == 1
+
+
+def test_stream_disconnects_at_the_session_close(
+    store: Store, fast_ticks: SimulatedTastytrade, sim_server: RunningServer, clean_env: Path
+) -> None:
+    from datetime import datetime, timedelta
+
+    from ttai_cli.clock import NEW_YORK
+
+    add_alert(store, "AAPL", "price", "above", "100000")
+    close = datetime.now(NEW_YORK) + timedelta(seconds=1.5)
+    stream = Streaming(store, sim_server, clean_env, None, until=close)
+    with stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        stream.thread.join(5)
+        assert not stream.thread.is_alive(), "still streaming after the close"
+    assert not stream.health.market.connected and not stream.health.account.connected
+    assert fast_ticks.streams.active() == 0
+
+
+@pytest.mark.parametrize(
+    ("started", "first", "then"),
+    [
+        # during a session: at once, then the next session's open
+        ("2026-12-01 11:00", "2026-12-01 11:00", "2026-12-02 09:30"),
+        # before the open: the open
+        ("2026-12-01 08:00", "2026-12-01 09:30", "2026-12-02 09:30"),
+        # Thanksgiving: Friday's half-day session, then Monday's
+        ("2026-11-26 10:00", "2026-11-27 09:30", "2026-11-30 09:30"),
+        # after Black Friday's 13:00 close: Monday
+        ("2026-11-27 13:00", "2026-11-30 09:30", "2026-12-01 09:30"),
+    ],
+    ids=["mid-session", "before-the-open", "thanksgiving", "after-black-friday-close"],
+)
+def test_stream_sessions_schedule(store: Store, started: str, first: str, then: str) -> None:
+    from datetime import datetime
+
+    from ttai_cli.clock import NEW_YORK
+    from ttai_cli.market.calendar import MarketCalendar
+    from ttai_cli.scheduling.sessions import SessionStreams
+
+    def ny(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=NEW_YORK)
+
+    schedule = SessionStreams(MarketCalendar(store))
+    slot = schedule.first(ny(started))
+    assert slot is not None and slot == ny(first)
+    assert schedule.after(slot) == ny(then)
+
+
+def test_black_friday_stream_runs_until_the_early_close(store: Store, clean_env: Path) -> None:
+    from datetime import datetime
+
+    from tests.fakes import FakeClock
+    from ttai_cli.clock import NEW_YORK
+    from ttai_cli.jobs.base import RunContext
+
+    opened = datetime(2026, 11, 27, 9, 30, tzinfo=NEW_YORK)
+    clock = FakeClock(opened)
+    settings = load_settings(environ={"TTAI_HOME": str(clean_env)})
+    job = StreamJob(JobContext(settings, store, clock, lambda: open_broker(settings, clock)))
+    guarded = RunContext("stream", opened, clock, market_open=True)
+    assert job.until(guarded) == datetime(2026, 11, 27, 13, 0, tzinfo=NEW_YORK)
+    ignoring = RunContext("stream", opened, clock, market_open=None)
+    assert job.until(ignoring) is None
+
+
+def test_defaults_fall_back_after_30s_and_reconnect_within_1s_capped_at_30s() -> None:
+    defaults = StreamSettings()
+    assert defaults.fallback_after == 30 and defaults.fallback_every == 30
+    assert defaults.backoff_base == 1 and defaults.backoff_cap == 30
+    assert defaults.follow_every <= 2, "an alert from another process within 2 s"

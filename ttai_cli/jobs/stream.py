@@ -15,6 +15,7 @@ from ttai_cli.jobs.context import ContextJob, JobContext
 
 if TYPE_CHECKING:
     import asyncio
+    from datetime import datetime
 
     from ttai_cli.market.calendar import MarketCalendar
     from ttai_cli.scheduling.schedules import Schedule
@@ -70,17 +71,21 @@ class StreamJob(ContextJob):
             settings=self.settings,
         )
 
+    def until(self, ctx: RunContext) -> datetime | None:
+        """When this run disconnects: the close of the session its slot is in (13:00 on
+        a half day), or never when market hours are ignored."""
+        from ttai_cli.market.calendar import MarketCalendar
+
+        if ctx.market_open is None:  # --ignore-market-hours: until stopped
+            return None
+        session = MarketCalendar(self.context.store).session_at(ctx.slot)
+        return session.close if session is not None else None
+
     async def run(self, ctx: RunContext) -> str | None:
         import asyncio
 
-        from ttai_cli.market.calendar import MarketCalendar
-
-        until = None
-        if ctx.market_open is not None:  # guarded: stream until this session's close
-            session = MarketCalendar(self.context.store).session_at(ctx.slot)
-            until = session.close if session is not None else None
         self._stop = asyncio.Event()
-        report = await self.build_service().run(self._stop, until)
+        report = await self.build_service().run(self._stop, self.until(ctx))
         return report.summary()
 
     async def terminate(self) -> None:
