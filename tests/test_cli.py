@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,7 +121,67 @@ def test_unwritable_home_one_line_exit_2(ttai, tmp_path: Path) -> None:  # type:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     line = one_line_error(ttai("--home", str(blocker / "state"), "--demo", "positions"), 2)
-    assert "not writable" in line
+    assert "not usable (Not a directory); fix --home" in line
+
+
+# -- paths the OS cannot use: exit 2 and one line naming the option (#15) ----------------------
+LONG_NAME = "x" * 300  # over the 255-byte limit of one file name
+
+
+def test_300_character_home_is_exit_2_naming_the_option(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    line = one_line_error(ttai("--home", str(tmp_path / LONG_NAME), "alerts", "list"), 2)
+    assert line.startswith("ttai: --home ") and line.endswith("File name too long")
+
+
+def test_300_character_ttai_home_is_exit_2_naming_the_variable(
+    ttai, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TTAI_HOME", str(tmp_path / LONG_NAME))
+    assert one_line_error(ttai("status"), 2).startswith("ttai: TTAI_HOME ")
+
+
+def test_300_character_env_file_is_exit_2_naming_the_option(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    line = one_line_error(ttai("--env-file", str(tmp_path / LONG_NAME), "doctor", "--offline"), 2)
+    assert line.startswith("ttai: --env-file ") and line.endswith("File name too long")
+
+
+def test_file_where_the_home_directory_should_be_is_exit_2(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    line = one_line_error(ttai("--home", str(blocker), "--demo", "alerts", "list"), 2)
+    assert "it is a file, not a directory" in line and "--home" in line
+
+
+def test_file_where_the_locks_directory_should_be_is_exit_2(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "state"
+    home.mkdir()
+    (home / "locks").write_text("")
+    line = one_line_error(
+        ttai("--home", str(home), "--demo", "monitor", "--ignore-market-hours"), 2
+    )
+    assert "lock file" in line and "is a file, not a directory" in line
+
+
+def test_directory_where_the_database_should_be_is_exit_2(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "state"
+    (home / "ttai-demo.db").mkdir(parents=True)
+    line = one_line_error(ttai("--home", str(home), "--demo", "alerts", "list"), 2)
+    assert "cannot create database" in line and "Is a directory" in line
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_home_without_permission_is_exit_2(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    line = one_line_error(ttai("--home", str(locked / "state"), "--demo", "alerts", "list"), 2)
+    assert "Permission denied" in line and "--home" in line
+
+
+def test_too_long_command_name_is_exit_2(ttai) -> None:  # type: ignore[no-untyped-def]
+    line = one_line_error(
+        ttai("run", "--name", LONG_NAME, "--ignore-market-hours", "--", "true"), 2
+    )
+    assert "--name is too long" in line
 
 
 def test_usage_errors_one_line_exit_2(ttai) -> None:  # type: ignore[no-untyped-def]

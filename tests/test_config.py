@@ -104,7 +104,7 @@ def test_unwritable_home_is_a_config_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     settings = load_settings(home=blocker / "sub", environ={})
-    with pytest.raises(ConfigError, match="not writable"):
+    with pytest.raises(ConfigError, match="not usable"):
         ensure_home(settings)
 
 

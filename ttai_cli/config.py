@@ -62,6 +62,7 @@ class Settings:
     """Everything ttai reads from its environment, resolved once per process."""
 
     home: Path
+    home_option: str | None = None  # where `home` came from (--home, TTAI_HOME; None: default)
     env_file: Path | None = None
     demo: bool = False
     client_secret: Secret | None = None
@@ -208,20 +209,31 @@ def parse_backends(raw: str) -> tuple[str, ...]:
     return names
 
 
+def _is_file(path: Path, option: str, given: Path) -> bool:
+    """`path.is_file()`, except that a path the OS refuses outright (a name too long,
+    a symlink loop) is a `ConfigError` naming the option: `Path.is_file` only
+    answers False for a missing file or a file in the way of a directory."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise ConfigError(f"{option} {given}: {exc.strerror or exc}") from None
+
+
 def locate_env_file(
     explicit: Path | None, env: Mapping[str, str], home: Path | None
 ) -> Path | None:
     if explicit is not None:
-        if not explicit.is_file():
+        if not _is_file(explicit, "--env-file", explicit):
             raise ConfigError(f"--env-file {explicit}: no such file")
         return explicit
-    candidates = [Path.cwd() / ".env"]
+    cwd_env = Path.cwd() / ".env"
+    if _is_file(cwd_env, "./.env", cwd_env):
+        return cwd_env
     home_dir = home or (Path(env["TTAI_HOME"]) if env.get("TTAI_HOME") else None)
     if home_dir is not None:
-        candidates.append(home_dir / ".env")
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+        option = "--home" if home is not None else "TTAI_HOME"
+        if _is_file(home_dir / ".env", option, home_dir):
+            return home_dir / ".env"
     return None
 
 
@@ -239,11 +251,13 @@ def load_settings(
     merged.update(base_env)  # the real environment always wins
 
     home_dir = home or (Path(merged["TTAI_HOME"]).expanduser() if merged.get("TTAI_HOME") else None)
+    home_option = "--home" if home else "TTAI_HOME" if home_dir else None
     api_url = merged.get("TTAI_API_URL", "").strip() or None
     if api_url and not api_url.startswith(("http://", "https://")):
         raise ConfigError(f"TTAI_API_URL must start with http:// or https:// (got {api_url!r})")
     return Settings(
         home=home_dir or default_home(),
+        home_option=home_option,
         env_file=path,
         demo=demo or _flag(merged, "TTAI_DEMO"),
         client_secret=_secret(merged, "TASTYTRADE_CLIENT_SECRET", "TT_SECRET"),
@@ -292,7 +306,8 @@ def account_streamer_url(settings: Settings, demo_base_url: str | None = None) -
 
 
 def ensure_home(settings: Settings) -> Path:
-    """Create the state directory (mode 0700) or fail with one line, exit 2."""
+    """Create the state directory (mode 0700) or fail with one line naming where it came
+    from (--home, TTAI_HOME), exit 2: a path too long, a file in the way, no permission."""
     home = settings.home
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -301,8 +316,10 @@ def ensure_home(settings: Settings) -> Path:
         os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         os.unlink(probe)
     except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        raise ConfigError(
-            f"state directory {home} is not writable ({reason}); set TTAI_HOME or --home"
-        ) from None
+        if isinstance(exc, FileExistsError):  # mkdir's answer when `home` is a file
+            reason = "it is a file, not a directory"
+        else:
+            reason = exc.strerror or exc.__class__.__name__
+        fix = f"fix {settings.home_option}" if settings.home_option else "set TTAI_HOME or --home"
+        raise ConfigError(f"state directory {home} is not usable ({reason}); {fix}") from None
     return home

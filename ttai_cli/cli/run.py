@@ -29,6 +29,7 @@ Jobs = Annotated[
 Name = Annotated[
     str | None, typer.Option("--name", help="Job name for a COMMAND (status, pause, lock).")
 ]
+MAX_NAME = 200  # a lock file's name must stay under the usual 255-byte limit
 WhenClosed = Annotated[
     str,
     typer.Option(
@@ -83,6 +84,8 @@ def run(
 
         if name is not None and not name.strip():
             raise UsageError("--name must not be empty")
+        if name is not None and len(name) > MAX_NAME:  # it names the job's lock file
+            raise UsageError(f"--name is too long (at most {MAX_NAME} characters)")
         if name in JOB_NAMES:  # it would share the built-in job's lock, status and pause
             raise UsageError(f"--name {name} is a built-in job's name; choose another")
         selected = [CommandJob(command, name)]

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from types import TracebackType
 
+from ttai_cli.errors import ConfigError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -32,9 +34,18 @@ class JobLock:
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        """Take the lock without waiting; False when another process holds it."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        """Take the lock without waiting; False when another process holds it. A lock
+        file the OS cannot create (a file named `locks` in the way, a job name too long
+        for a file name) is a `ConfigError`: exit 2, one line."""
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            if isinstance(exc, FileExistsError):  # mkdir's answer when `locks` is a file
+                reason = f"{self.path.parent} is a file, not a directory"
+            else:
+                reason = exc.strerror or exc.__class__.__name__
+            raise ConfigError(f"cannot create the lock file {self.path} ({reason})") from None
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ttai_cli.errors import NotATtaiDatabase, StoreError
+from ttai_cli.errors import ConfigError, NotATtaiDatabase, StoreError
 from ttai_cli.store.migrations import MIGRATIONS
 
 # PRAGMA application_id marks the file as ours: 'ttai' in ASCII.
@@ -65,7 +65,8 @@ def open_store(path: Path) -> Store:
     """Open (creating and migrating if needed) the database at `path`.
 
     Raises `NotATtaiDatabase` (exit 2) for a file that is not SQLite or belongs to
-    another program, and `StoreError` when the file cannot be opened.
+    another program, `ConfigError` (exit 2) when the OS refuses to create the file, and
+    `StoreError` when the file cannot be opened.
     """
     return Store(path)
 
@@ -120,8 +121,8 @@ def _create_private(path: Path) -> None:
     """
     try:
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    except OSError as exc:
-        raise StoreError(f"cannot create database {path}: {exc.strerror or exc}") from None
+    except OSError as exc:  # a directory in its place, no permission, a name too long
+        raise ConfigError(f"cannot create database {path}: {exc.strerror or exc}") from None
     os.close(fd)
 
 
