@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_subprocess
+from tests.conftest import CANARY_REFRESH, CANARY_SECRET, run_subprocess
 from tests.fakes import FakeClock
 from tests.test_cli import one_line_error
 from tests.test_schedule import make_runner, ny, schedule_for
 from ttai_cli.jobs.command import CommandJob
+from ttai_cli.simulator.app import SimulatedTastytrade
+from ttai_cli.simulator.server import RunningServer
 from ttai_cli.store import open_store
 from ttai_cli.store.jobs import JobsRepository
 
@@ -477,3 +479,80 @@ def test_sigterm_leaves_no_sleep_of_a_shell_command_behind(
     assert "done" not in out
     status = job_status("napper")
     assert status is not None and status["last_result"] == "cancelled" and status["errors"] == 0
+
+
+# -- exit codes of a stop (#15): Ctrl-C on a one-off is 130; a loop stopped by any signal is 0 --
+def start_napper(tmp_path: Path, *schedule: str) -> tuple[subprocess.Popen[str], Path]:
+    """A command job that says when it has started, then sleeps until stopped."""
+    started = tmp_path / "started"
+    script = f"touch {started}; exec sleep 30"
+    loop = start_loop(
+        "run", *schedule, "--ignore-market-hours", "--name", "napper", "--", "sh", "-c", script
+    )
+    wait_for(started.exists)
+    return loop, started
+
+
+@pytest.mark.parametrize(
+    ("schedule", "sig", "code"),
+    [
+        ((), signal.SIGINT, 130),
+        ((), signal.SIGTERM, 0),
+        (("--every", "1s"), signal.SIGINT, 0),
+        (("--every", "1s"), signal.SIGTERM, 0),
+    ],
+    ids=["sigint-one-off", "sigterm-one-off", "sigint-loop", "sigterm-loop"],
+)
+def test_sigint_on_one_off_exits_130_and_every_other_stop_exits_0(
+    clean_env: Path, tmp_path: Path, schedule: tuple[str, ...], sig: signal.Signals, code: int
+) -> None:
+    loop, _ = start_napper(tmp_path, *schedule)
+    try:
+        loop.send_signal(sig)
+        assert loop.wait(timeout=10) == code
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+    _, err = loop.communicate()
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    if code == 130:
+        assert last == "ttai: interrupted"
+    else:
+        assert last.endswith("stopped cleanly")
+
+
+def test_sigterm_with_a_slow_api_ends_within_5s(
+    clean_env: Path, sim: SimulatedTastytrade, sim_server: RunningServer
+) -> None:
+    sim.faults.add("slow", "/accounts", times=10, delay=10)  # positions take 10 s to come
+    env = {
+        "TTAI_API_URL": sim_server.url,
+        "TASTYTRADE_CLIENT_SECRET": CANARY_SECRET,
+        "TASTYTRADE_REFRESH_TOKEN": CANARY_REFRESH,
+        "TTAI_API_TIMEOUT": "60",
+        "TTAI_NOTIFICATION_BACKEND": "none",
+    }
+    loop = subprocess.Popen(
+        [*TTAI, "monitor", "--loop", "--ignore-market-hours"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+    try:
+        assert loop.stderr is not None
+        for line in loop.stderr:  # the run is under way: the positions request is in flight
+            if "monitor: run for" in line:
+                break
+        wait_for(lambda: sim.faults.pending and sim.faults.pending[0].times < 10)
+        started = time.monotonic()
+        loop.send_signal(signal.SIGTERM)
+        code = loop.wait(timeout=15)
+        elapsed = time.monotonic() - started
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+    assert code == 0
+    assert elapsed < 5.0, f"took {elapsed:.2f}s"
+    status = job_status("monitor")
+    assert status is not None and status["last_result"] == "cancelled"

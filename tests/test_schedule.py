@@ -432,6 +432,25 @@ def test_stop_during_a_run_waits_the_grace_then_cancels(store) -> None:  # type:
     assert JobsRepository(store).history("fake")[0].result == "cancelled"
 
 
+def test_stop_during_a_slow_live_market_check_ends_at_once_without_a_run(store) -> None:  # type: ignore[no-untyped-def]
+    async def hanging_live_check():  # type: ignore[no-untyped-def]
+        await asyncio.Event().wait()  # tastytrade does not answer
+
+    start = ny("2026-03-10 10:00")  # open by the calendar: tastytrade is asked to confirm
+    job = RecordingJob()
+    runner = make_runner(store, FakeClock(start), job, schedule_for(store, start))
+    runner.policy.guard = MarketGuard(MarketCalendar(store), hanging_live_check)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        task = asyncio.ensure_future(runner.run())
+        await asyncio.sleep(0.01)
+        runner.stop.set()
+        return await asyncio.wait_for(task, timeout=1.0)
+
+    outcome = asyncio.run(scenario())
+    assert outcome.stopped and outcome.runs == 0 and job.history == []
+
+
 def test_timeout_marks_the_run_failed(store) -> None:  # type: ignore[no-untyped-def]
     class Slow(RecordingJob):
         async def run(self, ctx: object) -> str:

@@ -30,6 +30,13 @@ class CredentialsError(ConfigError):
     """Credentials missing or rejected by tastytrade: the user must act, exit 2."""
 
 
+class Interrupted(TtaiError):
+    """Ctrl-C (SIGINT) during a one-off run: exit 130 (128 + SIGINT), as shells expect.
+    A loop stopped by any signal exits 0."""
+
+    exit_code = 130
+
+
 class StoreError(TtaiError):
     """The local database could not be used."""
 

@@ -6,9 +6,10 @@ Guarantees, each covered by tests with an injected clock:
   skipped ("previous run still going"), and the next run waits for the next slot.
 - Suspend-safe: sleeps are short chunks that re-read the wall clock, so after a laptop
   resumes, the most recent due slot fires at once (older ones are recorded as missed).
-- Stop: SIGTERM, SIGINT and SIGHUP end a sleep at once; a run in progress is asked to
-  terminate and gets `stop_grace` seconds, then it is cancelled; it is recorded as
-  cancelled, not as failed. The exit code is 0. A run over `timeout` gets the same grace.
+- Stop: SIGTERM, SIGINT and SIGHUP end a sleep (or a live market check) at once; a run
+  in progress is asked to terminate and gets `stop_grace` seconds, then it is cancelled;
+  it is recorded as cancelled, not as failed. The exit code is 0 (the service makes Ctrl-C
+  on a one-off run 130). A run over `timeout` gets the same grace.
 - Every run, skip and failure goes to the database (`JobsRepository`).
 """
 
@@ -22,6 +23,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
@@ -32,6 +34,7 @@ from ttai_cli.scheduling.schedules import Schedule
 from ttai_cli.store.jobs import JobsRepository
 
 log = logs.get("scheduler")
+T = TypeVar("T")
 OVERLAP = "previous run still going"
 MISSED = "missed: the process was asleep or suspended"
 
@@ -103,7 +106,9 @@ class Runner:
                 break
             slot = self._latest_due(slot)
             self.last_slot = slot
-            decision = await self.policy.confirm(slot, self.clock.now())
+            decision = await self.unless_stopped(self.policy.confirm(slot, self.clock.now()))
+            if decision is None or self.stop.is_set():  # no run starts after a stop
+                break
             if decision.run:
                 await self.execute(slot, decision.market_open)
                 if self.max_runs is not None and self.outcome.runs >= self.max_runs:
@@ -130,6 +135,20 @@ class Runner:
             return False
         finally:
             stopper.cancel()
+
+    async def unless_stopped(self, awaitable: Awaitable[T]) -> T | None:
+        """The result of `awaitable`, or None when a stop comes first: it is cancelled
+        then, so a slow live market check cannot hold up the exit."""
+        task = asyncio.ensure_future(awaitable)
+        stopper = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return None if task.cancelled() else task.result()
 
     def _latest_due(self, slot: datetime) -> datetime:
         """After a sleep that overshot (suspend, a busy machine), fire the most recent
@@ -265,7 +284,10 @@ async def catch_up(runner: Runner, grace: timedelta) -> Outcome:
         )
         return runner.outcome
     runner.remember_slots = True
-    decision = await runner.policy.confirm(slot, now)
+    decision = await runner.unless_stopped(runner.policy.confirm(slot, now))
+    if decision is None or runner.stop.is_set():
+        runner.outcome.stopped = True
+        return runner.outcome
     if decision.run:
         await runner.execute(slot, decision.market_open)
     else:
@@ -273,18 +295,21 @@ async def catch_up(runner: Runner, grace: timedelta) -> Outcome:
     return runner.outcome
 
 
-def install_stop_handlers(stop: asyncio.Event) -> None:
-    """SIGTERM, SIGINT and SIGHUP set `stop`. A SIGHUP that is ignored (nohup) stays
+def install_stop_handlers(stop: asyncio.Event, received: list[int] | None = None) -> None:
+    """SIGTERM, SIGINT and SIGHUP set `stop`; the first signal is appended to `received`
+    (the caller decides the exit code by it). A SIGHUP that is ignored (nohup) stays
     ignored, so closing the terminal does not stop a nohup'd loop."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
             continue
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-            loop.add_signal_handler(sig, _on_signal, stop, sig)
+            loop.add_signal_handler(sig, _on_signal, stop, sig, received)
 
 
-def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
+def _on_signal(stop: asyncio.Event, sig: signal.Signals, received: list[int] | None) -> None:
     if not stop.is_set():
         log.info("received %s: stopping", signal.Signals(sig).name)
+        if received is not None:
+            received.append(sig)
     stop.set()

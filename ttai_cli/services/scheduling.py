@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.config import Settings
-from ttai_cli.errors import UsageError
+from ttai_cli.errors import Interrupted, UsageError
 from ttai_cli.jobs import JOB_NAMES
 from ttai_cli.jobs.base import Job
 from ttai_cli.market.calendar import MarketCalendar
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 
 log = logs.get("scheduler")
 FAILURES_BEFORE_ALERT = 3  # consecutive failed runs that make one `error` notification
+# README: a stopped process ends within 5 s. A run in progress gets 4 of them to finish;
+# cancelling it, closing the broker and the database, and leaving take the rest.
+STOP_GRACE = 4.0
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ class SchedulingService:
         jobs: list[Job],
         options: ScheduleOptions,
         *,
-        stop_grace: float = 5.0,
+        stop_grace: float = STOP_GRACE,
         daemon: DaemonOptions | None = None,
     ) -> int:
         """Run `jobs` per `options` (or, as the daemon, each at its own cadence) in this
@@ -171,7 +175,7 @@ class SchedulingService:
         jobs: list[Job],
         options: ScheduleOptions,
         *,
-        stop_grace: float = 5.0,
+        stop_grace: float = STOP_GRACE,
         daemon: DaemonOptions | None = None,
         stop: asyncio.Event | None = None,
         max_chunk: float = 1.0,
@@ -182,9 +186,10 @@ class SchedulingService:
         from ttai_cli.scheduling import sd_notify
         from ttai_cli.scheduling.engine import Runner, catch_up, install_stop_handlers
 
+        received: list[int] = []  # the stop signal, if one came
         if stop is None:
             stop = asyncio.Event()
-            install_stop_handlers(stop)
+            install_stop_handlers(stop, received)
         pid = os.getpid()
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
@@ -248,6 +253,9 @@ class SchedulingService:
                 lock.release()
             for job in jobs:
                 await job.close()
+        one_off = daemon is None and (options.catch_up or not options.repeats)
+        if one_off and received[:1] == [signal.SIGINT]:
+            raise Interrupted("interrupted")  # Ctrl-C: 130; a loop stopped by any signal: 0
         if stop.is_set() and runs:
             log.info("stopped cleanly")
         return max((o.exit_code for o in outcomes), default=0)
