@@ -168,6 +168,70 @@ def test_daemon_runs_a_simulated_trading_day(store, clean_env: Path) -> None:  #
     assert len(sim.requests_to("/oauth/token")) <= 2, "one shared login, not one per run"
 
 
+def test_daemon_with_ignore_market_hours_runs_at_open_market_cadences_on_a_closed_evening(
+    store, clean_env: Path
+) -> None:  # type: ignore[no-untyped-def]
+    clock = VirtualClock(ny("2026-03-10 20:00"))  # a Tuesday evening: NYSE closed
+    sim = SimulatedTastytrade(
+        seed=3, now=clock.now, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH
+    )
+    settings = load_settings(
+        environ={"TTAI_HOME": str(clean_env), "TTAI_NOTIFICATION_BACKEND": "none"}
+    )
+    clean_env.mkdir(parents=True, exist_ok=True)
+    AlertsRepository(store).add(parse_alert("AAPL", "price", "above", "100000"), clock.now())
+    options = ScheduleOptions(ignore_market_hours=True)
+    with serve(sim) as server:
+        context = JobContext(settings, store, clock, lambda: make_broker(server))
+        jobs = [create_job(n, context) for n in JOB_NAMES if n != "stream"]
+        service = SchedulingService(settings, clock, store=store)
+        stop = asyncio.Event()
+
+        async def evening() -> int:
+            daemon = asyncio.ensure_future(
+                service.run_jobs(jobs, options, daemon=DaemonOptions(), stop=stop, max_chunk=3600)
+            )
+            await clock.drive(ny("2026-03-10 20:10"), lambda: len(jobs))
+            for status in JobsRepository(store).statuses():  # while it runs: the next runs
+                if status.job in ("monitor", "alerts", "sync"):
+                    assert status.next_run_at is not None
+                    assert status.next_run_at <= ny("2026-03-10 20:15"), status
+            stop.set()
+            return await daemon
+
+        assert asyncio.run(evening()) == 0
+    repo = JobsRepository(store)
+    ran = {
+        job: [f"{r.slot:%H:%M:%S}" for r in reversed(repo.history(job, 50)) if r.result == "ok"]
+        for job in JOB_NAMES
+    }
+    assert ran["monitor"] == [f"20:{m:02d}:00" for m in range(11)], "every 60 s from 20:00"
+    assert ran["alerts"] == [f"20:{s // 60:02d}:{s % 60:02d}" for s in range(0, 601, 30)]
+    assert ran["sync"] == ["20:00:00", "20:05:00", "20:10:00"], "every 5 minutes"
+    assert ran["briefing-morning"] == ran["briefing-eod"] == ran["briefing-weekly"] == []
+
+
+def test_daemon_when_closed_and_ignore_market_hours_conflict(ttai) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli import one_line_error
+
+    line = one_line_error(ttai("--demo", "run", "--ignore-market-hours", "--when-closed", "5m"), 2)
+    assert "--when-closed and --ignore-market-hours conflict" in line
+
+
+def test_sync_loop_with_ignore_market_hours_runs_every_5_minutes_at_night(ttai) -> None:  # type: ignore[no-untyped-def]
+    result = ttai(
+        "--demo", "sync", "--loop", "--ignore-market-hours", "--dry-run", "--count", "3",
+        "--now", "2026-03-10T20:00", "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [(r["at"][11:16], r["action"]) for r in rows] == [
+        ("20:00", "run"),
+        ("20:05", "run"),
+        ("20:10", "run"),
+    ]
+
+
 def test_quote_cache_shares_a_request_in_flight() -> None:
     class SlowBroker:
         def __init__(self) -> None:

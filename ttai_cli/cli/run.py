@@ -115,6 +115,11 @@ def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: s
         if when_closed.strip().lower() == "pause"
         else parse_duration(when_closed, option="--when-closed")
     )
+    if closed is not None and schedule.ignore_market_hours:
+        raise UsageError(
+            "--when-closed and --ignore-market-hours conflict: with --ignore-market-hours "
+            "the jobs keep their open-market cadence at all hours"
+        )
     context = dataclasses.replace(state.job_context(), quote_source=QuoteCache(ttl=5.0))
     # TTAI_STREAMING=0: no stream job; the polling alerts job does all the work
     names = [n for n in JOB_NAMES if n != "stream" or state.settings.streaming]
@@ -123,6 +128,7 @@ def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: s
         if isinstance(job, StreamJob):
             # the daemon's polling `alerts` job takes over while the stream is down
             job.settings = StreamSettings(fallback=False)
+            job.ignore_market_hours = schedule.ignore_market_hours  # then: connected from now
             context.stream_health = job.health
     require_credentials_for(state, jobs)
     code = state.scheduling().run_and_wait(jobs, schedule, daemon=DaemonOptions(when_closed=closed))

@@ -54,6 +54,12 @@ class Job:
         """A reason to skip the due slot because other work covers it now, or None."""
         return None
 
+    def open_market_cadence(self) -> timedelta | None:
+        """How often the job repeats while NYSE is open (monitor 60 s, alerts 30 s, sync
+        5 min): with --ignore-market-hours, `--loop` and the daemon keep it at all hours.
+        None for jobs bound to a time of day (the briefings)."""
+        return self.cadence
+
     async def run(self, ctx: RunContext) -> str | None:
         raise NotImplementedError
 

@@ -37,6 +37,9 @@ class SyncJob(ContextJob):
 
         return Merged(DuringSessions(calendar, self.every), SessionCloses(calendar, AFTER_CLOSE))
 
+    def open_market_cadence(self) -> timedelta | None:
+        return self.every
+
     async def run(self, ctx: RunContext) -> str | None:
         report = await self.context.sync().run(self.since)
         return report.summary()

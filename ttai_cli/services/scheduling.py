@@ -114,7 +114,7 @@ class SchedulingService:
         decision the calendar gives today; with --max-runs, no further than the slot that
         would be the last run. Runs nothing, takes no lock, no network."""
         now = options.now or self.clock.now()
-        schedule = build_schedule(options, now, self.calendar, job.default_schedule)
+        schedule = self.schedule_for(job, options, now, None)
         policy = self.policy(job, options, live=False)
         previews: list[SlotPreview] = []
         slot = schedule.first(now)
@@ -152,11 +152,18 @@ class SchedulingService:
     def schedule_for(
         self, job: Job, options: ScheduleOptions, now: datetime, daemon: DaemonOptions | None
     ) -> Schedule:
-        if daemon is None:
-            return build_schedule(options, now, self.calendar, job.default_schedule)
-        from ttai_cli.scheduling.schedules import Merged
+        from ttai_cli.scheduling.schedules import Every, Merged
         from ttai_cli.scheduling.sessions import DuringSessions, WhileClosed
 
+        # --ignore-market-hours: a job that repeats while NYSE is open (monitor, alerts,
+        # sync) keeps that cadence at all hours, under --loop and in the daemon
+        every = job.open_market_cadence() if options.ignore_market_hours else None
+        if daemon is None:
+            if every is not None and options.loop:
+                return build_schedule(options, now, self.calendar, lambda _: Every(every))
+            return build_schedule(options, now, self.calendar, job.default_schedule)
+        if every is not None:
+            return Every(every)
         calendar = self.calendar()
         if job.cadence is not None:  # polling jobs: at their cadence while open
             during = DuringSessions(calendar, job.cadence)
