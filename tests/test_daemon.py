@@ -295,6 +295,7 @@ def test_units_name_the_right_paths_and_no_secret(rendered_units: Path, clean_en
         f"Environment=TTAI_HOME={clean_env.resolve()}" in daemon and "EnvironmentFile=-" in daemon
     )
     assert "Type=notify" in daemon and "Restart=on-failure" in daemon and "UMask=0077" in daemon
+    assert "RestartPreventExitStatus=2" in daemon, "a configuration error is not retried"
     assert "@" not in "".join(
         line
         for text in units.values()

@@ -9,6 +9,7 @@ no network request at all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK
+from ttai_cli.errors import CredentialsError
 from ttai_cli.market.calendar import MarketCalendar, Session
 
 if TYPE_CHECKING:
@@ -96,7 +98,9 @@ class MarketGuard:
         try:
             live = await self.live_check()
         except Exception as exc:  # any failure: the calendar's answer stands
-            log.warning("live market status unavailable (%s); using the calendar", exc)
+            # a revoked refresh token is reported by the run itself, in one line
+            level = logging.DEBUG if isinstance(exc, CredentialsError) else logging.WARNING
+            log.log(level, "live market status unavailable (%s); using the calendar", exc)
             return status
         if live.state == "Open":
             return replace(status, source="tastytrade")

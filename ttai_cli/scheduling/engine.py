@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
-from ttai_cli.errors import TtaiError
+from ttai_cli.errors import CredentialsError, TtaiError
 from ttai_cli.jobs.base import Job, RunContext, RunStopped
 from ttai_cli.scheduling.policy import Policy
 from ttai_cli.scheduling.schedules import Schedule
@@ -52,6 +52,16 @@ class Outcome:
 
 
 @dataclass
+class ProcessRuns:
+    """What the runners of one process share. A refresh token revoked before any run of
+    the process has worked (a one-off, a loop's first run) is `fatal`: every runner
+    stops and the process exits 2; revoked later, the runners go on (the user is told)."""
+
+    worked: bool = False
+    fatal: CredentialsError | None = None
+
+
+@dataclass
 class Runner:
     """Runs one job on one schedule until the schedule ends, `max_runs`, or a stop."""
 
@@ -67,9 +77,11 @@ class Runner:
     max_chunk: float = 1.0
     remember_slots: bool = False
     heartbeat_every: float = 30.0  # real seconds between signs of life in the database
-    # called after each run with (job, failure streak before, after, error): the service
-    # turns a streak into one `error` notification, and its end into one `info`
-    on_streak: Callable[[str, int, int, str | None], Awaitable[None]] | None = None
+    # called after each run with (job, failure streak before, after, error, whether the
+    # refresh token was revoked while the process ran): the service turns a streak into one
+    # `error` notification and its end into one `info`, and a revoked token into one `error`
+    on_streak: Callable[[str, int, int, str | None, bool], Awaitable[None]] | None = None
+    process: ProcessRuns = field(default_factory=ProcessRuns)
     pid: int = field(default_factory=os.getpid)
     outcome: Outcome = field(default_factory=Outcome)
     last_slot: datetime | None = None
@@ -209,6 +221,7 @@ class Runner:
         task = asyncio.ensure_future(self.job.run(RunContext(name, local, self.clock, market_open)))
         stopper = asyncio.ensure_future(self.stop.wait())
         result, error, summary = "ok", None, None
+        revoked: CredentialsError | None = None
         try:
             done, _ = await asyncio.wait(
                 {task, stopper}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED
@@ -231,6 +244,8 @@ class Runner:
                     result, error = "ok", None  # it finished within the grace
                 except RunStopped:
                     pass  # it ended because it was stopped: recorded as cancelled
+                except CredentialsError as exc:  # the refresh token was revoked: the user must act
+                    result, error, revoked = "error", str(exc), exc
                 except TtaiError as exc:
                     result, error = "error", str(exc)
                 except Exception as exc:  # a job's own bug: record it, keep the loop alive
@@ -246,6 +261,11 @@ class Runner:
         self.outcome.runs += 1  # counted before recording: a crash while recording keeps it
         self.outcome.last_failed = result not in ("ok", "cancelled")
         self.outcome.failures += int(self.outcome.last_failed)
+        self.process.worked |= result == "ok"
+        fatal = revoked is not None and not self.process.worked
+        if fatal:  # nothing has worked yet: stop every runner; the CLI edge says why, exit 2
+            self.process.fatal = revoked
+            self.stop.set()
         streak = self.repo.run_finished(
             run_id,
             name,
@@ -258,11 +278,13 @@ class Runner:
         )
         if self.on_streak is not None:
             try:
-                await self.on_streak(name, streak[0], streak[1], error)
+                await self.on_streak(name, streak[0], streak[1], error, bool(revoked and not fatal))
             except Exception as exc:  # telling about a failure must not become one
                 log.warning("%s: could not notify about its failures: %s", name, exc)
         if result == "ok":
             log.info("%s: ok in %.2fs%s", name, duration, f": {summary}" if summary else "")
+        elif fatal:  # the process ends with this one line on stderr
+            log.debug("%s: %s after %.2fs: %s", name, result, duration, error)
         else:
             log.error("%s: %s after %.2fs: %s", name, result, duration, error)
 

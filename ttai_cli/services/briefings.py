@@ -26,7 +26,7 @@ from typing import Any
 from ttai_cli import logs
 from ttai_cli.broker.models import Balances
 from ttai_cli.clock import NEW_YORK, Clock
-from ttai_cli.errors import BrokerError, TtaiError
+from ttai_cli.errors import BrokerError, CredentialsError, TtaiError
 from ttai_cli.market.calendar import MarketCalendar
 from ttai_cli.services.portfolio import PositionView, position_view
 from ttai_cli.services.sync import SyncService
@@ -113,6 +113,8 @@ class BriefingService:
         last = self.records.last_sync()
         try:
             await self.sync.run()
+        except CredentialsError:  # a revoked token: the user must act, not read old numbers
+            raise
         except TtaiError as exc:
             if last is not None:
                 briefing.notes.append(

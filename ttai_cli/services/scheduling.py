@@ -77,6 +77,7 @@ class SchedulingService:
         self.live_check = cached_live_check(live_check) if live_check else None
         self._store = store
         self._notifier: Notifier | None = None
+        self._told_revoked = False  # the one `error` notification about a revoked token went out
 
     @property
     def store(self) -> Store:
@@ -191,13 +192,19 @@ class SchedulingService:
         import asyncio
 
         from ttai_cli.scheduling import sd_notify
-        from ttai_cli.scheduling.engine import Runner, catch_up, install_stop_handlers
+        from ttai_cli.scheduling.engine import (
+            ProcessRuns,
+            Runner,
+            catch_up,
+            install_stop_handlers,
+        )
 
         received: list[int] = []  # the stop signal, if one came
         if stop is None:
             stop = asyncio.Event()
             install_stop_handlers(stop, received)
         pid = os.getpid()
+        process = ProcessRuns()
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
         outcomes: list[Outcome] = []
@@ -238,6 +245,7 @@ class SchedulingService:
                         max_chunk=max_chunk,
                         pid=pid,
                         on_streak=self.notify_streak,
+                        process=process,
                     )
 
                 if options.catch_up:
@@ -260,6 +268,8 @@ class SchedulingService:
                 lock.release()
             for job in jobs:
                 await job.close()
+        if process.fatal is not None:  # revoked before anything worked: exit 2, one line
+            raise process.fatal
         one_off = daemon is None and (options.catch_up or not options.repeats)
         if one_off and received[:1] == [signal.SIGINT]:
             raise Interrupted("interrupted")  # Ctrl-C: 130; a loop stopped by any signal: 0
@@ -300,20 +310,36 @@ class SchedulingService:
                 return runner.outcome
             delay = min(delay * 2, daemon.restart_max)
 
-    async def notify_streak(self, job: str, before: int, after: int, error: str | None) -> None:
+    async def notify_streak(
+        self, job: str, before: int, after: int, error: str | None, revoked: bool = False
+    ) -> None:
         """One `error` notification when a job has failed FAILURES_BEFORE_ALERT times in
-        a row, one `info` when it works again: never one per failed cycle."""
+        a row, one `info` when it works again: never one per failed cycle. A refresh token
+        revoked while the process ran makes one `error` notification at once, for all its
+        jobs, and no "keeps failing" one after it, until a run works again."""
         from ttai_cli.notify.models import Notification
         from ttai_cli.services.notifications import Notifier
 
-        if after == FAILURES_BEFORE_ALERT:
+        if revoked:
+            if self._told_revoked:
+                return
+            self._told_revoked = True
+            notification = Notification(
+                "error",
+                "ttai: tastytrade rejected the refresh token",
+                f"{job}: {error}, then restart ttai. Until then every job that talks to "
+                "tastytrade fails (`ttai status` shows it).",
+                {"job": job, "error": error},
+            )
+        elif after == FAILURES_BEFORE_ALERT:
             notification = Notification(
                 "error",
                 f"ttai {job} keeps failing",
                 f"{job} failed {after} times in a row. Last error: {error}",
                 {"job": job, "failures": after, "error": error},
             )
-        elif after == 0 and before >= FAILURES_BEFORE_ALERT:
+        elif after == 0 and before > 0 and (before >= FAILURES_BEFORE_ALERT or self._told_revoked):
+            self._told_revoked = False  # the token works again: a new revocation is news
             notification = Notification(
                 "info",
                 f"ttai {job} works again",
