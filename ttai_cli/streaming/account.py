@@ -138,7 +138,9 @@ class AccountFeed:
         except Exception as exc:  # a message we cannot read is skipped, never fatal
             health.malformed += 1
             log.warning(
-                "skipped an account %s message ttai cannot read (%s)", type_name, describe_error(exc)
+                "skipped an account %s message ttai cannot read (%s)",
+                type_name,
+                describe_error(exc),
             )
 
 
