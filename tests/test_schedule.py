@@ -593,3 +593,15 @@ def test_daily_catch_up_needs_a_time(store) -> None:  # type: ignore[no-untyped-
 
     with pytest.raises(UsageError, match="--daily --catch-up needs the time of day"):
         schedule_for(store, ny("2026-03-10 10:00"), daily=True, catch_up=True)
+
+
+def test_every_loop_runs_at_once_when_the_runner_starts_a_moment_after_the_build() -> None:
+    from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
+
+    built = datetime(2026, 12, 1, 20, 0, tzinfo=NEW_YORK)
+    schedule = build_schedule(
+        ScheduleOptions(every=timedelta(minutes=5)), built, lambda: None, lambda c: None
+    )  # type: ignore[arg-type, return-value]
+    started = built + timedelta(milliseconds=3)  # the real clock moved on meanwhile
+    assert schedule.first(started) == started, "not 5 minutes later"
+    assert schedule.after(started) == started + timedelta(minutes=5)

@@ -161,9 +161,10 @@ def build_schedule(
     at = options.at
     if at is None:
         if period is not None:
-            anchor = now
-            if options.catch_up:  # a grid from now means nothing to crontab: use midnight
-                anchor = localize(now.date(), time(0, 0))
+            # anchored at the first slot the runner asks for (a moment after `now`; an
+            # anchor at `now` itself put the first run a whole period away), except for
+            # crontab, to which a grid from now means nothing: midnight
+            anchor = localize(now.date(), time(0, 0)) if options.catch_up else None
             return Every(period, anchor)
         if options.daily:  # now, then the same wall-clock time every day
             if options.catch_up:
