@@ -731,3 +731,52 @@ def test_defaults_fall_back_after_30s_and_reconnect_within_1s_capped_at_30s() ->
     assert defaults.fallback_after == 30 and defaults.fallback_every == 30
     assert defaults.backoff_base == 1 and defaults.backoff_cap == 30
     assert defaults.follow_every <= 2, "an alert from another process within 2 s"
+
+
+def test_daemon_streams_at_once_with_ignore_market_hours_and_alerts_skip_while_connected(
+    ttai: Any, broker_env: RunningServer, sim: SimulatedTastytrade
+) -> None:
+    import json
+
+    sim.streams.tick_interval = 0.05
+    sim.market.pin("AAPL", 190, 189)
+    assert ttai("alerts", "add", "AAPL", "above", "200").code == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ttai_cli", "run", "--ignore-market-hours"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TTAI_NOTIFICATION_BACKEND": "none"},
+    )
+    try:
+        assert proc.stderr is not None
+        seen = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "market stream connected" not in seen:
+            seen += proc.stderr.readline()
+        assert "market stream connected" in seen, seen
+        # the alerts job's first slot (at start, before the stream was up) may have polled
+        polled_before = len(sim.requests_to("/market-data"))
+        sim.market.pin("AAPL", 201, 189)
+        wait_for(
+            lambda: (
+                json.loads(ttai("alerts", "list", "--all", "--json").out)[0]["status"]
+                == "triggered"
+            ),
+            what="the streamed firing",
+        )
+        jobs = wait_for(
+            lambda: {
+                j["job"]: j
+                for j in json.loads(ttai("status", "--json").out)["jobs"]
+                if j["job"] == "alerts" and j["skipped"]
+            },
+            timeout=40,
+            what="the alerts job's first slot",
+        )
+        assert jobs["alerts"]["runs"] <= 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert "prices are streamed" in seen + err
+    assert len(sim.requests_to("/market-data")) == polled_before, "no polling while streaming"

@@ -158,6 +158,15 @@ class _SimServer(ThreadingHTTPServer):
         self.app = app
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request (a dropped or cancelled stream, a killed
+        process) is normal here; anything else is still printed, as the base class does."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, OSError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class RunningServer:
     def __init__(self, server: _SimServer, thread: threading.Thread) -> None:
