@@ -404,14 +404,14 @@ def test_a_notification_that_keeps_failing_holds_back_only_its_own_alert_after_5
     assert order_group(poisoned) == order_group(same_alert) != order_group(other_alert)
     assert order_group(own) is None
     receiver.failing[poisoned.id] = Reply(500)
-    asyncio.run(notifier.notify(poisoned))  # 3 tries, then due again in a minute
+    asyncio.run(notifier.notify(poisoned))  # 3 tries, then due again in 15 s
     for n in (same_alert, other_alert, own):
         asyncio.run(notifier.notify(n))
     assert receiver.delivered == [], "fewer than 5 failures: the whole order holds"
     clock.advance(61)
-    asyncio.run(notifier.flush())  # 3 more tries: 6 failures, due again in 8 minutes
+    asyncio.run(notifier.flush())  # 3 more tries: 6 failures, due again in 30 s
     assert receiver.delivered == [] and receiver.attempts(poisoned.id) == 6
-    clock.advance(30)
+    clock.advance(20)
     report = asyncio.run(notifier.flush())
     assert receiver.delivered == [other_alert.id, own.id], "independent ones get through"
     assert "webhook" in report.pending, "the poisoned one and its alert's next still wait"
@@ -549,3 +549,11 @@ def test_apprise_delivers_through_its_json_scheme(receiver: Receiver, clean_env:
     asyncio.run(notifier.notify(alert()))
     (request,) = receiver.requests
     assert request.path == "/apprise" and request.json()["title"] == "Price Alert: AAPL"
+
+
+def test_later_retries_wait_15s_30s_1min_by_failed_flushes_up_to_30min() -> None:
+    from ttai_cli.services.notifications import DeliveryPolicy
+
+    policy = DeliveryPolicy()
+    assert [policy.later(n) for n in (1, 3, 4, 6, 9)] == [15, 15, 30, 30, 60]
+    assert policy.later(300) == 1800

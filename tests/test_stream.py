@@ -67,8 +67,10 @@ class Streaming:
         receiver: Receiver | None,
         settings: StreamSettings = FAST,
         until: Any = None,
+        delivery: Any = None,
     ) -> None:
         self.until = until
+        self.delivery = delivery
         env = {
             "TTAI_HOME": str(home),
             "TTAI_API_URL": server.url,
@@ -97,6 +99,8 @@ class Streaming:
             context = JobContext(
                 self.settings, store, clock, lambda: open_broker(self.settings, clock)
             )
+            if self.delivery is not None:
+                context.notifier.policy = self.delivery
             self.job = StreamJob(context, self.stream_settings, ignore_market_hours=True)
             self.stop_event = asyncio.Event()
             ready.set()
@@ -408,7 +412,7 @@ def test_stream_with_streaming_turned_off_is_exit_2(
 ) -> None:
     monkeypatch.setenv("TTAI_STREAMING", "0")
     result = ttai("--demo", "stream")
-    assert result.code == 2 and "TTAI_STREAMING=0" in result.err
+    assert result.code == 2 and "turned off by TTAI_STREAMING" in result.err
 
 
 def test_stream_for_an_account_that_is_not_there_is_exit_2(
@@ -780,3 +784,26 @@ def test_daemon_streams_at_once_with_ignore_market_hours_and_alerts_skip_while_c
     assert proc.returncode == 0
     assert "prices are streamed" in seen + err
     assert len(sim.requests_to("/market-data")) == polled_before, "no polling while streaming"
+
+
+def test_a_notification_held_by_a_dead_webhook_goes_out_when_it_is_back_without_a_new_one(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+    receiver: Receiver,
+) -> None:
+    import dataclasses
+
+    from ttai_cli.services.notifications import DeliveryPolicy
+
+    quick = DeliveryPolicy(base_delay=0.01, max_delay=0.02, later_base=0.3, timeout=1.0)
+    settings = dataclasses.replace(FAST, retry_every=0.1)
+    receiver.stop()  # the webhook is down
+    with Streaming(store, sim_server, clean_env, receiver, settings, delivery=quick) as stream:
+        wait_for(lambda: stream.health.account.connected, what="the account stream")
+        fast_ticks.streams.order_event(_filled_order(fast_ticks))
+        wait_for(lambda: notifications(store, "order_filled"), what="the stored notification")
+        time.sleep(0.3)  # tried and failed
+        receiver.start()
+        wait_for(lambda: delivered(receiver, "order_filled"), what="the retry", timeout=5)

@@ -127,7 +127,7 @@ def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: s
     for job in jobs:
         if isinstance(job, StreamJob):
             # the daemon's polling `alerts` job takes over while the stream is down
-            job.settings = StreamSettings(fallback=False)
+            job.settings = StreamSettings(fallback=False, slow_kinds=())
             job.ignore_market_hours = schedule.ignore_market_hours  # then: connected from now
             context.stream_health = job.health
     require_credentials_for(state, jobs)

@@ -29,15 +29,23 @@ def stream(ctx: typer.Context, ignore_market_hours: IgnoreHours = False) -> None
     state = common.AppState.of(ctx)
     if not state.settings.streaming:
         raise UsageError(
-            "streaming is turned off (TTAI_STREAMING=0); unset it, or poll alerts with "
+            "streaming is turned off by TTAI_STREAMING; unset it, or poll alerts with "
             "`ttai alerts check --loop`"
         )
     context = state.job_context()
     job = StreamJob(context, ignore_market_hours=ignore_market_hours)
     require_credentials_for(state, [job])
+    scheduling = state.scheduling()
+    holder = scheduling.running_elsewhere(job.name)
+    if holder is not None:  # before logging in: nothing to do, say so and exit 0
+        from ttai_cli import logs
+
+        pid = f" (pid {holder})" if holder > 0 else ""
+        logs.get("scheduler").info("stream: already running%s; nothing to do", pid)
+        return
     common.run(preflight(context))
     options = ScheduleOptions(loop=True, ignore_market_hours=ignore_market_hours)
-    code = state.scheduling().run_and_wait([job], options)
+    code = scheduling.run_and_wait([job], options)
     if code:
         raise typer.Exit(code)
 

@@ -41,4 +41,6 @@ class MonitorJob(PollingJob):
         if self.context.quotes_streamed():  # the stream evaluates those on every tick
             types = tuple(t for t in ALL_TYPES if t not in STREAMED_TYPES)
         report = await service.run(types)
+        if types != ALL_TYPES:
+            report.notes.append("price, change and delta alerts are left to the stream")
         return report.summary()

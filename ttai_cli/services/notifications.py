@@ -77,7 +77,10 @@ class DeliveryPolicy:
         return float(self.jitter(0, min(self.max_delay, self.base_delay * 2**attempt)))
 
     def later(self, attempts: int) -> float:
-        return float(min(self.later_max, self.later_base * 2 ** max(0, attempts - 1)))
+        """The wait before the next flush tries again, by the flushes that failed so far
+        (each makes up to `attempts_per_flush` tries): 15 s, 30 s, 1 min, ... 30 min."""
+        rounds = -(-attempts // max(1, self.attempts_per_flush))  # ceiling division
+        return float(min(self.later_max, self.later_base * 2 ** max(0, rounds - 1)))
 
 
 @dataclass

@@ -356,6 +356,14 @@ class SchedulingService:
     def statuses(self, now: datetime | None = None) -> list[JobStatus]:
         return self.repo.statuses(now)
 
+    def running_elsewhere(self, name: str) -> int | None:
+        """The pid of another process running job `name` (-1 when unknown), else None."""
+        lock = JobLock(self.settings.locks_dir, name)
+        if lock.acquire():
+            lock.release()
+            return None
+        return lock.holder() or -1
+
     def stream_states(self, now: datetime) -> list[FeedState]:
         """The streams' feeds as their jobs last wrote them (any process)."""
         from ttai_cli.store.stream import StreamStateRepository

@@ -15,8 +15,9 @@
   so each change is notified once whoever sees it first.
 - fallback polling: while the market feed has been down for `fallback_after` seconds
   (30), price and change alerts are polled over REST every `fallback_every` (30 s),
-  until the feed is back. IV-rank alerts, which no stream carries, are polled every
-  `slow_every` (60 s).
+  until the feed is back. The kinds no stream carries (IV rank, DTE, P&L) are checked
+  as `monitor` does, at start and every `slow_every` (60 s); the daemon leaves them to
+  its own monitor job.
 - the feeds' health, written to the database every second for `ttai status`.
 Delivery to remote destinations runs on its own task, woken by each new notification,
 so a slow webhook never holds up the evaluation of the next tick.
@@ -111,6 +112,10 @@ class StreamSettings:
     fallback_after: float = 30.0
     fallback_every: float = 30.0
     slow_every: float = 60.0
+    # standalone: also check the alerts no stream carries (IV rank, DTE, P&L) every
+    # `slow_every`; the daemon leaves them to its monitor
+    slow_kinds: tuple[str, ...] = ("iv-rank", "dte", "pnl")
+    retry_every: float = 5.0
     health_every: float = 1.0
     position_debounce: float = 1.0
     backoff_base: float = 1.0  # first reconnect within this many seconds
@@ -212,7 +217,7 @@ class StreamService:
                         log.error("stream task failed: %s", exc)
                 self.health.running = False
                 with contextlib.suppress(Exception):
-                    self._save_health()
+                    self._save_health(stopped=True)
                 with contextlib.suppress(Exception):
                     await self.alerts.flush()
         self.report.ticks = self.health.market.events
@@ -424,10 +429,18 @@ class StreamService:
                 self.report.fallback_checks += 1
 
     async def _slow_path(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        """The alerts no stream carries: IV rank (market metrics), DTE and P&L (the
+        positions and their marks), checked like `monitor` does, every `slow_every`."""
+        kinds = self.settings.slow_kinds
+        while kinds and not stop.is_set():
+            if self.alerts.repo.count_watching(kinds):
+                try:
+                    report = await self.monitor.run(kinds)
+                    self.report.fired += report.fired
+                    self.report.position_changes += report.position_changes
+                except Exception as exc:
+                    log.warning("checking %s alerts failed: %s", ", ".join(kinds), exc)
             await _sleep_or(stop, self.clock, self.settings.slow_every)
-            if not stop.is_set() and self.alerts.repo.count_watching(("iv-rank",)):
-                await self._poll(("iv-rank",))
 
     async def _poll(self, types: tuple[str, ...]) -> None:
         try:
@@ -438,14 +451,18 @@ class StreamService:
 
     # -- delivery and health -----------------------------------------------------------------------
     async def _deliverer(self, stop: asyncio.Event) -> None:
+        """Deliver at once when something new is stored, and every `retry_every` seconds
+        anyway: a notification waiting to be retried (a destination that was down) goes
+        out when its time comes, not only when the next one is made."""
         while not stop.is_set():
-            await _sleep_or(stop, self.clock, None, self._deliver)
-            if self._deliver.is_set():
-                self._deliver.clear()
-                try:
-                    await self.alerts.flush()
-                except Exception as exc:
-                    log.warning("delivering notifications failed: %s", exc)
+            await _sleep_or(stop, self.clock, self.settings.retry_every, self._deliver)
+            if stop.is_set():
+                return
+            self._deliver.clear()
+            try:
+                await self.alerts.flush()
+            except Exception as exc:
+                log.warning("delivering notifications failed: %s", exc)
 
     async def _write_health(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -455,12 +472,12 @@ class StreamService:
                 log.debug("stream state not written: %s", exc)
             await _sleep_or(stop, self.clock, self.settings.health_every)
 
-    def _save_health(self) -> None:
+    def _save_health(self, stopped: bool = False) -> None:
         self.state.save(
             self.job,
             [self.health.market, self.health.account],
             self.clock.now(),
-            os.getpid(),
+            None if stopped else os.getpid(),
             self._account_number,
             self.health.fallback_polling,
         )
@@ -471,18 +488,20 @@ async def preflight(context: JobContext) -> str:
     token is a configuration error, exit 2, not a reconnect loop). Logs and returns
     what will be streamed."""
     alerts = context.alerts(notify=False)
-    watched = alerts.repo.watching(STREAMED_TYPES)
+    streamed = alerts.repo.watching(STREAMED_TYPES)
+    polled = alerts.repo.watching(StreamSettings.slow_kinds)
     async with context.open_broker() as broker:
         number = await _account_number(broker)
     masked = f"...{number[-4:]}" if number else "the account"
-    if watched:
-        symbols = {a.symbol for a in watched}
-        what = (
-            f"{len(watched)} alerts on {len(symbols)} symbols, and {masked}'s orders and positions"
-        )
-    else:
-        what = f"{masked}'s orders and positions (no active price, change or delta alert)"
-    log.info("streaming %s", what)
+    parts = []
+    if streamed:
+        symbols = sorted({a.symbol.strip() for a in streamed})
+        parts.append(f"{_count(len(streamed), 'alert')} on every tick ({', '.join(symbols)})")
+    if polled:
+        kinds = sorted({a.type for a in polled})
+        parts.append(f"{_count(len(polled), 'alert')} ({', '.join(kinds)}) every minute")
+    what = "; ".join(parts) or "no active alert"
+    log.info("watching %s; orders and positions of %s as they change", what, masked)
     return what
 
 

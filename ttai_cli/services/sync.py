@@ -44,7 +44,7 @@ class SyncReport:
     def summary(self) -> str:
         return (
             f"{self.positions} positions, {self.new_transactions} new transactions since {self.since}, "
-            f"{self.changes} position changes"
+            f"{self.changes} position change{'' if self.changes == 1 else 's'}"
         )
 
 

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli.broker.symbols import kind_of, parse_occ
 from ttai_cli.simulator.account import _iso
-from ttai_cli.simulator.accountdata import position_json
 from ttai_cli.simulator.marketdata import KIND_TO_TYPE
 
 if TYPE_CHECKING:
@@ -153,9 +151,9 @@ def sim_order(
 
 
 def schedule_demo_order(hub: StreamHub, delay: float) -> None:
-    """Announce the demo's order Live `delay` seconds from now, and Filled (booked, with
-    the position and balances that follow) a moment later; nothing when the account
-    holds nothing to close."""
+    """Announce the demo's order Live `delay` seconds from now, and Filled a moment later
+    (announced only: the positions stay as the demo builds them); nothing when the
+    account holds nothing to close."""
     app = hub.app
     with app.lock:
         held = list(app.account.positions.values())
@@ -181,16 +179,9 @@ def schedule_demo_order(hub: StreamHub, delay: float) -> None:
     live = sim_order(app, "Live", legs=[(pos.symbol, action, 1, None)], **common)
 
     def fill() -> None:
-        filled = sim_order(app, "Filled", legs=[(pos.symbol, action, 1, price)], **common)
-        with app.lock:
-            change = 1 if action.startswith("Buy") else -1
-            app.account.trade(pos.symbol, change, price, app.now(), order_id=filled["id"])
-            now_held = app.account.positions.get(pos.symbol)
-            closed = replace(pos, quantity=Decimal(0))
-            position = position_json(app, now_held or closed)
-        hub.order_event(filled)
-        hub.position_event(position)
-        hub.balance_event()
+        # announced, not booked: every demo process starts the account afresh from the
+        # date, so a booked fill would read as the position changing back at the next start
+        hub.order_event(sim_order(app, "Filled", legs=[(pos.symbol, action, 1, price)], **common))
 
     hub.schedule(delay, lambda: hub.order_event(live))
     hub.schedule(delay + min(DEMO_FILL_STEP, delay), fill)

@@ -68,7 +68,7 @@ class StreamStateRepository:
         job: str,
         feeds: list[FeedHealth],
         now: datetime,
-        pid: int,
+        pid: int | None,
         account_number: str = "",
         fallback_polling: bool = False,
     ) -> None:
@@ -123,5 +123,6 @@ def _state(row: sqlite3.Row, now: datetime) -> FeedState:
         fallback_polling=bool(row["fallback_polling"]),
         pid=row["pid"],
         updated_at=updated,
-        live=elapsed(now, updated).total_seconds() <= STALE_AFTER_S,
+        # a clean stop writes no pid; a killed stream stops rewriting its row
+        live=row["pid"] is not None and elapsed(now, updated).total_seconds() <= STALE_AFTER_S,
     )

@@ -146,9 +146,11 @@ class MarketFeed:
                 streamer.feed = self
                 self._streamer = streamer
                 self.health.up(self.clock.now())
+                options = self.wanted["Greeks"]
                 log.info(
-                    "market stream connected (%d symbols)",
-                    len(set().union(*self.wanted.values())),
+                    "market stream connected: %d symbols%s",
+                    len(self.wanted["Trade"]),
+                    f", greeks of {len(options)} options" if options else "",
                 )
                 await self._sync_subscriptions(streamer)
                 self.backoff.reset()
