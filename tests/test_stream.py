@@ -211,7 +211,8 @@ def test_alert_added_by_another_process_fires_while_streaming(
         other.close()
         wait_for(lambda: notifications(store, "alert_triggered"), timeout=2.0, what="firing")
         took = time.monotonic() - started
-        assert "TSLA" in fast_ticks.streams.subscriptions().get("Trade", set())
+        # fired, it is no longer watched: its symbol is unsubscribed again
+        wait_for(lambda: "TSLA" not in fast_ticks.streams.subscriptions().get("Trade", set()))
     assert took < 2.0
 
 
@@ -250,6 +251,8 @@ def test_crossing_during_a_dropped_connection_fires_once_after_reconnect(
     add_alert(store, "AAPL", "price", "above", "200")
     with Streaming(store, sim_server, clean_env, receiver) as stream:
         wait_for(lambda: stream.health.market.connected, what="the market stream")
+        time.sleep(0.2)
+        assert delivered(receiver, "alert_triggered") == [], "nothing crossed before the drop"
         fast_ticks.streams.tick_interval = 3600  # no tick but the snapshot after reconnect
         fast_ticks.market.pin("AAPL", 205, 189)
         fast_ticks.streams.drop("dxlink")
@@ -301,6 +304,7 @@ def test_fallback_polling_starts_after_the_stream_is_down_and_stops_when_it_is_b
 ) -> None:
     fast_ticks.market.pin("AAPL", 190, 189)
     add_alert(store, "AAPL", "price", "above", "200")
+    add_alert(store, "AAPL", "price", "above", "100000")  # keeps AAPL watched after the firing
     with Streaming(store, sim_server, clean_env, None) as stream:
         wait_for(lambda: stream.health.market.connected, what="the market stream")
         for _ in range(1000):  # no new quote token: DXLink stays down
@@ -425,8 +429,10 @@ def test_stream_for_an_account_that_is_not_there_is_exit_2(
 
 
 def test_sigterm_stops_the_stream_with_exit_0(
-    broker_env: RunningServer, clean_env: Path, store: Store
+    broker_env: RunningServer, clean_env: Path, ttai: Any, sim: SimulatedTastytrade
 ) -> None:
+    sim.streams.tick_interval = 0.05
+    assert ttai("alerts", "add", "AAPL", "above", "100000").code == 0  # DXLink connected too
     env = {
         **os.environ,
         "TTAI_NOTIFICATION_BACKEND": "none",
@@ -443,9 +449,10 @@ def test_sigterm_stops_the_stream_with_exit_0(
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
         seen += line
-        if "account stream connected" in line:
+        if "account stream connected" in seen and "market stream connected" in seen:
             break
-    assert "account stream connected" in seen, seen
+    assert "market stream connected" in seen, seen
+    time.sleep(0.3)  # ticks flowing
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(timeout=10)
@@ -807,3 +814,63 @@ def test_a_notification_held_by_a_dead_webhook_goes_out_when_it_is_back_without_
         time.sleep(0.3)  # tried and failed
         receiver.start()
         wait_for(lambda: delivered(receiver, "order_filled"), what="the retry", timeout=5)
+
+
+def test_a_connection_that_goes_silent_is_reconnected(
+    store: Store, fast_ticks: SimulatedTastytrade, sim_server: RunningServer, clean_env: Path
+) -> None:
+    import dataclasses
+
+    add_alert(store, "AAPL", "price", "above", "100000")
+    settings = dataclasses.replace(FAST, silence_after=0.5)
+    with Streaming(store, sim_server, clean_env, None, settings) as stream:
+        wait_for(lambda: stream.health.market.connected, what="the market stream")
+        fast_ticks.streams.tick_interval = 3600  # the socket stays open, nothing arrives
+        wait_for(lambda: stream.health.market.reconnects >= 1, what="a reconnect", timeout=5)
+        assert (
+            "no data" in (stream.health.market.last_error or "") or stream.health.market.connected
+        )
+
+
+def test_a_stream_that_fails_at_the_open_starts_again_instead_of_waiting_a_day(
+    store: Store, fast_ticks: SimulatedTastytrade, sim_server: RunningServer, clean_env: Path
+) -> None:
+    import threading
+
+    from ttai_cli.jobs.base import RunContext
+
+    add_alert(store, "AAPL", "price", "above", "100000")
+    for _ in range(4):  # every attempt of the first positions request fails: the run fails
+        fast_ticks.faults.add(
+            "status", f"/accounts/{fast_ticks.account.account_number}/positions", status=503
+        )
+    harness = Streaming(store, sim_server, clean_env, None)
+    loop = asyncio.new_event_loop()
+    result: list[Any] = []
+
+    def run() -> None:
+        async def main() -> None:
+            db = open_store(harness.db_path)
+            clock = SystemClock()
+            context = JobContext(
+                harness.settings, db, clock, lambda: open_broker(harness.settings, clock)
+            )
+            harness.job = StreamJob(context, FAST, ignore_market_hours=True)
+            try:
+                result.append(await harness.job.run(RunContext("stream", clock.now(), clock, None)))
+            finally:
+                await context.aclose()
+                db.close()
+
+        loop.run_until_complete(main())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    wait_for(
+        lambda: getattr(harness, "job", None) and harness.job.health.market.connected,
+        timeout=10,
+        what="streaming after the restart",
+    )
+    loop.call_soon_threadsafe(lambda: asyncio.ensure_future(harness.job.terminate()))
+    thread.join(10)
+    assert result and "1 restart" in result[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import datetime
 from typing import Any
@@ -44,11 +45,21 @@ def register_url(url: str) -> None:
         register_secret(piece)
 
 
+# Tokens minted while running (OAuth access tokens, DXLink quote tokens) are never
+# registered, and the SDK's debug log prints them in its messages: mask them by shape.
+_TOKEN_SHAPES = re.compile(
+    r"""(Bearer\s+|['"](?:auth-token|token|access_token|session-token)['"]\s*:\s*['"](?:Bearer\s+)?)[^'"\s,}]+"""
+)
+
+
 def redact(text: str) -> str:
-    """`text` with every registered secret replaced by `***` (longest first)."""
+    """`text` with every registered secret replaced by `***` (longest first), and
+    anything shaped like a bearer or streamer token too."""
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "***")
+    if "oken" in text or "Bearer" in text:
+        text = _TOKEN_SHAPES.sub(lambda m: m.group(1) + "***", text)
     return text
 
 

@@ -179,6 +179,11 @@ class TastytradeBroker:
         """The SDK `Account` this broker reads, as a list (the account streamer's input)."""
         return [await self._get_account()]
 
+    @property
+    def credentials_rejected(self) -> bool:
+        """tastytrade has answered `invalid_grant`: the refresh token is dead."""
+        return bool(self._transport is not None and self._transport.invalid_grant)
+
     async def account_number(self) -> str:
         return str((await self._get_account()).account_number)
 

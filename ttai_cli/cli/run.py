@@ -90,8 +90,16 @@ def run(
             raise UsageError(f"--name {name} is a built-in job's name; choose another")
         selected = [CommandJob(command, name)]
     else:
+        from ttai_cli.jobs.stream import StreamJob
+
         context = state.job_context()
         selected = [create_job(n, context) for n in dict.fromkeys(names)]
+        for job in selected:
+            if isinstance(job, StreamJob):  # as in `ttai stream` and the daemon
+                if not state.settings.streaming:
+                    raise UsageError("streaming is turned off by TTAI_STREAMING: drop `stream`")
+                job.ignore_market_hours = schedule.ignore_market_hours
+                context.stream_health = job.health  # alerts / monitor here leave prices to it
     run_scheduled(state, selected, schedule)
 
 

@@ -8,6 +8,7 @@ run streams until stopped. `terminate()` (SIGTERM, SIGINT) ends the run within a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ttai_cli.jobs.base import RunContext
@@ -23,10 +24,18 @@ if TYPE_CHECKING:
     from ttai_cli.streaming.health import StreamHealth
 
 
+# day orders expire, and closing-auction fills report, just after the close: the account
+# feed stays a while longer than the market data
+AFTER_THE_CLOSE = timedelta(minutes=15)
+
+
 class StreamJob(ContextJob):
     name = "stream"
     market_aware = True
     needs_broker = True
+    # the calendar decides: a live "is it open?" that lags at 09:30:00 must not skip the
+    # only slot of the day (the stream itself needs no confirmation to connect)
+    confirm_live = False
 
     def __init__(
         self,
@@ -82,11 +91,49 @@ class StreamJob(ContextJob):
         return session.close if session is not None else None
 
     async def run(self, ctx: RunContext) -> str | None:
+        """Stream until the session's close (or a stop). A failure (tastytrade unreachable
+        at the open, a busy database) starts the stream again after 1 s, 2 s, 4 s ... up
+        to a minute, for as long as the session lasts: a bad minute at 09:30 must not
+        cost the whole day. A rejected refresh token ends the run (exit 2 on a first run)."""
         import asyncio
 
-        self._stop = asyncio.Event()
-        report = await self.build_service().run(self._stop, self.until(ctx))
-        return report.summary()
+        from ttai_cli import logs
+        from ttai_cli.clock import elapsed
+        from ttai_cli.errors import CredentialsError
+
+        log = logs.get("stream")
+        until = self.until(ctx)
+        clock = self.context.clock
+        account_until = until + AFTER_THE_CLOSE if until is not None else None
+        self._stop = stop = asyncio.Event()
+        delay, restarts = 1.0, 0
+        while True:
+            try:
+                report = await self.build_service().run(stop, until, account_until)
+            except CredentialsError:
+                raise
+            except Exception as exc:
+                left = None if until is None else elapsed(until, clock.now()).total_seconds()
+                if stop.is_set() or (left is not None and left <= delay):
+                    raise
+                restarts += 1
+                log.error(
+                    "stream failed (%s); starting again in %.0fs",
+                    logs.redact(f"{exc.__class__.__name__}: {exc}"),
+                    delay,
+                )
+                sleeper = asyncio.ensure_future(clock.sleep(delay))
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                sleeper.cancel()
+                stopper.cancel()
+                if stop.is_set():
+                    return f"stopped after {restarts} restarts"
+                delay = min(delay * 2, 60.0)
+                continue
+            if restarts:
+                report.notes.append(f"{restarts} restart{'' if restarts == 1 else 's'}")
+            return report.summary()
 
     async def terminate(self) -> None:
         if self._stop is not None:

@@ -95,6 +95,7 @@ class SchedulingService:
     def policy(self, job: Job, options: ScheduleOptions, *, live: bool) -> Policy:
         guard = None
         if job.market_aware and not options.ignore_market_hours:
+            live = live and getattr(job, "confirm_live", True)
             guard = MarketGuard(self.calendar(), self.live_check if live else None)
         reason = (
             "market hours ignored" if job.market_aware else "scheduled (not bound to market hours)"

@@ -116,6 +116,9 @@ class StreamSettings:
     # `slow_every`; the daemon leaves them to its monitor
     slow_kinds: tuple[str, ...] = ("iv-rank", "dte", "pnl")
     retry_every: float = 5.0
+    silence_after: float = 90.0  # a market connection that sends nothing this long is dead
+    positions_every: float = 60.0  # re-read positions for delta alerts' options
+    fallback_check_every: float = 1.0
     health_every: float = 1.0
     position_debounce: float = 1.0
     backoff_base: float = 1.0  # first reconnect within this many seconds
@@ -157,78 +160,110 @@ class StreamService:
         self._reload = asyncio.Event()
         self._account_number = ""
         self._market: Any = None
+        self._broker: Any = None
+        self._fatal: Exception | None = None
 
     # -- the run -------------------------------------------------------------------------------
-    async def run(self, stop: asyncio.Event, until: datetime | None = None) -> StreamReport:
-        """Stream until `stop` is set or `until` (New York time) comes."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        until: datetime | None = None,
+        account_until: datetime | None = None,
+    ) -> StreamReport:
+        """Stream until `stop` is set or `until` (the session's close) comes; the account
+        feed stays until `account_until` (a while after the close: day orders expire and
+        closing fills report then). Raises `CredentialsError` when tastytrade rejects the
+        refresh token (a reconnect cannot fix that)."""
         from ttai_cli.streaming.account import AccountFeed
         from ttai_cli.streaming.market import MarketFeed
 
-        local_stop = asyncio.Event()
-        self.health.running = True
-        self.health.started_at = self.clock.now()
-        async with self.alerts.open_broker() as broker:
-            self._account_number = await _account_number(broker)
-            self._load_alerts()
-            # where positions stand now (and what changed since the last sync or monitor
-            # run, notified once): the delta alerts' options, and the baseline for fills
-            await self._refresh_positions(broker, notify=True)
-            settings = self.settings
-            self._market = MarketFeed(
-                self._sdk_session,
-                self.on_tick,
-                self.health.market,
-                self.clock,
-                Backoff(settings.backoff_base, settings.backoff_cap),
-            )
-            self._market.want(self._wanted())
-            account = AccountFeed(
-                self._sdk_session,
-                self.account_streamer_url,
-                self._sdk_accounts,
-                self.on_order,
-                self.on_position,
-                self.health.account,
-                self.clock,
-                Backoff(settings.backoff_base, settings.backoff_cap),
-                heartbeat=settings.account_heartbeat,
-            )
-            tasks = [
-                asyncio.ensure_future(self._market.run(local_stop)),
-                asyncio.ensure_future(account.run(local_stop)),
-                asyncio.ensure_future(self._follow_alerts(local_stop)),
-                asyncio.ensure_future(self._deliverer(local_stop)),
-                asyncio.ensure_future(self._positions_worker(local_stop)),
-                asyncio.ensure_future(self._fallback(local_stop)),
-                asyncio.ensure_future(self._slow_path(local_stop)),
-                asyncio.ensure_future(self._write_health(local_stop)),
-            ]
-            try:
-                await self._until(stop, until)
-            finally:
-                local_stop.set()
-                done, pending = await asyncio.wait(tasks, timeout=3.0)
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                for task in done:
-                    if not task.cancelled() and task.exception() is not None:
-                        exc = task.exception()
-                        log.error("stream task failed: %s", exc)
-                self.health.running = False
-                with contextlib.suppress(Exception):
-                    self._save_health(stopped=True)
-                with contextlib.suppress(Exception):
-                    await self.alerts.flush()
+        market_stop, account_stop = asyncio.Event(), asyncio.Event()
+        self.health.reset(self.clock.now())
+        tasks: list[asyncio.Future[None]] = []
+        try:
+            async with self.alerts.open_broker() as broker:
+                self._broker = broker
+                self._account_number = await _account_number(broker)
+                self._load_alerts()
+                # where positions stand now (and what changed since the last sync or
+                # monitor run, notified once): the delta alerts' options, the fills' baseline
+                await self._refresh_positions(broker, notify=True)
+                settings = self.settings
+                self._market = MarketFeed(
+                    self._sdk_session,
+                    self.on_tick,
+                    self.health.market,
+                    self.clock,
+                    Backoff(settings.backoff_base, settings.backoff_cap),
+                    silence=settings.silence_after,
+                )
+                self._market.want(self._wanted())
+                account = AccountFeed(
+                    self._sdk_session,
+                    self.account_streamer_url,
+                    self._sdk_accounts,
+                    self.on_order,
+                    self.on_position,
+                    self.health.account,
+                    self.clock,
+                    Backoff(settings.backoff_base, settings.backoff_cap),
+                    heartbeat=settings.account_heartbeat,
+                )
+                tasks = [
+                    asyncio.ensure_future(self._market.run(market_stop)),
+                    asyncio.ensure_future(self._follow_alerts(market_stop)),
+                    asyncio.ensure_future(self._fallback(market_stop)),
+                    asyncio.ensure_future(self._slow_path(market_stop)),
+                    asyncio.ensure_future(account.run(account_stop)),
+                    asyncio.ensure_future(self._deliverer(account_stop)),
+                    asyncio.ensure_future(self._positions_worker(account_stop)),
+                    asyncio.ensure_future(self._write_health(account_stop)),
+                    asyncio.ensure_future(self._watch_credentials(stop)),
+                ]
+                try:
+                    await self._until(stop, until)
+                    market_stop.set()
+                    if account_until is not None and not stop.is_set() and not self._fatal:
+                        log.info(
+                            "market data closed; order events followed until %s",
+                            f"{account_until:%H:%M}",
+                        )
+                        await self._until(stop, account_until)
+                finally:
+                    market_stop.set()
+                    account_stop.set()
+                    await _finish(tasks)
+                    # a last delivery, bounded: the stop must end within the documented 5 s
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self.alerts.flush(), timeout=1.0)
+        finally:
+            self.health.running = False
+            self.health.market.idle = False
+            with contextlib.suppress(Exception):
+                self._save_health(stopped=True)
+        if self._fatal is not None:
+            raise self._fatal
         self.report.ticks = self.health.market.events
         return self.report
+
+    async def _watch_credentials(self, stop: asyncio.Event) -> None:
+        """A refresh token tastytrade rejected (`invalid_grant`) ends the run: every
+        reconnect would fail the same way."""
+        from ttai_cli.broker.tastytrade import TOKEN_HELP
+        from ttai_cli.errors import CredentialsError
+
+        while not stop.is_set():
+            if getattr(self._broker, "credentials_rejected", False):
+                self._fatal = CredentialsError(TOKEN_HELP)
+                stop.set()
+                return
+            await _sleep_or(stop, self.clock, 1.0)
 
     async def _until(self, stop: asyncio.Event, until: datetime | None) -> None:
         while not stop.is_set():
             if until is not None:
                 remaining = elapsed(until, self.clock.now()).total_seconds()
                 if remaining <= 0:
-                    log.info("the session closed: disconnecting until the next open")
                     return
             else:
                 remaining = 1.0
@@ -247,7 +282,7 @@ class StreamService:
             return await broker.sdk_accounts()  # type: ignore[attr-defined]
 
     # -- alerts ----------------------------------------------------------------------------------
-    def _load_alerts(self) -> None:
+    def _load_alerts(self, keep_version: bool = False) -> None:
         """Read the watched alerts and index them by what drives them."""
         self._alerts = self.alerts.repo.watching(STREAMED_TYPES)
         by_symbol: dict[str, list[Alert]] = {}
@@ -256,7 +291,8 @@ class StreamService:
                 by_symbol.setdefault(alert.symbol, []).append(alert)
         self._by_symbol = by_symbol
         self._delta_alerts = [a for a in self._alerts if a.type == "delta"]
-        self._data_version = self._current_data_version()
+        if not keep_version:
+            self._data_version = self._current_data_version()
 
     def _current_data_version(self) -> int:
         return int(self.alerts.repo.store.db.execute("PRAGMA data_version").fetchone()[0])
@@ -344,8 +380,10 @@ class StreamService:
             return
         notifications = self.alerts.commit(now, decisions)
         self.report.fired += len(notifications)
-        # our own write: re-read at once, so the next tick sees the alert triggered
-        self._load_alerts()
+        # our own write: re-read at once, so the next tick sees the alert triggered (the
+        # data version stays as last seen: another process's change is still picked up)
+        self._load_alerts(keep_version=True)
+        self._market.want(self._wanted())
         self._deliver.set()
 
     # -- orders and positions -------------------------------------------------------------------
@@ -402,9 +440,12 @@ class StreamService:
 
     # -- polling where the stream cannot serve -----------------------------------------------------
     async def _fallback(self, stop: asyncio.Event) -> None:
+        """Poll price and change alerts over REST every `fallback_every` while the market
+        feed has been down `fallback_after` seconds (checked every second)."""
         settings = self.settings
+        last_poll = float("-inf")
         while not stop.is_set():
-            await _sleep_or(stop, self.clock, settings.fallback_every)
+            await _sleep_or(stop, self.clock, settings.fallback_check_every)
             if stop.is_set() or not settings.fallback:
                 continue
             market = self.health.market
@@ -421,25 +462,37 @@ class StreamService:
                         market.down_for(self.clock.now()),
                         settings.fallback_every,
                     )
-                else:
+                elif market.connected:
                     log.warning("market stream is back: polling stopped")
+                else:
+                    log.info("no price or change alert left to poll")
                 self.health.fallback_polling = down
-            if down:
+            if down and self.clock.monotonic() - last_poll >= settings.fallback_every:
+                last_poll = self.clock.monotonic()
                 await self._poll(QUOTE_TYPES)
                 self.report.fallback_checks += 1
 
     async def _slow_path(self, stop: asyncio.Event) -> None:
         """The alerts no stream carries: IV rank (market metrics), DTE and P&L (the
-        positions and their marks), checked like `monitor` does, every `slow_every`."""
+        positions and their marks), checked like `monitor` does, every `slow_every`; and
+        the positions behind delta alerts re-read every `positions_every`, in case the
+        account stream missed an opening."""
         kinds = self.settings.slow_kinds
-        while kinds and not stop.is_set():
-            if self.alerts.repo.count_watching(kinds):
-                try:
+        last_positions = self.clock.monotonic()
+        while not stop.is_set():
+            try:
+                if kinds and self.alerts.repo.count_watching(kinds):
                     report = await self.monitor.run(kinds)
                     self.report.fired += report.fired
                     self.report.position_changes += report.position_changes
-                except Exception as exc:
-                    log.warning("checking %s alerts failed: %s", ", ".join(kinds), exc)
+                elif (
+                    self._delta_alerts
+                    and self.clock.monotonic() - last_positions >= self.settings.positions_every
+                ):
+                    self._positions_due.set()
+                    last_positions = self.clock.monotonic()
+            except Exception as exc:  # a busy database, a failed request: next time
+                log.warning("checking %s alerts failed: %s", ", ".join(kinds), exc)
             await _sleep_or(stop, self.clock, self.settings.slow_every)
 
     async def _poll(self, types: tuple[str, ...]) -> None:
@@ -503,6 +556,19 @@ async def preflight(context: JobContext) -> str:
     what = "; ".join(parts) or "no active alert"
     log.info("watching %s; orders and positions of %s as they change", what, masked)
     return what
+
+
+async def _finish(tasks: list[asyncio.Future[None]]) -> None:
+    """Let the stopped tasks end (2 s at most), cancel the rest, log any that failed."""
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=2.0)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("stream task failed: %s", task.exception())
 
 
 async def _account_number(broker: Broker) -> str:

@@ -21,7 +21,7 @@ from ttai_cli.clock import Clock
 from ttai_cli.streaming.backoff import Backoff
 from ttai_cli.streaming.events import OrderEvent, OrderLeg, PositionEvent
 from ttai_cli.streaming.health import FeedHealth
-from ttai_cli.streaming.market import describe_error, wait_any
+from ttai_cli.streaming.market import STABLE_AFTER, describe_error, wait_any
 
 log = logs.get("stream")
 HEARTBEAT_SECONDS = 20.0
@@ -91,10 +91,13 @@ class AccountFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            started = self.clock.monotonic()
             error = await self._connect_once(stop)
             if stop.is_set():
                 break
             self.health.down(self.clock.now(), error)
+            if self.clock.monotonic() - started >= STABLE_AFTER:
+                self.backoff.reset()
             delay = self.backoff.next_delay()
             log.warning("account stream down (%s); reconnecting in %.1fs", error, delay)
             await wait_any(stop, timeout=delay)
@@ -110,7 +113,6 @@ class AccountFeed:
             async with streamer:
                 await streamer.subscribe_accounts(accounts)
                 self.health.up(self.clock.now())
-                self.backoff.reset()
                 log.info("account stream connected")
                 while not stop.is_set():
                     await wait_any(stop, timeout=self.heartbeat)
@@ -128,13 +130,7 @@ class AccountFeed:
         health.events += 1
         health.last_event_at = self.clock.now()
         try:
-            if type_name == "Order":
-                self.on_order(order_event(model.model_validate(data)))
-            elif type_name == "CurrentPosition":
-                position = model.model_validate(data)
-                self.on_position(
-                    PositionEvent(position.account_number, position.symbol, position.quantity)
-                )
+            parsed = model.model_validate(data)
         except Exception as exc:  # a message we cannot read is skipped, never fatal
             health.malformed += 1
             log.warning(
@@ -142,6 +138,16 @@ class AccountFeed:
                 type_name,
                 describe_error(exc),
             )
+            return
+        try:
+            if type_name == "Order":
+                self.on_order(order_event(parsed))
+            elif type_name == "CurrentPosition":
+                self.on_position(
+                    PositionEvent(parsed.account_number, parsed.symbol, parsed.quantity)
+                )
+        except Exception as exc:  # our side failed (a busy database): say so, keep going
+            log.error("handling an account %s event failed: %s", type_name, describe_error(exc))
 
 
 def _heartbeat() -> Any:

@@ -61,6 +61,14 @@ class StreamHealth:
     def new(cls, clock: Clock) -> StreamHealth:
         return cls(FeedHealth("market"), FeedHealth("account"), clock)
 
+    def reset(self, now: datetime) -> None:
+        """A new run: fresh counters (yesterday's idle or connected state must not count)."""
+        self.market = FeedHealth("market")
+        self.account = FeedHealth("account")
+        self.running = True
+        self.fallback_polling = False
+        self.started_at = now
+
     def quotes_healthy(self, grace: float = 30.0) -> bool:
         """True while the market feed is connected, or has been down less than `grace`
         seconds (a reconnect usually takes one): then polling quotes would be waste."""

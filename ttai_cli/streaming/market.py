@@ -30,6 +30,7 @@ from ttai_cli.streaming.health import FeedHealth
 log = logs.get("stream")
 EVENT_TYPES = ("Trade", "Quote", "Summary", "Greeks")
 Wanted = dict[str, set[str]]  # event type -> ttai symbols
+STABLE_AFTER = 30.0  # seconds a connection must last before the backoff starts over
 
 
 def dxlink_symbol(symbol: str) -> str:
@@ -75,8 +76,14 @@ class MarketFeed:
         health: FeedHealth,
         clock: Clock,
         backoff: Backoff | None = None,
+        silence: float = 90.0,
     ) -> None:
         self._session = session  # async: the SDK session of the process's broker
+        # a connection that delivers nothing for this long is treated as dead: DXLink
+        # sends no pings, and a connection cut by a NAT or a network change stays "open"
+        # until TCP gives up, about 15 minutes later
+        self.silence = silence
+        self._last_data = 0.0
         self.on_tick = on_tick
         self.health = health
         self.clock = clock
@@ -126,12 +133,15 @@ class MarketFeed:
                 self._changed.clear()
                 continue
             self.health.idle = False
+            started = self.clock.monotonic()
             error = await self._connect_once(stop)
             if stop.is_set():
                 break
             self.health.down(self.clock.now(), error)
             if not self.needed:
                 continue
+            if self.clock.monotonic() - started >= STABLE_AFTER:
+                self.backoff.reset()  # it worked for a while: a fresh outage starts fast
             delay = self.backoff.next_delay()
             log.warning("market stream down (%s); reconnecting in %.1fs", error, delay)
             await wait_any(stop, timeout=delay)
@@ -152,14 +162,19 @@ class MarketFeed:
                     len(self.wanted["Trade"]),
                     f", greeks of {len(options)} options" if options else "",
                 )
+                self._last_data = self.clock.monotonic()
+                self._changed.clear()
                 await self._sync_subscriptions(streamer)
-                self.backoff.reset()
                 while not stop.is_set():
-                    self._changed.clear()
-                    await wait_any(stop, self._changed)
+                    await wait_any(stop, self._changed, timeout=min(5.0, self.silence))
                     if not self.needed:
                         return "nothing to watch"
-                    await self._sync_subscriptions(streamer)
+                    if self.clock.monotonic() - self._last_data > self.silence:
+                        return f"no data for {self.silence:.0f}s"
+                    if self._changed.is_set():
+                        # cleared before the await: a want() that lands meanwhile is kept
+                        self._changed.clear()
+                        await self._sync_subscriptions(streamer)
                 return "stopped"
         except BaseExceptionGroup as group:
             return describe_error(group)
@@ -170,6 +185,7 @@ class MarketFeed:
 
     # -- events (called on the SDK's reader task) ------------------------------------------------
     def deliver(self, event_type: str, events: list[Any], malformed: int) -> None:
+        self._last_data = self.clock.monotonic()
         health = self.health
         if malformed:
             health.malformed += malformed
