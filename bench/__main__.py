@@ -14,7 +14,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bench import alerts, memory, notify, schedule, startup, stream
+from bench import alerts, memory, notify, risk, schedule, startup, stream
 from bench.common import HEADER, Row
 
 
@@ -46,6 +46,7 @@ def main() -> int:
         ("schedule", lambda: schedule.rows(20 if quick else 60)),
         ("notifications", lambda: notify.rows(300 if quick else 1_000)),
         ("stream", lambda: stream.rows(quick)),
+        ("risk", lambda: risk.rows(3 if quick else 7)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(run())

@@ -152,6 +152,35 @@ def test_holiday_week_weekly_review_on_thursday_field_by_field(account) -> None:
     assert ("Activity", ["2 trades", "0 alerts fired"]) in weekly.sections
 
 
+@pytest.mark.parametrize("account", ["2026-12-01 09:30"], indirect=True)
+def test_morning_risk_line_and_the_weeks_earnings_and_ex_dividend_dates(account) -> None:  # type: ignore[no-untyped-def]
+    acct, server = account
+    morning = asyncio.run(acct.context(server).briefings().build("morning"))
+    headings = [heading for heading, _ in morning.sections]
+    assert headings[:3] == ["Account", "Risk", "Earnings and ex-dividend within 7 days (2)"]
+    risk = morning.data["risk"]
+    (line,) = dict(morning.sections)["Risk"]
+    assert line.startswith(f"Buying power used {risk['buying_power_used_percent']:.1f}%")
+    assert "SPY shares" in line and "/day" in line and risk["theta"] > 0
+    # the demo book: AAPL goes ex-dividend in 3 days, TSLA reports in 6; SPY's ex-date in
+    # 12 days is past the briefing's week
+    assert dict(morning.sections)["Earnings and ex-dividend within 7 days (2)"] == [
+        "AAPL ex-dividend Fri 12/04 (in 3 days)",
+        "TSLA earnings Mon 12/07 (in 6 days)",
+    ]
+    assert [(e["symbol"], e["days"]) for e in morning.data["events"]] == [("AAPL", 3), ("TSLA", 6)]
+
+
+@pytest.mark.parametrize("account", ["2026-12-01 09:30"], indirect=True)
+def test_morning_without_risk_figures_still_goes_out_and_says_so(account) -> None:  # type: ignore[no-untyped-def]
+    acct, server = account
+    acct.sim.faults.add("status", "/market-metrics", times=100, status=503)
+    morning = asyncio.run(acct.context(server).briefings().build("morning"))
+    assert morning.data["risk"] is None
+    assert "Risk" not in dict(morning.sections)
+    assert any(n.startswith("Risk figures unavailable (tastytrade error") for n in morning.notes)
+
+
 @pytest.mark.parametrize("account", ["2026-11-23 08:00"], indirect=True)
 def test_briefing_without_any_sync_says_it_cannot(account) -> None:  # type: ignore[no-untyped-def]
     from ttai_cli.errors import BrokerError

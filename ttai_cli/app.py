@@ -26,6 +26,7 @@ from ttai_cli.cli import (
     notify,
     portfolio,
     records,
+    risk,
     run,
     stream,
 )
@@ -111,6 +112,7 @@ def _global_options(
 alerts.register(app)
 records.register(app)
 portfolio.register(app)
+risk.register(app)
 market.register(app)
 run.register(app)
 stream.register(app)

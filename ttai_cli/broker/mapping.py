@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ttai_cli.broker.models import Balances, Position, Transaction
+from ttai_cli.broker.models import Balances, MarketMetric, OptionGreeks, Position, Transaction
 
 
 def percent(fraction: Decimal | None) -> Decimal | None:
@@ -74,4 +74,44 @@ def balances(b: Any) -> Balances:
         maintenance_requirement=b.maintenance_requirement,
         pending_cash=b.pending_cash,
         updated_at=b.updated_at,
+    )
+
+
+def market_metric(info: Any) -> MarketMetric:
+    """One /market-metrics item. IV rank: tastytrade's own (`tw-`), else the generic one.
+
+    Events: `earnings.expected-report-date` is the next report; of `dividend-ex-date`
+    (the declared or latest ex-date) and `dividend-next-date` (the projected next one) the
+    later is taken, which is the upcoming one whenever either is upcoming.
+    `dividend-rate-per-share` is the amount of one payment.
+    """
+    rank = info.tw_implied_volatility_index_rank
+    if rank is None and info.implied_volatility_index_rank:
+        rank = Decimal(info.implied_volatility_index_rank)
+    percentile = (
+        Decimal(info.implied_volatility_percentile) if info.implied_volatility_percentile else None
+    )
+    earnings = info.earnings.expected_report_date if info.earnings is not None else None
+    ex_dates = [d for d in (info.dividend_ex_date, info.dividend_next_date) if d is not None]
+    return MarketMetric(
+        symbol=info.symbol,
+        iv_rank=percent(rank),
+        iv_percentile=percent(percentile),
+        implied_volatility=info.implied_volatility_index,
+        beta=info.beta,
+        earnings_date=earnings,
+        ex_dividend_date=max(ex_dates) if ex_dates else None,
+        dividend_amount=info.dividend_rate_per_share or None,
+    )
+
+
+def option_greeks(event: Any) -> OptionGreeks | None:
+    """A DXLink Greeks event; None while its delta is not known (NaN arrives as None).
+    A missing theta or vega counts as 0: delta is what an option cannot do without."""
+    if event.delta is None:
+        return None
+    return OptionGreeks(
+        delta=event.delta,
+        theta=event.theta if event.theta is not None else Decimal(0),
+        vega=event.vega if event.vega is not None else Decimal(0),
     )

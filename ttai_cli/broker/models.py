@@ -99,10 +99,27 @@ class Transaction:
 
 @dataclass(frozen=True)
 class MarketMetric:
+    """A symbol's /market-metrics. The event fields are None when tastytrade has none
+    (an ETF reports no earnings, a stock that pays no dividend has no ex-date)."""
+
     symbol: str
     iv_rank: Decimal | None  # percent, 0-100
     iv_percentile: Decimal | None  # percent, 0-100
     implied_volatility: Decimal | None
+    beta: Decimal | None = None  # against SPY
+    earnings_date: date | None = None  # the next expected report date
+    ex_dividend_date: date | None = None  # the upcoming (else latest) ex-dividend date
+    dividend_amount: Decimal | None = None  # dollars per share, per payment
+
+
+@dataclass(frozen=True)
+class OptionGreeks:
+    """One option's Greeks as DXLink streams them: per share of one contract, theta in
+    dollars per day, vega in dollars per point (1 %) of implied volatility."""
+
+    delta: Decimal
+    theta: Decimal
+    vega: Decimal
 
 
 @dataclass(frozen=True)
@@ -165,6 +182,13 @@ class Broker(Protocol):
 
     async def greeks(self, option_symbols: list[str], timeout: float = 10.0) -> dict[str, Decimal]:
         """Delta per option symbol (DXLink streamer); missing ones are absent."""
+        ...
+
+    async def option_greeks(
+        self, option_symbols: list[str], timeout: float = 10.0
+    ) -> dict[str, OptionGreeks]:
+        """Delta, theta and vega per option symbol, from one DXLink subscription;
+        options with no Greeks within `timeout` seconds are absent."""
         ...
 
     async def market_session(self) -> MarketSessionStatus: ...

@@ -32,6 +32,7 @@ from ttai_cli.broker.models import (
     BrokerStats,
     MarketMetric,
     MarketSessionStatus,
+    OptionGreeks,
     Position,
     Quote,
     Transaction,
@@ -268,26 +269,20 @@ class TastytradeBroker:
                 return await get_market_metrics(self._session, batch)
 
             for info in await self._call("market metrics", fetch):
-                rank = info.tw_implied_volatility_index_rank
-                if rank is None and info.implied_volatility_index_rank:
-                    rank = Decimal(info.implied_volatility_index_rank)
-                percentile = (
-                    Decimal(info.implied_volatility_percentile)
-                    if info.implied_volatility_percentile
-                    else None
-                )
-                metrics[info.symbol] = MarketMetric(
-                    symbol=info.symbol,
-                    iv_rank=mapping.percent(rank),
-                    iv_percentile=mapping.percent(percentile),
-                    implied_volatility=info.implied_volatility_index,
-                )
+                metrics[info.symbol] = mapping.market_metric(info)
         return metrics
 
     async def greeks(self, option_symbols: list[str], timeout: float = 10.0) -> dict[str, Decimal]:
-        """Delta per OCC option symbol from the DXLink streamer: one subscription for all
-        of them, waiting at most `timeout` seconds. Options with no event by then are
-        absent from the result."""
+        """Delta per OCC option symbol (see `option_greeks`)."""
+        found = await self.option_greeks(option_symbols, timeout)
+        return {occ: g.delta for occ, g in found.items()}
+
+    async def option_greeks(
+        self, option_symbols: list[str], timeout: float = 10.0
+    ) -> dict[str, OptionGreeks]:
+        """Greeks per OCC option symbol from the DXLink streamer: one subscription for
+        all of them, waiting at most `timeout` seconds. Options with no event by then
+        are absent from the result."""
         import anyio
         from tastytrade import DXLinkStreamer
         from tastytrade.dxfeed import Greeks
@@ -298,16 +293,17 @@ class TastytradeBroker:
         if not wanted:
             return {}
 
-        async def stream() -> dict[str, Decimal]:
-            found: dict[str, Decimal] = {}
+        async def stream() -> dict[str, OptionGreeks]:
+            found: dict[str, OptionGreeks] = {}
             try:
                 async with DXLinkStreamer(self._session) as streamer:
                     await streamer.subscribe(Greeks, list(wanted))
                     with anyio.move_on_after(timeout):
                         async for event in streamer.listen(Greeks):
                             occ = wanted.get(event.event_symbol)
-                            if occ is not None and event.delta is not None:
-                                found[occ] = event.delta
+                            greeks = mapping.option_greeks(event)
+                            if occ is not None and greeks is not None:
+                                found[occ] = greeks
                             if len(found) == len(wanted):
                                 break
             except BaseExceptionGroup as group:  # anyio task groups wrap the real error

@@ -82,8 +82,15 @@ class JobContext:
 
     def briefings(self, sync: bool = True) -> BriefingService:
         from ttai_cli.services.briefings import BriefingService
+        from ttai_cli.services.risk import RiskService
 
-        return BriefingService(self.store, self.clock, self.sync() if sync else None)
+        risk = RiskService(self.store, self.clock)
+        return BriefingService(
+            self.store,
+            self.clock,
+            self.sync() if sync else None,
+            risk=lambda: risk.fetch(self.open_broker),
+        )
 
 
 class ContextJob(Job):

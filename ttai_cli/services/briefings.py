@@ -6,7 +6,10 @@ Everything else comes from the local record: balances and their daily snapshots,
 positions with their last marks, transactions, alerts fired, positions opened and closed.
 
 - morning (9:30 on trading days): NLV and its change since the previous close, buying
-  power, open positions, those expiring within 7 days, active alerts, today's early close.
+  power, the risk line (buying power used, beta-weighted delta, theta: fetched live, see
+  `services/risk.py`), held underlyings' earnings and ex-dividend dates in the next 7
+  days, open positions, those expiring within 7 days, active alerts, today's early close.
+  When the risk figures cannot be fetched the briefing goes out without them and says so.
 - eod (at the real close, 13:00 on half days): day P&L realised and unrealised, NLV
   change, alerts fired today, positions opened and closed today.
 - weekly (17:00 on the week's last trading day): week P&L, realised P&L by underlying,
@@ -18,10 +21,11 @@ positions with their last marks, transactions, alerts fired, positions opened an
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
 from ttai_cli.broker.models import Balances
@@ -35,10 +39,14 @@ from ttai_cli.store.alerts import AlertsRepository
 from ttai_cli.store.positions import PositionsRepository, position_label
 from ttai_cli.store.records import RecordsRepository
 
+if TYPE_CHECKING:
+    from ttai_cli.services.risk import RiskReport
+
 log = logs.get("briefing")
 KINDS = ("morning", "eod", "weekly")
 TITLES = {"morning": "Morning briefing", "eod": "End-of-day briefing", "weekly": "Weekly review"}
 EXPIRING_DAYS = 7
+EVENT_DAYS = 7
 
 
 def usd(value: Decimal | None, signed: bool = False) -> str:
@@ -75,10 +83,19 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 class BriefingService:
-    def __init__(self, store: Store, clock: Clock, sync: SyncService | None) -> None:
+    """`risk`: fetches the live risk report for the morning briefing (None: no risk line)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        sync: SyncService | None,
+        risk: Callable[[], Awaitable[RiskReport]] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.sync = sync
+        self.risk = risk
         self.records = RecordsRepository(store)
         self.positions = PositionsRepository(store)
         self.alerts = AlertsRepository(store)
@@ -99,6 +116,7 @@ class BriefingService:
         views = [position_view(p, p.mark, now.date()) for p in self.positions.stored()]
         if kind == "morning":
             self._morning(briefing, balances, views, now)
+            self._risk_section(briefing, await self._risk_report(briefing))
         elif kind == "eod":
             self._eod(briefing, balances, views, now)
         else:
@@ -123,6 +141,51 @@ class BriefingService:
             log.warning("briefing: sync failed: %s", exc)
             return exc
         return None
+
+    async def _risk_report(self, briefing: Briefing) -> RiskReport | None:
+        if self.risk is None:
+            return None
+        try:
+            return await self.risk()
+        except CredentialsError:
+            raise
+        except TtaiError as exc:
+            briefing.notes.append(f"Risk figures unavailable ({exc}).")
+            log.warning("briefing: risk failed: %s", exc)
+            return None
+
+    @staticmethod
+    def _risk_section(briefing: Briefing, report: RiskReport | None) -> None:
+        """After "Account": the risk line and the week's earnings / ex-dividend dates."""
+        if report is None:
+            briefing.data["risk"] = None
+            return
+        events = [e for e in report.events if e.days <= EVENT_DAYS]
+        when = {0: "today", 1: "tomorrow"}
+        lines = [
+            f"Buying power used {report.buying_power_used_percent:.1f}%, "
+            f"beta-weighted delta {report.beta_weighted_delta:+,.1f} SPY shares, "
+            f"theta {usd(report.theta, signed=True)}/day"
+        ]
+        section = (
+            f"Earnings and ex-dividend within {EVENT_DAYS} days ({len(events)})",
+            [
+                f"{e.symbol} {e.kind} {e.date:%a %m/%d} ({when.get(e.days, f'in {e.days} days')})"
+                for e in events
+            ]
+            or ["None"],
+        )
+        at = next((i + 1 for i, (h, _) in enumerate(briefing.sections) if h == "Account"), 0)
+        briefing.sections[at:at] = [("Risk", lines), section]
+        briefing.data["risk"] = {
+            "buying_power_used_percent": float(report.buying_power_used_percent),
+            "beta_weighted_delta": float(report.beta_weighted_delta),
+            "theta": float(report.theta),
+        }
+        briefing.data["events"] = [
+            {"symbol": e.symbol, "kind": e.kind, "date": e.date.isoformat(), "days": e.days}
+            for e in events
+        ]
 
     # -- shared numbers --------------------------------------------------------------------------
     def _nlv_change(

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from ttai_cli.broker.symbols import parse_occ
 from ttai_cli.clock import NEW_YORK
@@ -77,7 +78,8 @@ class SimulatedTastytrade:
         self.faults = FaultPlan()
         self.history: list[Exchange] = []
         self.tokens: dict[str, float] = {}  # access token -> expiry (time.time())
-        self.market_metrics_overrides: dict[str, dict[str, str]] = {}
+        # symbol -> /market-metrics fields to replace (None: leave the field out)
+        self.market_metrics_overrides: dict[str, dict[str, Any]] = {}
         self.latency: tuple[float, float] | None = None  # random extra delay per answer (s)
         self._latency_rng = random.Random(seed)
         self.lock = threading.RLock()

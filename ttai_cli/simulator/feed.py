@@ -269,9 +269,9 @@ class PriceFeed:
             "volatility": round(base.volatility, 4),
             "delta": round(base.quote.delta, 4),
             "gamma": 0.01,
-            "theta": -0.05,
+            "theta": round(base.quote.theta or 0.0, 4),
             "rho": 0.01,
-            "vega": 0.1,
+            "vega": round(base.quote.vega or 0.0, 4),
         }
 
     def summary_key(self, symbol: str) -> tuple[Any, ...] | None:

@@ -79,6 +79,26 @@ def black_scholes(
     return strike * discount * norm_cdf(-d2) - spot * norm_cdf(-d1), norm_cdf(d1) - 1
 
 
+def theta_vega(
+    spot: float, strike: float, years: float, vol: float, right: str
+) -> tuple[float, float]:
+    """(theta per calendar day, vega per point of volatility) of one share's worth of a
+    European option, as DXLink streams them; 0 at or past expiry."""
+    if years <= 0 or vol <= 0:
+        return 0.0, 0.0
+    sqrt_t = math.sqrt(years)
+    d1 = (math.log(spot / strike) + (RISK_FREE + vol * vol / 2) * years) / (vol * sqrt_t)
+    d2 = d1 - vol * sqrt_t
+    density = math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi)
+    discount = math.exp(-RISK_FREE * years)
+    decay = -spot * density * vol / (2 * sqrt_t)
+    if right == "C":
+        theta_year = decay - RISK_FREE * strike * discount * norm_cdf(d2)
+    else:
+        theta_year = decay + RISK_FREE * strike * discount * norm_cdf(-d2)
+    return theta_year / 365, spot * density * sqrt_t / 100
+
+
 @dataclass
 class _Walk:
     day: date
@@ -97,6 +117,8 @@ class SimQuote:
     prev_close: Decimal
     day_open: Decimal
     delta: float | None = None
+    theta: float | None = None  # per share per day (options only)
+    vega: float | None = None  # per share per volatility point (options only)
 
 
 class RandomWalkMarket:
@@ -185,6 +207,7 @@ class RandomWalkMarket:
         years = max(0.0, (expiry - self.now()).total_seconds() / (365 * 86400))
         vol = self.volatility(occ.root.strip())
         price, delta = black_scholes(spot, float(occ.strike), years, vol, occ.right)
+        theta, vega = theta_vega(spot, float(occ.strike), years, vol, occ.right)
         prev_spot = self.close_price(occ.root.strip(), day - timedelta(days=1))
         prev, _ = black_scholes(prev_spot, float(occ.strike), years + 1 / 365, vol, occ.right)
         half = max(0.01, price * 0.02)
@@ -198,4 +221,6 @@ class RandomWalkMarket:
             money(prev),
             money(prev),
             delta=delta,
+            theta=theta,
+            vega=vega,
         )

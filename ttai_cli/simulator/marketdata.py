@@ -17,6 +17,27 @@ if TYPE_CHECKING:
     from ttai_cli.simulator.app import SimulatedTastytrade
 
 MAX_SYMBOLS_PER_QUOTE_REQUEST = 100
+BETAS = {
+    "SPY": 1.0,
+    "SPX": 1.0,
+    "QQQ": 1.12,
+    "IWM": 1.18,
+    "AAPL": 1.24,
+    "TSLA": 2.31,
+    "MSFT": 0.92,
+    "NVDA": 1.74,
+    "AMZN": 1.16,
+}
+# Funds and indices report no earnings.
+NO_EARNINGS = frozenset({"SPY", "SPX", "QQQ", "IWM", "VIX"})
+# The demo book's names: days from today to the next event, so that `ttai --demo risk`
+# always shows earnings and an ex-dividend date within 14 days (and the morning briefing
+# some within 7). Other symbols follow a quarterly cycle with a per-symbol phase.
+EARNINGS_IN_DAYS = {"TSLA": 6, "AMZN": 16, "AAPL": 23, "MSFT": 30, "NVDA": 37}
+EX_DIVIDEND_IN_DAYS = {"AAPL": 3, "SPY": 12, "IWM": 19, "QQQ": 26, "MSFT": 41}
+DIVIDENDS = {"AAPL": "0.26", "SPY": "1.76", "QQQ": "0.72", "IWM": "0.64", "MSFT": "0.83"}
+NO_DIVIDEND = frozenset({"TSLA", "AMZN", "NVDA", "SPX", "VIX"})
+QUARTER_DAYS = 91
 KIND_TO_TYPE = {
     "equity": "Equity",
     "equity-option": "Equity Option",
@@ -73,9 +94,62 @@ def market_data(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
     return json_response(200, {"data": {"items": items}})
 
 
+def _days_to_next(seed: int, kind: str, symbol: str, today: date) -> int:
+    """Days (0-90) from `today` to the next event of a quarterly cycle whose phase is
+    drawn from (seed, kind, symbol): the same answer for the same day."""
+    phase = int(_unit(seed, kind, symbol) * QUARTER_DAYS)
+    return (phase - (today - date(2020, 1, 1)).days) % QUARTER_DAYS
+
+
+def event_fields(seed: int, symbol: str, today: date) -> dict[str, Any]:
+    """Beta, the next expected earnings report and the dividend of an equity or index,
+    in the API's shape; nothing for futures, crypto and options."""
+    if kind_of(symbol) not in ("equity", "index"):
+        return {}
+    beta = BETAS.get(symbol, 0.6 + 1.2 * _unit(seed, "beta", symbol))
+    fields: dict[str, Any] = {"beta": f"{beta:.2f}", "beta-updated-at": "2026-01-02T22:00:00.000Z"}
+    if symbol not in NO_EARNINGS:
+        days = EARNINGS_IN_DAYS.get(symbol)
+        if days is None:
+            days = _days_to_next(seed, "earnings", symbol, today)
+        report = today + timedelta(days=days)
+        fields["earnings"] = {
+            "visible": True,
+            "expected-report-date": report.isoformat(),
+            "estimated": True,
+            "late-flag": 0,
+            "quarter-end-date": (report - timedelta(days=30)).isoformat(),
+            "time-of-day": "AMC",
+            "updated-at": "2026-01-02T22:00:00.000Z",
+        }
+    pays = symbol in DIVIDENDS or (
+        symbol not in NO_DIVIDEND and _unit(seed, "pays-dividend", symbol) < 0.5
+    )
+    if pays:
+        days = EX_DIVIDEND_IN_DAYS.get(symbol)
+        if days is None:
+            days = _days_to_next(seed, "ex-dividend", symbol, today)
+        upcoming = today + timedelta(days=days)
+        amount = DIVIDENDS.get(symbol) or f"{0.1 + 0.9 * _unit(seed, 'dividend', symbol):.2f}"
+        fields.update(
+            {
+                # the API's ex-date is the last declared one; the next is projected
+                "dividend-ex-date": (upcoming - timedelta(days=QUARTER_DAYS)).isoformat(),
+                "dividend-next-date": upcoming.isoformat(),
+                "dividend-pay-date": (upcoming + timedelta(days=14)).isoformat(),
+                "dividend-rate-per-share": amount,
+                "dividend-yield": "0.0125",
+            }
+        )
+    return fields
+
+
 def market_metrics(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
+    """Metrics per known symbol. `sim.market_metrics_overrides[symbol]` replaces fields
+    (a value of None removes the field: a symbol with no beta)."""
     symbols = [s for raw in request.query.get("symbols", []) for s in raw.split(",") if s]
     now = sim.now()
+    today = now.astimezone(NEW_YORK).date()
     items = []
     for symbol in symbols:
         if not sim.is_known(symbol):
@@ -86,7 +160,7 @@ def market_metrics(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse
         wobble = 0.05 * math.sin(now.timestamp() / 3600 + 7 * _unit(seed, "ivr-phase", symbol))
         rank = min(0.99, max(0.01, level + wobble))
         vol = sim.market.volatility(symbol)
-        item = {
+        item: dict[str, Any] = {
             "symbol": symbol,
             "implied-volatility-index": f"{vol:.4f}",
             "implied-volatility-index-5-day-change": "0.0123",
@@ -98,12 +172,16 @@ def market_metrics(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse
             "implied-volatility-updated-at": _iso(now),
             "liquidity-rating": 4,
             "updated-at": _iso(now),
-            "beta": "1.12",
             "market-cap": "2500000000000",
             "implied-volatility-30-day": f"{vol * 100:.2f}",
             "historical-volatility-30-day": f"{vol * 90:.2f}",
         }
-        item.update(sim.market_metrics_overrides.get(symbol, {}))
+        item.update(event_fields(seed, symbol, today))
+        for key, value in sim.market_metrics_overrides.get(symbol, {}).items():
+            if value is None:
+                item.pop(key, None)
+            else:
+                item[key] = value
         items.append(item)
     return json_response(200, {"data": {"items": items}})
 

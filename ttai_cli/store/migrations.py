@@ -322,3 +322,30 @@ def m009_stream_state(db: sqlite3.Connection) -> None:
         )
         """
     )
+
+
+@migration
+def m010_market_metrics(db: sqlite3.Connection) -> None:
+    # /market-metrics per symbol, kept for the New York day it was fetched on (beta and
+    # event dates change at most daily). The figures are the same for every account:
+    # rows carry account_number '' (market data, not one account's). `known` 0 records
+    # that tastytrade had no metrics for the symbol that day, so it is not asked again.
+    db.execute(
+        """
+        CREATE TABLE market_metrics (
+            account_number TEXT NOT NULL DEFAULT '',
+            symbol TEXT NOT NULL,
+            ny_date TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            known INTEGER NOT NULL DEFAULT 1,
+            iv_rank TEXT,
+            iv_percentile TEXT,
+            implied_volatility TEXT,
+            beta TEXT,
+            earnings_date TEXT,
+            ex_dividend_date TEXT,
+            dividend_amount TEXT,
+            PRIMARY KEY (account_number, symbol)
+        )
+        """
+    )
