@@ -159,7 +159,11 @@ class AlertsService:
         report.unknown = len(decisions.unknown)
         for alert, why in decisions.unknown:
             log.info(
-                "alert %d (%s %s) skipped: %s", alert.id, alert.type, alert.symbol.strip(), why
+                "alert %d (%s %s) skipped: %s",
+                alert.id,
+                alert.type,
+                alert.symbol.strip() or "account",
+                why,
             )
         notifications = self.commit(now, decisions)
         report.fired = len(notifications)
@@ -232,7 +236,7 @@ def alert_json(alert: Alert) -> dict[str, object]:
     """SPEC `alerts list` shape."""
     return {
         "id": alert.id,
-        "symbol": alert.symbol,
+        "symbol": alert.symbol or None,  # null: an account-level alert
         "type": alert.type,
         "condition": alert.condition,
         "threshold": float(alert.threshold),

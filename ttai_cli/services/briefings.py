@@ -207,7 +207,7 @@ class BriefingService:
             (
                 f"Active alerts ({len(active)})",
                 [
-                    f"#{a.id} {a.symbol.strip()} {a.type} {a.condition} {a.threshold:f}"
+                    f"#{a.id} {a.symbol.strip() or 'account'} {a.type} {a.condition} {a.threshold:f}"
                     for a in active
                 ]
                 or ["None"],
