@@ -4,13 +4,30 @@ the comments."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from tests.fakes import FakeClock
+from tests.test_alerts import alert, service_for
 from tests.test_cli import one_line_error
+from ttai_cli.alerts.evaluate import MarketView, evaluate
 from ttai_cli.alerts.rules import parse_alert
+from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import UsageError
+from ttai_cli.services.monitor import MonitorService
+from ttai_cli.services.sync import SyncService
+from ttai_cli.simulator.app import SimulatedTastytrade
+from ttai_cli.store.highwater import HighWaterRepository, drawdown_percent
+from ttai_cli.store.positions import PositionsRepository
+
+D = Decimal
+TODAY = date(2026, 11, 24)  # a Tuesday
 
 
 # -- adding them: the CLI forms and bad input ------------------------------------------------------
@@ -75,3 +92,144 @@ def test_earnings_within_0_means_today_and_symbols_are_normalised() -> None:
         "within",
         0,
     )
+
+
+# -- the high-water mark and drawdown ------------------------------------------------------------
+def at(day: date, hour: int = 16, minute: int = 30) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NEW_YORK)
+
+
+def one_stock_account(sim: SimulatedTastytrade, clock: FakeClock) -> None:
+    """100 AAPL held at $200 (value $20,000, maintenance 25% = $5,000); NLV = cash + 20,000."""
+    sim.now = lambda: clock.now()
+    sim.account.positions.clear()
+    sim.account.trade("AAPL", 100, "200.00", clock.now())
+    sim.market.pin("AAPL", 200)
+
+
+def notifications(store, kind: str) -> list[tuple[str, dict[str, object]]]:  # type: ignore[no-untyped-def]
+    return [
+        (r[0], json.loads(r[1]))
+        for r in store.db.execute(
+            "SELECT body, data FROM notifications WHERE type = ? ORDER BY seq", (kind,)
+        )
+    ]
+
+
+def test_drawdown_from_a_peak_two_syncs_ago(store, sim, sim_server, clean_env) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(at(date(2026, 10, 14)))
+    one_stock_account(sim, clock)
+    alerts = service_for(store, sim_server, clock, clean_env)
+    sync = SyncService(store, clock, alerts.open_broker, None)
+    # NLV by day: 200,000 (41 days ago: outside the 30-day window), 100,000, 120,000
+    # (the peak, two syncs ago), 110,000; then 102,000 when the monitor looks
+    for day, cash in [
+        (date(2026, 10, 14), "180000"),
+        (date(2026, 11, 16), "80000"),
+        (date(2026, 11, 18), "100000"),
+        (date(2026, 11, 20), "90000"),
+    ]:
+        clock.set(at(day))
+        sim.account.cash = D(cash)
+        asyncio.run(sync.run())
+    highs = HighWaterRepository(store)
+    peak = highs.peak(sim.account.account_number, date(2026, 10, 25), TODAY)
+    assert peak is not None and (peak.date, peak.high) == (date(2026, 11, 18), D("120000.00"))
+    # drawdown (120,000 - 102,000) / 120,000 = 15.0 %: "above 15" fires, "above 15.1" not;
+    # buying power used 5,000 / 102,000 = 4.90 %: "above 4.9" fires, "above 5" not
+    for kind, threshold in [
+        ("drawdown", "15"),
+        ("drawdown", "15.1"),
+        ("bp-usage", "4.9"),
+        ("bp-usage", "5"),
+    ]:
+        alerts.add(parse_alert(None, kind, "above", threshold))
+    clock.set(at(TODAY, 10, 0))
+    sim.account.cash = D("82000")
+    monitor = MonitorService(alerts, PositionsRepository(store))
+    report = asyncio.run(monitor.run())
+    assert (report.alerts, report.fired, report.unknown) == (4, 2, 0)
+    fired = notifications(store, "alert_triggered")
+    assert [body for body, _ in fired] == [
+        "Net liq $102,000.00 is 15.0% below its 30-day high of $120,000.00 (above 15%)",
+        "Buying power used 4.9% of net liq (above 4.9%)",
+    ]
+    assert fired[0][1]["symbol"] is None and fired[0][1]["drawdown_percent"] == 15.0
+    assert fired[0][1]["high_water"] == 120000.0
+    # the monitor's look raised today's mark
+    today_peak = highs.peak(sim.account.account_number, TODAY, TODAY)
+    assert today_peak is not None and today_peak.high == D("102000.00")
+    asyncio.run(monitor.run())
+    assert len(notifications(store, "alert_triggered")) == 2, "each fires once"
+
+
+def test_a_day_keeps_its_highest_nlv_whoever_records_it(store) -> None:  # type: ignore[no-untyped-def]
+    highs = HighWaterRepository(store)
+    for nlv in ("100", "130.50", "99", "130.49"):
+        with store.transaction() as db:
+            highs.record(db, "5WX00001", D(nlv), at(TODAY, 11))
+    with store.transaction() as db:
+        highs.record(db, "5WX00002", D("999"), at(TODAY, 11))  # another account
+    peak = highs.peak("5WX00001", TODAY, TODAY)
+    assert peak is not None and peak.high == D("130.50")
+    assert highs.peak("5WX00001", date(2026, 11, 25), date(2026, 12, 1)) is None
+
+
+def test_drawdown_percent_by_hand() -> None:
+    assert drawdown_percent(D("120000"), D("102000")) == D("15")
+    assert drawdown_percent(D("100"), D("110")) == 0, "above the old peak: no drawdown"
+    assert drawdown_percent(None, D("100")) is None and drawdown_percent(D(0), D(5)) is None
+
+
+def test_an_upgraded_database_seeds_the_high_water_mark_from_daily_snapshots(
+    tmp_path: Path,
+) -> None:
+    from ttai_cli.store import migrate, open_store
+    from ttai_cli.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, [m for m in MIGRATIONS if m[0] < "m011"])
+    db.execute(
+        "INSERT INTO balance_snapshots VALUES ('2026-11-20', '2026-11-20T21:00:00+00:00', "
+        "'5WX00001', '125000.00', '0', '0', '0', '0', '0')"
+    )
+    db.execute("PRAGMA application_id = 0x74746169")
+    db.close()
+    with open_store(path) as upgraded:
+        peak = HighWaterRepository(upgraded).peak("5WX00001", date(2026, 11, 1), TODAY)
+        assert peak is not None and peak.high == D("125000.00")
+
+
+@pytest.mark.parametrize(
+    ("kind", "condition", "threshold", "view", "met"),
+    [
+        ("bp-usage", "above", "50", MarketView(bp_used_percent=D("50")), True),
+        ("bp-usage", "above", "50", MarketView(bp_used_percent=D("49.99")), False),
+        (
+            "drawdown",
+            "above",
+            "5",
+            MarketView(drawdown_percent=D(5), nlv=D(95), high_water=D(100)),
+            True,
+        ),
+        (
+            "drawdown",
+            "above",
+            "5",
+            MarketView(drawdown_percent=D("4.9"), nlv=D(95), high_water=D(100)),
+            False,
+        ),
+    ],
+    ids=["bp-at-threshold", "bp-just-below", "drawdown-at-threshold", "drawdown-just-below"],
+)
+def test_account_kinds_at_their_boundary(kind, condition, threshold, view, met) -> None:  # type: ignore[no-untyped-def]
+    assert evaluate(alert(kind, condition, threshold, ""), view, TODAY).met is met
+
+
+def test_account_kinds_without_balances_are_unknown_not_fired() -> None:
+    for kind in ("bp-usage", "drawdown", "theta", "beta-delta"):
+        result = evaluate(
+            alert(kind, "above" if kind != "theta" else "below", "5", ""), MarketView(), TODAY
+        )
+        assert result.met is None and result.why_unknown, kind

@@ -103,6 +103,11 @@ class MarketMetric:
     iv_rank: Decimal | None  # percent, 0-100
     iv_percentile: Decimal | None  # percent, 0-100
     implied_volatility: Decimal | None
+    # stand-in until part A lands (A maps these from /market-metrics)
+    beta: Decimal | None = None
+    earnings_date: date | None = None  # the expected report date
+    ex_dividend_date: date | None = None  # the upcoming ex-dividend date
+    dividend_amount: Decimal | None = None  # per share, per payment
 
 
 @dataclass(frozen=True)
