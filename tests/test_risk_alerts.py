@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,9 +18,12 @@ from tests.test_alerts import alert, service_for
 from tests.test_cli import one_line_error
 from ttai_cli.alerts.evaluate import MarketView, evaluate
 from ttai_cli.alerts.rules import parse_alert
+from ttai_cli.broker.models import MarketMetric
 from ttai_cli.clock import NEW_YORK
-from ttai_cli.errors import UsageError
+from ttai_cli.errors import BrokerError, UsageError
+from ttai_cli.services.alerts import AlertsService
 from ttai_cli.services.monitor import MonitorService
+from ttai_cli.services.risk import RiskReport
 from ttai_cli.services.sync import SyncService
 from ttai_cli.simulator.app import SimulatedTastytrade
 from ttai_cli.store.highwater import HighWaterRepository, drawdown_percent
@@ -233,3 +236,153 @@ def test_account_kinds_without_balances_are_unknown_not_fired() -> None:
             alert(kind, "above" if kind != "theta" else "below", "5", ""), MarketView(), TODAY
         )
         assert result.met is None and result.why_unknown, kind
+
+
+# -- earnings ----------------------------------------------------------------------------------------
+def metric(symbol: str, earnings: date | None) -> MarketMetric:
+    return MarketMetric(symbol, D(40), None, None, earnings_date=earnings)
+
+
+@pytest.mark.parametrize(
+    ("days", "report", "met"),
+    [
+        ("0", date(2026, 11, 24), True),  # today counts
+        ("0", date(2026, 11, 25), False),
+        ("3", date(2026, 11, 24), True),
+        ("3", date(2026, 11, 27), True),  # in 3 days: the boundary counts
+        ("3", date(2026, 11, 28), False),  # in 4 days
+        ("2", date(2026, 11, 27), False),
+        ("3", date(2026, 11, 23), False),  # reported yesterday: over
+        ("3", None, False),  # no date announced
+    ],
+    ids=[
+        "within-0-today",
+        "within-0-tomorrow",
+        "within-3-today",
+        "within-3-in-3-days",
+        "within-3-in-4-days",
+        "within-2-in-3-days",
+        "within-3-yesterday",
+        "within-3-no-date",
+    ],
+)
+def test_earnings_today_vs_in_3_days(days: str, report: date | None, met: bool) -> None:
+    view = MarketView(metrics={"AAPL": metric("AAPL", report)})
+    assert evaluate(alert("earnings", "within", days), view, TODAY).met is met
+
+
+def test_earnings_texts_and_an_option_symbol_means_its_underlying() -> None:
+    view = MarketView(metrics={"AAPL": metric("AAPL", date(2026, 11, 27))})
+    result = evaluate(alert("earnings", "within", "3", "AAPL  261218C00200000"), view, TODAY)
+    assert result.met is True
+    assert (result.title, result.body) == (
+        "Earnings Alert: AAPL",
+        "AAPL reports earnings in 3 days (Fri 11/27)",
+    )
+    assert result.data["earnings_date"] == "2026-11-27" and result.data["days"] == 3
+    missing = evaluate(alert("earnings", "within", "3"), MarketView(), TODAY)
+    assert missing.met is None and "no market metrics for AAPL" in missing.why_unknown
+
+
+# -- theta and beta-delta from the risk snapshot -------------------------------------------------
+def report(theta: str, bwd: str, missing: list[str] | None = None) -> RiskReport:
+    return RiskReport(
+        net_liquidating_value=D(100000),
+        maintenance_requirement=D(20000),
+        buying_power_used_percent=D(20),
+        beta_weighted_delta=D(bwd),
+        theta=D(theta),
+        vega=D(0),
+        by_underlying=[],
+        events=[],
+        as_of=datetime(2026, 11, 24, 15, tzinfo=UTC),
+        missing_greeks=missing or [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "condition", "threshold", "risk", "met"),
+    [
+        ("theta", "below", "25", report("25", "0"), True),
+        ("theta", "below", "25", report("25.01", "0"), False),
+        ("theta", "below", "-10", report("-12.50", "0"), True),
+        ("beta-delta", "above", "150", report("0", "150"), True),
+        ("beta-delta", "above", "150", report("0", "149.9"), False),
+        ("beta-delta", "below", "-200", report("0", "-200"), True),
+        ("beta-delta", "below", "-200", report("0", "-199"), False),
+        ("theta", "below", "25", report("10", "0", ["SPY   261218P00450000"]), None),
+    ],
+    ids=[
+        "theta-at-threshold",
+        "theta-above",
+        "theta-negative",
+        "bwd-above-at-threshold",
+        "bwd-above-under",
+        "bwd-below-at-threshold",
+        "bwd-below-over",
+        "missing-greeks-unknown",
+    ],
+)
+def test_theta_and_beta_delta_boundaries(kind, condition, threshold, risk, met) -> None:  # type: ignore[no-untyped-def]
+    assert evaluate(alert(kind, condition, threshold, ""), MarketView(risk=risk), TODAY).met is met
+
+
+def test_monitor_fetches_risk_and_day_metrics_only_for_alerts_that_need_them(
+    store, sim, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(at(TODAY, 10, 0))
+    sim.now = lambda: clock.now()
+    base = service_for(store, sim_server, clock, clean_env)
+    calls: list[object] = []
+
+    async def risk_source(broker: object) -> RiskReport:
+        calls.append("risk")
+        return report("-30", "-250")
+
+    async def metrics_source(symbols: list[str]) -> dict[str, MarketMetric]:
+        calls.append(sorted(symbols))
+        return {s: metric(s, date(2026, 11, 26)) for s in symbols}
+
+    alerts = AlertsService(
+        base.repo,
+        clock,
+        base.open_broker,
+        base.notifier,
+        risk_source=risk_source,
+        metrics_source=metrics_source,
+    )
+    monitor = MonitorService(alerts, PositionsRepository(store))
+    alerts.add(parse_alert("AAPL", "price", "above", "1000000"))
+    asyncio.run(monitor.run())
+    assert calls == [], "no account-level or earnings alert: nothing extra fetched"
+    alerts.add(parse_alert("nvda", "earnings", "within", "2"))  # Thursday: in 2 days
+    alerts.add(parse_alert("TSLA", "earnings", "within", "1"))  # not yet
+    alerts.add(parse_alert(None, "theta", "below", "-25"))
+    alerts.add(parse_alert(None, "beta-delta", "below", "-200"))
+    result = asyncio.run(monitor.run())
+    assert calls == [["NVDA", "TSLA"], "risk"]
+    assert result.fired == 3 and result.unknown == 0
+    assert [body for body, _ in notifications(store, "alert_triggered")] == [
+        "NVDA reports earnings in 2 days (Thu 11/26)",
+        "Portfolio theta -$30.00/day (below -$25.00/day)",
+        "Beta-weighted delta -250 SPY shares (below -200)",
+    ]
+
+
+def test_a_failing_risk_snapshot_skips_theta_alerts_but_not_the_others(
+    store, sim, sim_server, clean_env, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    # the stand-in RiskService (and a real one whose streamer times out) raises
+    clock = FakeClock(at(TODAY, 10, 0))
+    sim.now = lambda: clock.now()
+    alerts = service_for(store, sim_server, clock, clean_env)
+    alerts.add(parse_alert(None, "theta", "below", "0"))
+    alerts.add(parse_alert("AAPL", "price", "above", "1"))
+
+    async def failing(broker: object) -> RiskReport:
+        raise BrokerError("greeks did not arrive within 10 s")
+
+    alerts.risk_source = failing
+    result = asyncio.run(MonitorService(alerts, PositionsRepository(store)).run())
+    assert (result.fired, result.unknown) == (1, 1)
+    assert "greeks did not arrive" in caplog.text
