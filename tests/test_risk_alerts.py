@@ -16,9 +16,10 @@ import pytest
 from tests.fakes import FakeClock
 from tests.test_alerts import alert, service_for
 from tests.test_cli import one_line_error
+from ttai_cli.alerts.assignment import assignment_risks
 from ttai_cli.alerts.evaluate import MarketView, evaluate
 from ttai_cli.alerts.rules import parse_alert
-from ttai_cli.broker.models import MarketMetric
+from ttai_cli.broker.models import MarketMetric, Position
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import BrokerError, UsageError
 from ttai_cli.services.alerts import AlertsService
@@ -386,3 +387,177 @@ def test_a_failing_risk_snapshot_skips_theta_alerts_but_not_the_others(
     result = asyncio.run(MonitorService(alerts, PositionsRepository(store)).run())
     assert (result.fired, result.unknown) == (1, 1)
     assert "greeks did not arrive" in caplog.text
+
+
+# -- assignment warnings ---------------------------------------------------------------------------
+CALL = "AAPL  261218C00150000"  # AAPL Dec 18 2026 150 call
+PUT = "QQQ   261124P00465000"  # QQQ Nov 24 2026 465 put: expires TODAY
+
+
+def short(symbol: str, underlying: str, quantity: str = "-1") -> Position:
+    occ_day = date(2000 + int(symbol[6:8]), int(symbol[8:10]), int(symbol[10:12]))
+    return Position(
+        symbol,
+        underlying,
+        "Equity Option",
+        D(quantity),
+        D("1"),
+        D("1"),
+        D(100),
+        None,
+        datetime(occ_day.year, occ_day.month, occ_day.day, 16, tzinfo=NEW_YORK),
+    )
+
+
+def dividend(ex: date, amount: str = "0.26") -> dict[str, MarketMetric]:
+    return {
+        "AAPL": MarketMetric(
+            "AAPL", None, None, None, ex_dividend_date=ex, dividend_amount=D(amount)
+        )
+    }
+
+
+WEDNESDAY = date(2026, 11, 25)  # Thursday 11/26 is Thanksgiving: the next session is Friday
+FRIDAY = date(2026, 11, 27)
+
+
+def test_covered_call_before_ex_dividend_warns() -> None:
+    # AAPL $200, 150 call marked $50.10: intrinsic 50.00, extrinsic 0.10 < the 0.26 dividend;
+    # ex-date Friday, the next session after Wednesday (Thanksgiving in between)
+    risks = assignment_risks(
+        [short(CALL, "AAPL")],
+        {"AAPL": D(200)},
+        {CALL: D("50.10")},
+        dividend(FRIDAY),
+        WEDNESDAY,
+        FRIDAY,
+    )
+    assert [(r.reason, r.position) for r in risks] == [("ex-dividend", CALL)]
+    note = risks[0].notification(at(WEDNESDAY, 14))
+    assert note.notification_type == "assignment_risk"
+    assert note.title == "Assignment risk: AAPL 150C 12/18"
+    assert note.body == (
+        "Short 1 AAPL 150C 12/18 is $50.00 in the money with $0.10 extrinsic, less than the "
+        "$0.26 dividend; ex-dividend Fri 11/27: early assignment is likely at today's close"
+    )
+    assert {
+        k: note.data[k]
+        for k in ("symbol", "position", "reason", "extrinsic", "dividend", "ex_date")
+    } == {
+        "symbol": "AAPL",
+        "position": CALL,
+        "reason": "ex-dividend",
+        "extrinsic": 0.1,
+        "dividend": 0.26,
+        "ex_date": "2026-11-27",
+    }
+
+
+@pytest.mark.parametrize(
+    ("mark", "price", "ex", "session"),
+    [
+        ("50.40", 200, FRIDAY, FRIDAY),  # extrinsic 0.40 above the 0.26 dividend
+        ("50.26", 200, FRIDAY, FRIDAY),  # extrinsic equal to the dividend: not below it
+        ("0.05", 149, FRIDAY, FRIDAY),  # out of the money
+        ("50.10", 200, date(2026, 11, 30), FRIDAY),  # ex-date after the next session
+    ],
+    ids=["extrinsic-above-dividend", "extrinsic-equal", "out-of-the-money", "ex-date-later"],
+)
+def test_same_call_without_dividend_risk_no_warning(
+    mark: str, price: int, ex: date, session: date
+) -> None:
+    assert (
+        assignment_risks(
+            [short(CALL, "AAPL")],
+            {"AAPL": D(price)},
+            {CALL: D(mark)},
+            dividend(ex),
+            WEDNESDAY,
+            session,
+        )
+        == []
+    )
+
+
+def test_short_put_itm_on_expiry_day_warns_and_the_day_after_nothing() -> None:
+    # QQQ $460.10, 465 put: $4.90 in the money on its expiration day
+    risks = assignment_risks(
+        [short(PUT, "QQQ", "-2")], {"QQQ": D("460.10")}, {PUT: D("4.95")}, {}, TODAY, None
+    )
+    assert [(r.reason, r.extrinsic) for r in risks] == [("expiration", D("0.05"))]
+    note = risks[0].notification(at(TODAY, 15))
+    assert note.body == (
+        "Short 2 QQQ 465P 11/24 expires today $4.90 in the money (QQQ $460.10): "
+        "assignment is likely unless closed"
+    )
+    assert note.data["expires_at"] == "2026-11-24" and note.data["reason"] == "expiration"
+    day_after = date(2026, 11, 25)
+    assert (
+        assignment_risks([short(PUT, "QQQ", "-2")], {"QQQ": D("460.10")}, {}, {}, day_after, None)
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("price", "warns"),
+    [("469.65", True), ("469.66", False), ("465", True), ("520", False)],
+    ids=["within-1pct-boundary", "just-beyond-1pct", "at-the-strike", "far-otm"],
+)
+def test_short_put_near_the_strike_on_expiry_day(price: str, warns: bool) -> None:
+    # 1 % of 465 is 4.65: 469.65 is within it
+    risks = assignment_risks([short(PUT, "QQQ")], {"QQQ": D(price)}, {}, {}, TODAY, None)
+    assert bool(risks) is warns
+
+
+def test_long_options_and_unknown_prices_never_warn() -> None:
+    long_put = short(PUT, "QQQ", "1")
+    assert assignment_risks([long_put], {"QQQ": D(400)}, {}, {}, TODAY, None) == []
+    assert assignment_risks([short(PUT, "QQQ")], {}, {}, {}, TODAY, None) == []
+
+
+def test_monitor_warns_once_per_position_reason_and_day(store, sim, sim_server, clean_env) -> None:  # type: ignore[no-untyped-def]
+    # Wednesday before Thanksgiving: a covered AAPL 100 call, $100 in the money (a few
+    # cents of extrinsic at most in the simulator's pricing) before Friday's ex-date, and
+    # a short QQQ put in the money that expires today
+    clock = FakeClock(at(WEDNESDAY, 14, 0))
+    one_stock_account(sim, clock)
+    call, put = "AAPL  261218C00100000", "QQQ   261125P00465000"
+    sim.account.trade(
+        call, -1, "100.00", clock.now(), underlying="AAPL", instrument_type="Equity Option"
+    )
+    sim.account.trade(
+        put,
+        -1,
+        "5.00",
+        clock.now(),
+        underlying="QQQ",
+        instrument_type="Equity Option",
+        expires_at=at(WEDNESDAY, 16, 0),
+    )
+    sim.market.pin("QQQ", 460)
+    base = service_for(store, sim_server, clock, clean_env)
+    asked: list[list[str]] = []
+
+    async def metrics_source(symbols: list[str]) -> dict[str, MarketMetric]:
+        asked.append(symbols)
+        return dividend(FRIDAY)
+
+    alerts = AlertsService(
+        base.repo, clock, base.open_broker, base.notifier, metrics_source=metrics_source
+    )
+    monitor = MonitorService(alerts, PositionsRepository(store))
+    first = asyncio.run(monitor.run())
+    assert "2 assignment warnings" in first.summary()
+    assert asked == [["AAPL"]], "dividends only for the short call in the money"
+    clock.advance(60)
+    asyncio.run(monitor.run())
+    warned = notifications(store, "assignment_risk")
+    assert sorted((d["reason"], d["position"]) for _, d in warned) == [
+        ("ex-dividend", call),
+        ("expiration", put),
+    ], "once per position, reason and day"
+    assert next(d for _, d in warned if d["reason"] == "ex-dividend")["extrinsic"] < 0.26
+    # Friday: the put expired Wednesday (still listed), the ex-date is today: nothing new
+    clock.set(at(FRIDAY, 10, 0))
+    asyncio.run(monitor.run())
+    assert len(notifications(store, "assignment_risk")) == 2
