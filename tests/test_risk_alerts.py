@@ -23,6 +23,7 @@ from ttai_cli.broker.models import MarketMetric, Position
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import BrokerError, UsageError
 from ttai_cli.services.alerts import AlertsService
+from ttai_cli.services.briefings import BriefingService
 from ttai_cli.services.monitor import MonitorService
 from ttai_cli.services.risk import RiskReport
 from ttai_cli.services.sync import SyncService
@@ -561,3 +562,27 @@ def test_monitor_warns_once_per_position_reason_and_day(store, sim, sim_server, 
     clock.set(at(FRIDAY, 10, 0))
     asyncio.run(monitor.run())
     assert len(notifications(store, "assignment_risk")) == 2
+
+
+# -- the weekly briefing -------------------------------------------------------------------------
+def test_weekly_review_shows_the_weeks_drawdown(store, sim, sim_server, clean_env) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(at(date(2026, 11, 13)))
+    one_stock_account(sim, clock)
+    alerts = service_for(store, sim_server, clock, clean_env)
+    sync = SyncService(store, clock, alerts.open_broker, None)
+    # NLV: last Friday 150,000 (another week), Mon 100,000, Tue 120,000 (the week's high);
+    # Friday's review syncs at 108,000: (120,000 - 108,000) / 120,000 = 10.00 %
+    for day, cash in [
+        (date(2026, 11, 13), "130000"),
+        (date(2026, 11, 16), "80000"),
+        (date(2026, 11, 17), "100000"),
+    ]:
+        clock.set(at(day))
+        sim.account.cash = D(cash)
+        asyncio.run(sync.run())
+    clock.set(at(date(2026, 11, 20), 17, 0))
+    sim.account.cash = D("88000")
+    weekly = asyncio.run(BriefingService(store, clock, sync).build("weekly"))
+    week = dict(weekly.sections)["Week"]
+    assert "Drawdown 10.00% below the week's high of $120,000.00 (Tue)" in week
+    assert weekly.data["week_drawdown_percent"] == 10.0 and weekly.data["week_high"] == 120000.0
