@@ -6,7 +6,13 @@ not count as "the condition has been false again" for re-arming either.
 
 Notification texts are what a trader reads on a phone:
 `AAPL is now $185.50 (above $185.00)`, `SPY 450P 11/28 expires in 3 days`,
-`TSLA short put P&L +52% (target +50%)`.
+`TSLA short put P&L +52% (target +50%)`, `Buying power used 52.3% of net liq (above 50%)`,
+`AAPL reports earnings in 3 days (Thu 11/27)`.
+
+The account-level kinds read plain figures of the view (`nlv`, `bp_used_percent`,
+`drawdown_percent`) or the portfolio risk snapshot (theta, beta-weighted delta); a
+snapshot with options whose Greeks did not arrive leaves theta and beta-delta unknown
+rather than fire on a partial sum.
 """
 
 from __future__ import annotations
@@ -14,11 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ttai_cli.alerts.models import Alert, Evaluation
 from ttai_cli.broker.models import MarketMetric, Quote
 from ttai_cli.broker.symbols import parse_occ
 from ttai_cli.services.portfolio import PositionView
+
+if TYPE_CHECKING:
+    from ttai_cli.services.risk import RiskReport
 
 
 @dataclass
@@ -27,6 +37,19 @@ class MarketView:
     metrics: dict[str, MarketMetric] = field(default_factory=dict)
     positions: list[PositionView] = field(default_factory=list)
     deltas: dict[str, Decimal] = field(default_factory=dict)
+    # the account, fetched only when account-level alerts are watched
+    nlv: Decimal | None = None
+    bp_used_percent: Decimal | None = None  # maintenance requirement / NLV x 100
+    drawdown_percent: Decimal | None = None  # below the 30-day high-water mark
+    high_water: Decimal | None = None  # that mark
+    risk: RiskReport | None = None  # for theta and beta-delta alerts
+    risk_error: str = ""  # why `risk` is missing
+
+
+def earnings_symbol(symbol: str) -> str:
+    """The symbol whose earnings an alert means: an option's underlying, else itself."""
+    occ = parse_occ(symbol)
+    return occ.root if occ else symbol.strip()
 
 
 def unknown(why: str) -> Evaluation:
@@ -80,6 +103,26 @@ def evaluate(alert: Alert, view: MarketView, today: date) -> Evaluation:
         result = _dte(alert, view, today)
     elif alert.type == "pnl":
         result = _pnl(alert, view)
+    elif alert.type == "earnings":
+        metric = view.metrics.get(earnings_symbol(alert.symbol))
+        if metric is None:
+            result = unknown(f"no market metrics for {earnings_symbol(alert.symbol)}")
+        else:
+            result = earnings(alert, metric.earnings_date, today)
+    elif alert.type == "bp-usage":
+        result = bp_usage(alert, view.bp_used_percent)
+    elif alert.type == "drawdown":
+        result = drawdown(alert, view.drawdown_percent, view.nlv, view.high_water)
+    elif alert.type in ("theta", "beta-delta"):
+        risk = view.risk
+        if risk is None:
+            result = unknown(view.risk_error or "no portfolio risk snapshot")
+        elif risk.missing_greeks:
+            result = unknown(f"no greeks for {len(risk.missing_greeks)} option position(s)")
+        elif alert.type == "theta":
+            result = theta(alert, risk.theta)
+        else:
+            result = beta_delta(alert, risk.beta_weighted_delta)
     else:
         result = unknown(f"unknown alert type {alert.type}")
     if result.met and alert.note:
@@ -233,5 +276,102 @@ def _pnl(alert: Alert, view: MarketView) -> Evaluation:
             "threshold": float(alert.threshold),
             "pnl_percent": float(percent),
             "pnl": float(position.pnl) if position.pnl is not None else None,
+        },
+    )
+
+
+def signed_money(value: Decimal) -> str:
+    """`-$25.00`, `$40.00`."""
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+
+
+def earnings(alert: Alert, report_date: date | None, today: date) -> Evaluation:
+    """Met when the report is 0..threshold New York days away (today counts; a date in
+    the past does not). No date announced: not met."""
+    symbol = earnings_symbol(alert.symbol)
+    if report_date is None:
+        return Evaluation(False)
+    days = (report_date - today).days
+    when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+    return Evaluation(
+        0 <= days <= alert.threshold,
+        Decimal(days),
+        f"Earnings Alert: {symbol}",
+        f"{symbol} reports earnings {when} ({report_date:%a} {report_date.month}/{report_date.day})",
+        {
+            "symbol": alert.symbol,
+            "condition": "within",
+            "threshold": int(alert.threshold),
+            "earnings_date": report_date.isoformat(),
+            "days": days,
+        },
+    )
+
+
+def bp_usage(alert: Alert, percent: Decimal | None) -> Evaluation:
+    if percent is None:
+        return unknown("no balances (net liquidating value) for buying power used")
+    return Evaluation(
+        percent >= alert.threshold,
+        percent,
+        "Buying Power Alert",
+        f"Buying power used {percent:.1f}% of net liq (above {alert.threshold:g}%)",
+        {
+            "symbol": None,
+            "condition": "above",
+            "threshold": float(alert.threshold),
+            "buying_power_used_percent": round(float(percent), 2),
+        },
+    )
+
+
+def drawdown(
+    alert: Alert, percent: Decimal | None, nlv: Decimal | None, high: Decimal | None
+) -> Evaluation:
+    if percent is None or nlv is None or high is None:
+        return unknown("no net liquidating value high-water mark yet")
+    return Evaluation(
+        percent >= alert.threshold,
+        percent,
+        "Drawdown Alert",
+        f"Net liq {money(nlv)} is {percent:.1f}% below its 30-day high of {money(high)} "
+        f"(above {alert.threshold:g}%)",
+        {
+            "symbol": None,
+            "condition": "above",
+            "threshold": float(alert.threshold),
+            "drawdown_percent": round(float(percent), 2),
+            "net_liquidating_value": float(nlv),
+            "high_water": float(high),
+        },
+    )
+
+
+def theta(alert: Alert, value: Decimal) -> Evaluation:
+    return Evaluation(
+        value <= alert.threshold,
+        value,
+        "Theta Alert",
+        f"Portfolio theta {signed_money(value)}/day (below {signed_money(alert.threshold)}/day)",
+        {
+            "symbol": None,
+            "condition": "below",
+            "threshold": float(alert.threshold),
+            "theta": float(value),
+        },
+    )
+
+
+def beta_delta(alert: Alert, value: Decimal) -> Evaluation:
+    return Evaluation(
+        _crossed(value, alert),
+        value,
+        "Beta-Delta Alert",
+        f"Beta-weighted delta {value:+,.0f} SPY shares ({alert.condition} {alert.threshold:+,.0f})",
+        {
+            "symbol": None,
+            "condition": alert.condition,
+            "threshold": float(alert.threshold),
+            "beta_weighted_delta": float(value),
         },
     )

@@ -15,18 +15,40 @@ if TYPE_CHECKING:
     from ttai_cli.scheduling.options import ScheduleOptions
 
 alerts_app = typer.Typer(
-    help="Price, change, IV-rank, delta, DTE and P&L alerts.", no_args_is_help=True
+    help="Price, change, IV-rank, delta, DTE, P&L and earnings alerts, and account-level "
+    "bp-usage, drawdown, theta and beta-delta alerts.",
+    no_args_is_help=True,
 )
 
-Symbol = Annotated[str, typer.Argument(help="AAPL, an OCC option symbol, /ESZ6 ...")]
+Symbol = Annotated[
+    str,
+    typer.Argument(
+        metavar="[SYMBOL]",
+        help="AAPL, an OCC option symbol, /ESZ6 ... (none for bp-usage, drawdown, theta, beta-delta).",
+    ),
+]
 Condition = Annotated[
     str,
     typer.Argument(
-        help="above/below (price, change, iv-rank), above (delta), below (dte), profit/loss (pnl)."
+        help="above/below (price, change, iv-rank, beta-delta), above (delta, bp-usage, drawdown), "
+        "below (dte, theta), profit/loss (pnl), within (earnings)."
     ),
 ]
-Threshold = Annotated[str, typer.Argument(help="Price, percent, delta (0-1) or days.")]
-Kind = Annotated[str, typer.Option("--type", help="price, change, delta, dte, pnl, iv-rank.")]
+Threshold = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="THRESHOLD",
+        help="Price, percent, delta (0-1), days, dollars per day or SPY-equivalent shares.",
+    ),
+]
+Kind = Annotated[
+    str,
+    typer.Option(
+        "--type",
+        help="price, change, delta, dte, pnl, iv-rank, earnings; account-level: bp-usage, "
+        "drawdown, theta, beta-delta.",
+    ),
+]
 Note = Annotated[str | None, typer.Option("--note", help="A reminder shown with the notification.")]
 RepeatAfter = Annotated[
     str | None,
@@ -51,18 +73,22 @@ def add(
     ctx: typer.Context,
     symbol: Symbol,
     condition: Condition,
-    threshold: Threshold,
+    threshold: Threshold = None,
     kind: Kind = "price",
     note: Note = None,
     repeat_after: RepeatAfter = None,
 ) -> None:
     """Add an alert and print its id. Negative thresholds work:
-    `ttai alerts add SPY below -3 --type change`."""
+    `ttai alerts add SPY below -3 --type change`. Account-level kinds take no symbol:
+    `ttai alerts add --type bp-usage above 50`."""
     from ttai_cli.alerts.rules import parse_alert
     from ttai_cli.scheduling.parse import parse_duration
 
     repeat = parse_duration(repeat_after, option="--repeat-after") if repeat_after else None
-    spec = parse_alert(symbol, kind, condition, threshold, note, repeat)
+    given: str | None = symbol
+    if threshold is None:  # two words: CONDITION THRESHOLD, no symbol (account-level)
+        given, condition, threshold = None, symbol, condition
+    spec = parse_alert(given, kind, condition, threshold, note, repeat)
     alert_id = _service(ctx).add(spec)
     typer.echo(str(alert_id))
 
@@ -84,7 +110,7 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     rows = [
         [
             str(a.id),
-            a.symbol.strip(),
+            shown_symbol(a.symbol),
             a.type,
             a.condition,
             shown_threshold(a.type, a.threshold),
@@ -103,15 +129,24 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     )
 
 
+def shown_symbol(symbol: str) -> str:
+    """`account` for the account-level kinds (stored with no symbol)."""
+    return symbol.strip() or "account"
+
+
 def shown_threshold(kind: str, threshold: Decimal) -> str:
     """The threshold with its unit, as the trader typed it (185.10 stays 185.10)."""
     text = f"{threshold:f}"
     if kind == "price":
         return f"${text}"
-    if kind in ("change", "pnl"):
+    if kind in ("change", "pnl", "bp-usage", "drawdown"):
         return f"{text}%"
-    if kind == "dte":
+    if kind in ("dte", "earnings"):
         return f"{text} days"
+    if kind == "theta":
+        return f"${text}/day"
+    if kind == "beta-delta":
+        return f"{text} SPY shares"
     return text
 
 

@@ -27,6 +27,7 @@ EMOJI = {
     "order_cancelled": ":no_entry_sign:",
     "order_rejected": ":x:",
     "order_expired": ":hourglass:",
+    "assignment_risk": ":warning:",
 }
 DISCORD_COLOURS = {
     "alert_triggered": 0xE67E22,
@@ -40,6 +41,7 @@ DISCORD_COLOURS = {
     "order_cancelled": 0x95A5A6,
     "order_rejected": 0xE74C3C,
     "order_expired": 0x95A5A6,
+    "assignment_risk": 0xE74C3C,
 }
 NTFY_PRIORITY = {
     "alert_triggered": 4,
@@ -53,6 +55,7 @@ NTFY_PRIORITY = {
     "order_cancelled": 3,
     "order_rejected": 4,
     "order_expired": 3,
+    "assignment_risk": 4,
 }
 NTFY_TAGS = {
     "alert_triggered": ["rotating_light"],
@@ -66,6 +69,7 @@ NTFY_TAGS = {
     "order_cancelled": ["no_entry_sign"],
     "order_rejected": ["x"],
     "order_expired": ["hourglass"],
+    "assignment_risk": ["warning"],
 }
 MAX_FIELDS = 8
 

@@ -20,6 +20,8 @@ NOTIFICATION_TYPES = (
     "order_cancelled",
     "order_rejected",
     "order_expired",
+    # from `monitor`: a short option likely to be assigned (ex-dividend, expiration day)
+    "assignment_risk",
 )
 
 

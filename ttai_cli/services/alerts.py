@@ -6,6 +6,11 @@ allows (quotes for all symbols in one batched pass of 100 per request, market me
 for IV rank, greeks from one streamer subscription), evaluates every alert against that
 one snapshot, and settles the outcome in one transaction (`AlertsRepository.apply_cycle`).
 
+Account-level alerts add what they need, only when one is watched: the balances (one
+request; bp-usage and drawdown, and the NLV raises the day's high-water mark), the
+portfolio risk snapshot (theta, beta-delta), and earnings alerts the day-cached market
+metrics. A risk snapshot that fails leaves those alerts unknown, not the whole cycle.
+
 Re-arming (`--repeat-after`): a triggered alert re-arms by itself once its condition
 has been seen false again and `repeat_after` has passed since it fired, so an alert on a
 price hovering at its threshold does not fire on every check.
@@ -16,26 +21,30 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ttai_cli import logs
 from ttai_cli.alerts.models import Alert
-from ttai_cli.alerts.rules import CONDITIONS, FAST_TYPES, AlertSpec
+from ttai_cli.alerts.rules import ACCOUNT_TYPES, CONDITIONS, FAST_TYPES, RISK_TYPES, AlertSpec
 from ttai_cli.clock import Clock, elapsed
+from ttai_cli.errors import TtaiError
 from ttai_cli.store.alerts import AlertsRepository, Firing
 from ttai_cli.store.outbox import enqueue_with
 
 if TYPE_CHECKING:  # the checking machinery loads only when a check runs
     from ttai_cli.alerts.evaluate import MarketView
-    from ttai_cli.broker.models import Broker, Position, Quote
+    from ttai_cli.broker.models import Broker, MarketMetric, Position, Quote
     from ttai_cli.notify.models import Notification
     from ttai_cli.services.notifications import Notifier
     from ttai_cli.services.portfolio import PositionView
+    from ttai_cli.services.risk import RiskReport
 
 log = logs.get("alerts")
 ALL_TYPES = tuple(CONDITIONS)
 QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
+RiskSource = Callable[["Broker"], Awaitable["RiskReport"]]
+MetricsSource = Callable[[list[str]], Awaitable[dict[str, "MarketMetric"]]]
 
 
 async def direct_quotes(broker: Broker, symbols: list[str]) -> dict[str, Quote]:
@@ -78,12 +87,32 @@ class AlertsService:
         open_broker: Callable[[], Broker],
         notifier: Notifier | None = None,
         quote_source: QuoteSource = direct_quotes,
+        risk_source: RiskSource | None = None,
+        metrics_source: MetricsSource | None = None,
     ) -> None:
         self.repo = repo
         self.clock = clock
         self.open_broker = open_broker
         self.notifier = notifier
         self.quote_source = quote_source
+        self.risk_source = risk_source
+        self.metrics_source = metrics_source
+
+    async def risk_snapshot(self, broker: Broker) -> RiskReport:
+        """The portfolio risk snapshot (positions, quotes, streamed Greeks, metrics)."""
+        if self.risk_source is not None:
+            return await self.risk_source(broker)
+        from ttai_cli.services.risk import RiskService
+
+        return await RiskService(self.repo.store, self.clock).snapshot(broker)
+
+    async def daily_metrics(self, symbols: list[str]) -> dict[str, MarketMetric]:
+        """Market metrics cached for the New York day (earnings and dividend dates)."""
+        if self.metrics_source is not None:
+            return await self.metrics_source(symbols)
+        from ttai_cli.services.metrics import MetricsService
+
+        return await MetricsService(self.repo.store, self.clock, self.open_broker).get(symbols)
 
     # -- management --------------------------------------------------------------------------
     def add(self, spec: AlertSpec) -> int:
@@ -114,15 +143,21 @@ class AlertsService:
         return report
 
     async def gather(
-        self, broker: Broker, alerts: list[Alert], positions: list[Position]
+        self,
+        broker: Broker,
+        alerts: list[Alert],
+        positions: list[Position],
+        extra_quotes: list[str] | None = None,
     ) -> MarketView:
-        """Everything `alerts` need, fetched once: quotes, metrics, greeks, marks."""
-        from ttai_cli.alerts.evaluate import MarketView
+        """Everything `alerts` need, fetched once: quotes (also `extra_quotes`, in the
+        same batched pass), metrics, greeks, marks, and the account's figures."""
+        from ttai_cli.alerts.evaluate import MarketView, earnings_symbol
         from ttai_cli.services.portfolio import position_view
 
         types = {a.type for a in alerts}
         quote_symbols = [a.symbol for a in alerts if a.type in ("price", "change")]
         quote_symbols += [p.symbol for p in positions if p.mark is None]
+        quote_symbols += extra_quotes or []
         quotes = (
             await self.quote_source(broker, list(dict.fromkeys(quote_symbols)))
             if quote_symbols
@@ -130,6 +165,11 @@ class AlertsService:
         )
         metric_symbols = list(dict.fromkeys(a.symbol for a in alerts if a.type == "iv-rank"))
         metrics = await broker.market_metrics(metric_symbols) if metric_symbols else {}
+        # earnings dates change once a day: the day's cache, unless fetched fresh above
+        earnings = [earnings_symbol(a.symbol) for a in alerts if a.type == "earnings"]
+        cached = [s for s in dict.fromkeys(earnings) if s not in metrics]
+        if cached:
+            metrics = {**await self.daily_metrics(cached), **metrics}
         deltas = {}
         if "delta" in types:
             watched = {a.symbol for a in alerts if a.type == "delta"}
@@ -149,7 +189,44 @@ class AlertsService:
                 else (quotes[p.symbol].mark if p.symbol in quotes else None)
             )
             views.append(position_view(p, mark, today))
-        return MarketView(quotes=quotes, metrics=metrics, positions=views, deltas=deltas)
+        view = MarketView(quotes=quotes, metrics=metrics, positions=views, deltas=deltas)
+        if types & set(ACCOUNT_TYPES):
+            await self._account_figures(broker, types, view)
+        return view
+
+    async def _account_figures(self, broker: Broker, types: set[str], view: MarketView) -> None:
+        """Fill `view` for the account-level alerts in `types`: the balances for bp-usage
+        and drawdown (raising the day's NLV high-water mark on the way, in its own small
+        transaction), the risk snapshot for theta and beta-delta."""
+        from ttai_cli.store.highwater import (
+            DRAWDOWN_WINDOW_DAYS,
+            HighWaterRepository,
+            drawdown_percent,
+        )
+
+        if types & set(RISK_TYPES):
+            try:
+                view.risk = await self.risk_snapshot(broker)
+            except TtaiError as exc:
+                view.risk_error = f"no portfolio risk snapshot: {exc}"
+                log.warning("portfolio risk snapshot failed: %s", exc)
+        if not types & {"bp-usage", "drawdown"}:
+            return
+        balances = await broker.balances()
+        nlv = balances.net_liquidating_value
+        view.nlv = nlv
+        if nlv > 0:
+            view.bp_used_percent = balances.maintenance_requirement / nlv * 100
+        now = self.clock.now()
+        highs = HighWaterRepository(self.repo.store)
+        with self.repo.store.transaction() as db:
+            highs.record(db, balances.account_number, nlv, now)
+        today = now.date()
+        peak = highs.peak(
+            balances.account_number, today - timedelta(days=DRAWDOWN_WINDOW_DAYS), today
+        )
+        view.high_water = peak.high if peak else None
+        view.drawdown_percent = drawdown_percent(view.high_water, nlv)
 
     async def settle(self, alerts: list[Alert], view: MarketView) -> CycleReport:
         """Evaluate, then clear / re-arm / fire in one transaction, print and deliver."""
@@ -159,7 +236,11 @@ class AlertsService:
         report.unknown = len(decisions.unknown)
         for alert, why in decisions.unknown:
             log.info(
-                "alert %d (%s %s) skipped: %s", alert.id, alert.type, alert.symbol.strip(), why
+                "alert %d (%s %s) skipped: %s",
+                alert.id,
+                alert.type,
+                alert.symbol.strip() or "account",
+                why,
             )
         notifications = self.commit(now, decisions)
         report.fired = len(notifications)
@@ -232,7 +313,7 @@ def alert_json(alert: Alert) -> dict[str, object]:
     """SPEC `alerts list` shape."""
     return {
         "id": alert.id,
-        "symbol": alert.symbol,
+        "symbol": alert.symbol or None,  # null: an account-level alert
         "type": alert.type,
         "condition": alert.condition,
         "threshold": float(alert.threshold),

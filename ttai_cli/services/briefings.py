@@ -12,8 +12,10 @@ positions with their last marks, transactions, alerts fired, positions opened an
   When the risk figures cannot be fetched the briefing goes out without them and says so.
 - eod (at the real close, 13:00 on half days): day P&L realised and unrealised, NLV
   change, alerts fired today, positions opened and closed today.
-- weekly (17:00 on the week's last trading day): week P&L, realised P&L by underlying,
-  trades, best and worst position, alerts fired, NLV over the week.
+- weekly (17:00 on the week's last trading day): week P&L, the week's drawdown (NLV now
+  below the week's highest NLV ttai has seen, the high-water mark syncs and monitor runs
+  keep), realised P&L by underlying, trades, best and worst position, alerts fired, NLV
+  over the week.
 
 "Change since the previous close" uses the previous trading day's snapshot; without one
 (a new install) it is estimated from the positions' previous-close marks, and says so.
@@ -36,6 +38,7 @@ from ttai_cli.services.portfolio import PositionView, position_view
 from ttai_cli.services.sync import SyncService
 from ttai_cli.store import Store
 from ttai_cli.store.alerts import AlertsRepository
+from ttai_cli.store.highwater import HighWaterRepository, drawdown_percent
 from ttai_cli.store.positions import PositionsRepository, position_label
 from ttai_cli.store.records import RecordsRepository
 
@@ -270,7 +273,7 @@ class BriefingService:
             (
                 f"Active alerts ({len(active)})",
                 [
-                    f"#{a.id} {a.symbol.strip()} {a.type} {a.condition} {a.threshold:f}"
+                    f"#{a.id} {a.symbol.strip() or 'account'} {a.type} {a.condition} {a.threshold:f}"
                     for a in active
                 ]
                 or ["None"],
@@ -343,6 +346,18 @@ class BriefingService:
             else (snapshots[0][1].net_liquidating_value if snapshots else None)
         )
         week_pnl = balances.net_liquidating_value - base if base is not None else None
+        peak = HighWaterRepository(self.store).peak(balances.account_number, monday, today)
+        week_high = peak.high if peak else None
+        drawdown = drawdown_percent(week_high, balances.net_liquidating_value)
+        if peak is None or drawdown is None:
+            drawdown_line = "Drawdown unknown (no NLV recorded this week)"
+        elif drawdown == 0:
+            drawdown_line = f"Drawdown none: at the week's high of {usd(peak.high)}"
+        else:
+            drawdown_line = (
+                f"Drawdown {drawdown:.2f}% below the week's high of {usd(peak.high)} "
+                f"({peak.date:%a})"
+            )
         events = self.positions.events_between(start, end)
         by_underlying: dict[str, Decimal] = {}
         for e in events:
@@ -374,6 +389,7 @@ class BriefingService:
                 [
                     f"P&L {usd(week_pnl, signed=True)} {basis}".rstrip(),
                     f"Net liquidating value {usd(balances.net_liquidating_value)}",
+                    drawdown_line,
                 ],
             ),
             (
@@ -396,6 +412,8 @@ class BriefingService:
         ]
         briefing.data = {
             "week_pnl": float(week_pnl) if week_pnl is not None else None,
+            "week_drawdown_percent": round(float(drawdown), 2) if drawdown is not None else None,
+            "week_high": float(week_high) if week_high is not None else None,
             "realized_by_underlying": {u: float(v) for u, v in by_underlying.items()},
             "trades": len(trades),
             "alerts_fired": len(fired),

@@ -1,17 +1,28 @@
-"""The portfolio monitor: every alert kind against positions and quotes, and a
+"""The portfolio monitor: every alert kind against positions and quotes, a
 notification when a position is opened, closed (with realised P&L where the
-transactions show it) or resized."""
+transactions show it) or resized, and the built-in assignment warnings
+(`alerts/assignment.py`), each once per position, reason and New York day.
+
+The warnings cost nothing without short options: the underlyings of short calls and of
+short options expiring today join the cycle's one batched quotes request; dividend
+dates (the day-cached market metrics) and the NYSE calendar are consulted only for
+short calls in the money."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ttai_cli import logs
-from ttai_cli.broker.models import Broker, Position
+from ttai_cli.alerts import assignment
+from ttai_cli.broker.models import Broker, MarketMetric, Position
 from ttai_cli.services.alerts import ALL_TYPES, AlertsService, CycleReport
 from ttai_cli.services.portfolio import realized_pnl
 from ttai_cli.store.positions import PositionChange, PositionsRepository
+
+if TYPE_CHECKING:
+    from ttai_cli.alerts.evaluate import MarketView
 
 log = logs.get("monitor")
 
@@ -23,13 +34,17 @@ class MonitorService:
 
     async def run(self, types: tuple[str, ...] = ALL_TYPES) -> CycleReport:
         watched = self.alerts.repo.watching(types)
+        today = self.alerts.clock.now().date()
         async with self.alerts.open_broker() as broker:
             before = broker.stats.copy()
             current = await broker.positions()
             realized = await self._realized_for_closes(broker, current)
-            view = await self.alerts.gather(broker, watched, current)
+            underlyings = assignment.underlyings_to_price(current, today)
+            view = await self.alerts.gather(broker, watched, current, underlyings)
+            dividends = await self._dividends(current, view)
             stats = broker.stats.since(before)
         changes = self.record_positions(current, realized)
+        warnings = self.warn_assignment(current, view, dividends) if underlyings else 0
         report = await self.alerts.settle(watched, view) if watched else CycleReport()
         if not watched:
             await self.alerts.flush()
@@ -37,7 +52,49 @@ class MonitorService:
         report.requests = stats.requests
         report.quote_requests = stats.by_path["/market-data/by-type"]
         report.notes.append(f"{len(current)} positions")
+        if warnings:
+            report.notes.append(f"{warnings} assignment warning{'' if warnings == 1 else 's'}")
         return report
+
+    async def _dividends(
+        self, current: list[Position], view: MarketView
+    ) -> dict[str, MarketMetric]:
+        """Dividend dates of the underlyings with a short call in the money."""
+        prices = _prices(view)
+        symbols = assignment.calls_for_dividends(current, prices)
+        return await self.alerts.daily_metrics(symbols) if symbols else {}
+
+    def warn_assignment(
+        self, current: list[Position], view: MarketView, dividends: dict[str, MarketMetric]
+    ) -> int:
+        """Store the day's assignment warnings (each once per position, reason and New
+        York day, whoever sees it first); returns how many are new."""
+        from ttai_cli.market.calendar import MarketCalendar
+
+        now = self.alerts.clock.now()
+        today = now.date()
+        next_session = (
+            MarketCalendar(self.positions.store).next_session(today).date if dividends else None
+        )
+        marks = {v.symbol: v.mark for v in view.positions if v.mark is not None}
+        risks = assignment.assignment_risks(
+            current, _prices(view), marks, dividends, today, next_session
+        )
+        if not risks:
+            return 0
+        stored = []
+        with self.positions.store.transaction() as db:
+            for risk in risks:
+                notification = risk.notification(now)
+                if self.alerts.enqueue(db, notification, risk.key(today)):
+                    stored.append(notification)
+        notifier = self.alerts.notifier
+        if notifier is not None:
+            for notification in stored:
+                notifier.emit_local(notification)
+        for notification in stored:
+            log.warning("%s", notification.body)
+        return len(stored)
 
     async def track_positions(self, broker: Broker) -> int:
         """Fetch positions and record what changed (opened, closed with realised P&L,
@@ -83,3 +140,7 @@ class MonitorService:
             if pnl is not None:
                 found[p.symbol] = pnl
         return found
+
+
+def _prices(view: MarketView) -> dict[str, Decimal]:
+    return {s: q.price for s, q in view.quotes.items() if q.price is not None}

@@ -112,9 +112,18 @@ class StreamSettings:
     fallback_after: float = 30.0
     fallback_every: float = 30.0
     slow_every: float = 60.0
-    # standalone: also check the alerts no stream carries (IV rank, DTE, P&L) every
-    # `slow_every`; the daemon leaves them to its monitor
-    slow_kinds: tuple[str, ...] = ("iv-rank", "dte", "pnl")
+    # standalone: also check the alerts no stream carries (IV rank, DTE, P&L, earnings,
+    # the account-level kinds) every `slow_every`; the daemon leaves them to its monitor
+    slow_kinds: tuple[str, ...] = (
+        "iv-rank",
+        "dte",
+        "pnl",
+        "earnings",
+        "bp-usage",
+        "drawdown",
+        "theta",
+        "beta-delta",
+    )
     retry_every: float = 5.0
     silence_after: float = 90.0  # a market connection that sends nothing this long is dead
     positions_every: float = 60.0  # re-read positions for delta alerts' options

@@ -6,7 +6,8 @@ the last stored one (a day of overlap; ids make it idempotent), or the last 90 d
 `--since`) the first time. Position changes are detected and notified by the same code
 the monitor uses, so each change is notified once whichever job sees it first; a closed
 position's realised P&L comes from the stored transactions. The day's net liquidating
-value and balances are kept as one snapshot per New York date.
+value and balances are kept as one snapshot per New York date, and the NLV raises the
+day's high-water mark (`drawdown` alerts).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ttai_cli.clock import Clock
 from ttai_cli.notify.models import Notification
 from ttai_cli.services.portfolio import realized_pnl
 from ttai_cli.store import Store
+from ttai_cli.store.highwater import HighWaterRepository
 from ttai_cli.store.outbox import enqueue_with
 from ttai_cli.store.positions import PositionsRepository
 from ttai_cli.store.records import RecordsRepository
@@ -94,6 +96,9 @@ class SyncService:
                         realized[symbol] = pnl
             changes = self.positions.apply(db, positions, now, self._enqueue, realized)
             self.records.save_snapshot(db, balances, now)
+            HighWaterRepository.record(
+                db, balances.account_number, balances.net_liquidating_value, now
+            )
             self.records.mark_synced(db, now)
         if self.notifier is not None:
             for change in changes:

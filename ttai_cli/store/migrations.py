@@ -349,3 +349,26 @@ def m010_market_metrics(db: sqlite3.Connection) -> None:
         )
         """
     )
+
+
+@migration
+def m011_nlv_high_water(db: sqlite3.Connection) -> None:
+    # The highest net liquidating value seen per account and New York day (syncs and
+    # monitor runs raise it): `drawdown` alerts measure from the best of the last 30 days,
+    # the weekly briefing from the week's. Money as a decimal string, like the snapshots.
+    # Seeded from the daily snapshots a sync already kept, so drawdown works at once.
+    db.execute(
+        """
+        CREATE TABLE nlv_high_water (
+            account_number TEXT NOT NULL,
+            date TEXT NOT NULL,
+            high TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (account_number, date)
+        )
+        """
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO nlv_high_water (account_number, date, high, at) "
+        "SELECT account_number, date, net_liquidating_value, at FROM balance_snapshots"
+    )
