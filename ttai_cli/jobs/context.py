@@ -84,7 +84,7 @@ class JobContext:
         from ttai_cli.services.briefings import BriefingService
         from ttai_cli.services.risk import RiskService
 
-        risk = RiskService(self.store, self.clock)
+        risk = RiskService(self.store, self.clock, quote_source=self.quote_source)
         return BriefingService(
             self.store,
             self.clock,

@@ -21,13 +21,13 @@ Events: earnings and ex-dividend dates of held underlyings from today through
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ttai_cli.broker.models import Balances, MarketMetric, OptionGreeks, Position
+from ttai_cli.broker.models import Balances, MarketMetric, OptionGreeks, Position, Quote
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import BrokerError
 
@@ -198,10 +198,19 @@ class RiskService:
     underlyings and SPY, metrics through the day's cache (`MetricsService`), and the
     options' Greeks from one streamer subscription (at most `greeks_timeout` seconds)."""
 
-    def __init__(self, store: Store, clock: Clock, *, greeks_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        greeks_timeout: float = 10.0,
+        quote_source: Callable[[Broker, list[str]], Awaitable[dict[str, Quote]]] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.greeks_timeout = greeks_timeout
+        # the daemon's shared quote cache: a briefing and a monitor at 09:30 ask once
+        self.quote_source = quote_source
 
     async def snapshot(self, broker: Broker) -> RiskReport:
         from ttai_cli.services.metrics import BorrowedBroker, MetricsService
@@ -214,9 +223,10 @@ class RiskService:
         async def no_greeks() -> dict[str, OptionGreeks]:
             return {}
 
+        wanted = [*underlyings, BENCHMARK] if underlyings else []
         balances, quotes, metrics, greeks = await asyncio.gather(
             broker.balances(),
-            broker.quotes([*underlyings, BENCHMARK] if underlyings else []),
+            self.quote_source(broker, wanted) if self.quote_source else broker.quotes(wanted),
             metrics_service.get(underlyings),
             broker.option_greeks(options, self.greeks_timeout) if options else no_greeks(),
         )
