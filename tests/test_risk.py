@@ -262,6 +262,7 @@ def test_risk_json_shape(ttai, broker_env: RunningServer, sim: SimulatedTastytra
         "vega",
         "by_underlying",
         "events",
+        "beta_missing",  # ours: the symbols counted with beta 1.0
         "as_of",
     ]
     row = next(u for u in data["by_underlying"] if u["symbol"] == "TSLA")

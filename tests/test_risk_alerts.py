@@ -586,3 +586,17 @@ def test_weekly_review_shows_the_weeks_drawdown(store, sim, sim_server, clean_en
     week = dict(weekly.sections)["Week"]
     assert "Drawdown 10.00% below the week's high of $120,000.00 (Tue)" in week
     assert weekly.data["week_drawdown_percent"] == 10.0 and weekly.data["week_high"] == 120000.0
+
+
+def test_an_alert_type_typed_as_a_symbol_is_exit_2_not_a_price_alert(ttai) -> None:  # type: ignore[no-untyped-def]
+    result = ttai("--demo", "alerts", "add", "bp-usage", "above", "50")
+    assert result.code == 2 and "--type bp-usage" in result.err
+    assert "BP-USAGE" not in ttai("--demo", "alerts", "list").out
+
+
+def test_beta_delta_text_never_reads_as_a_contradiction() -> None:
+    from ttai_cli.alerts.evaluate import _like
+
+    assert _like(Decimal("51.67"), Decimal("52")) == "+51.7"  # not "+52 (below +52)"
+    assert _like(Decimal("-250"), Decimal("-200")) == "-250"
+    assert _like(Decimal("52.4"), Decimal("52")) == "+52.4"

@@ -362,12 +362,27 @@ def theta(alert: Alert, value: Decimal) -> Evaluation:
     )
 
 
+def _like(value: Decimal, threshold: Decimal) -> str:
+    """`value` to the threshold's precision, with more places while it would print the
+    same as a threshold it is not equal to (never "+52 (below +52)")."""
+    exponent = threshold.normalize().as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    text = f"{value:+,.{places}f}"
+    while value != threshold and places < 4 and text == f"{threshold:+,.{places}f}":
+        places += 1
+        text = f"{value:+,.{places}f}"
+    return text
+
+
 def beta_delta(alert: Alert, value: Decimal) -> Evaluation:
     return Evaluation(
         _crossed(value, alert),
         value,
         "Beta-Delta Alert",
-        f"Beta-weighted delta {value:+,.0f} SPY shares ({alert.condition} {alert.threshold:+,.0f})",
+        # the value to the threshold's precision (at least one decimal): "+52 (above +52)"
+        # must never read as a contradiction
+        f"Beta-weighted delta {_like(value, alert.threshold)} SPY shares "
+        f"({alert.condition} {alert.threshold.normalize():+,f})",
         {
             "symbol": None,
             "condition": alert.condition,

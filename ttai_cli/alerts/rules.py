@@ -81,19 +81,27 @@ def parse_alert(
     if kind not in CONDITIONS:
         raise UsageError(f"unknown alert type {kind!r} (choose from {', '.join(CONDITIONS)})")
     symbol = symbol.strip() if symbol is not None else ""
+    if symbol.lower() in CONDITIONS and symbol.lower() != kind:
+        # `alerts add bp-usage above 50` without --type: not a symbol called BP-USAGE
+        raise UsageError(
+            f"{symbol!r} is an alert type, not a symbol: did you mean "
+            f"`ttai alerts add --type {symbol.lower()} ...`?"
+        )
     if is_account_level(kind) and symbol:
         raise UsageError(
-            f"a {kind} alert is about the whole account and takes no SYMBOL: "
+            f"{_article(kind)} {kind} alert is about the whole account and takes no SYMBOL: "
             f"ttai alerts add --type {kind} {CONDITIONS[kind][0]} THRESHOLD"
         )
     if not is_account_level(kind) and not symbol:
         raise UsageError(
-            f"a {kind} alert needs SYMBOL CONDITION THRESHOLD "
+            f"{_article(kind)} {kind} alert needs SYMBOL CONDITION THRESHOLD "
             f"(e.g. ttai alerts add AAPL --type {kind} {CONDITIONS[kind][0]} ...)"
         )
     condition = condition.strip().lower()
     if condition not in CONDITIONS[kind]:
-        raise UsageError(f"a {kind} alert takes {' or '.join(CONDITIONS[kind])}, not {condition!r}")
+        raise UsageError(
+            f"{_article(kind)} {kind} alert takes {' or '.join(CONDITIONS[kind])}, not {condition!r}"
+        )
     try:
         value = Decimal(threshold.strip())
     except InvalidOperation:
@@ -126,3 +134,7 @@ def parse_alert(
         raise UsageError("--note is limited to 500 characters")
     stored = "" if is_account_level(kind) else normalize(symbol)
     return AlertSpec(stored, kind, condition, value, note or None, repeat_after)
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[0] in "aeiou" else "a"

@@ -139,6 +139,8 @@ def shown_threshold(kind: str, threshold: Decimal) -> str:
     text = f"{threshold:f}"
     if kind == "price":
         return f"${text}"
+    if kind == "theta":  # -$25.5/day, as money is written everywhere else
+        return f"{'-' if threshold < 0 else ''}${abs(threshold):f}/day"
     if kind in ("change", "pnl", "bp-usage", "drawdown"):
         return f"{text}%"
     if kind in ("dte", "earnings"):

@@ -40,6 +40,7 @@ def as_json(report: RiskReport) -> dict[str, Any]:
             {"symbol": e.symbol, "kind": e.kind, "date": e.date, "days": e.days}
             for e in report.events
         ],
+        "beta_missing": report.beta_missing,  # counted with beta 1.0
         "as_of": report.as_of,
     }
 
@@ -76,7 +77,15 @@ def risk(ctx: typer.Context, json_output: AsJson = False) -> None:
             f"{report.buying_power_used_percent:.1f}% "
             f"({money(report.maintenance_requirement)} maintenance)",
         ],
-        ["Beta-weighted delta", f"{_shares(report.beta_weighted_delta)} SPY shares"],
+        [
+            "Beta-weighted delta",
+            f"{_shares(report.beta_weighted_delta)} SPY shares"
+            + (
+                f" (no beta for {', '.join(report.beta_missing)}: counted as 1.0)"
+                if report.beta_missing
+                else ""
+            ),
+        ],
         ["Theta", f"{money(report.theta, signed=True)} per day"],
         ["Vega", f"{money(report.vega, signed=True)} per IV point"],
     ]

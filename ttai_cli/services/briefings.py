@@ -167,8 +167,9 @@ class BriefingService:
         when = {0: "today", 1: "tomorrow"}
         lines = [
             f"Buying power used {report.buying_power_used_percent:.1f}%, "
-            f"beta-weighted delta {report.beta_weighted_delta:+,.1f} SPY shares, "
-            f"theta {usd(report.theta, signed=True)}/day"
+            f"beta-weighted delta {report.beta_weighted_delta:+,.1f} SPY shares"
+            + (f" (no beta for {', '.join(report.beta_missing)})" if report.beta_missing else "")
+            + f", theta {usd(report.theta, signed=True)}/day"
         ]
         section = (
             f"Earnings and ex-dividend within {EVENT_DAYS} days ({len(events)})",

@@ -27,8 +27,16 @@ CLEARING_FEE = Decimal("0.10")
 REGULATORY_FEE = Decimal("0.03")
 
 
+# NYSE holidays on a fixed date: options of a week whose Friday is one expire on Thursday
+FIXED_HOLIDAYS = {(1, 1), (6, 19), (7, 4), (12, 25)}
+
+
 def _friday_on_or_after(day: date) -> date:
-    return day + timedelta(days=(4 - day.weekday()) % 7)
+    """The weekly expiration on or after `day` (Thursday when that Friday is a holiday)."""
+    friday = day + timedelta(days=(4 - day.weekday()) % 7)
+    if (friday.month, friday.day) in FIXED_HOLIDAYS and friday - timedelta(days=1) >= day:
+        return friday - timedelta(days=1)
+    return friday
 
 
 def _iso(moment: datetime) -> str:

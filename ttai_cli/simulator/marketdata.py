@@ -101,6 +101,11 @@ def _days_to_next(seed: int, kind: str, symbol: str, today: date) -> int:
     return (phase - (today - date(2020, 1, 1)).days) % QUARTER_DAYS
 
 
+def _weekday_on_or_after(day: date) -> date:
+    """Companies report, and stocks go ex-dividend, on weekdays."""
+    return day + timedelta(days=max(0, 7 - day.weekday()) if day.weekday() >= 5 else 0)
+
+
 def event_fields(seed: int, symbol: str, today: date) -> dict[str, Any]:
     """Beta, the next expected earnings report and the dividend of an equity or index,
     in the API's shape; nothing for futures, crypto and options."""
@@ -112,7 +117,7 @@ def event_fields(seed: int, symbol: str, today: date) -> dict[str, Any]:
         days = EARNINGS_IN_DAYS.get(symbol)
         if days is None:
             days = _days_to_next(seed, "earnings", symbol, today)
-        report = today + timedelta(days=days)
+        report = _weekday_on_or_after(today + timedelta(days=days))
         fields["earnings"] = {
             "visible": True,
             "expected-report-date": report.isoformat(),
@@ -129,7 +134,7 @@ def event_fields(seed: int, symbol: str, today: date) -> dict[str, Any]:
         days = EX_DIVIDEND_IN_DAYS.get(symbol)
         if days is None:
             days = _days_to_next(seed, "ex-dividend", symbol, today)
-        upcoming = today + timedelta(days=days)
+        upcoming = _weekday_on_or_after(today + timedelta(days=days))
         amount = DIVIDENDS.get(symbol) or f"{0.1 + 0.9 * _unit(seed, 'dividend', symbol):.2f}"
         fields.update(
             {
