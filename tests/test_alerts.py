@@ -271,7 +271,7 @@ def test_texts_a_trader_reads_on_a_phone() -> None:
         MarketView(positions=[option("SPY   261127P00450000", "-1", "6", "5", 3)]),
         TODAY,
     )
-    assert dte.body == "SPY 450P 11/27 expires in 3 days"
+    assert dte.body == "SPY 11/27 450P expires in 3 days"
     pnl = evaluate(
         alert("pnl", "profit", "50", "TSLA"),
         MarketView(positions=[option("TSLA  261218P00300000", "-1", "8.00", "3.84", 20, "TSLA")]),

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
 from ttai_cli.broker.models import Balances
+from ttai_cli.broker.symbols import readable
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import BrokerError, CredentialsError, TtaiError
 from ttai_cli.market.calendar import MarketCalendar
@@ -232,14 +233,14 @@ class BriefingService:
         ]
 
     @staticmethod
-    def _position_line(view: PositionView) -> str:
+    def _position_line(view: PositionView, today: date) -> str:
         pnl = (
             f"P&L {usd(view.pnl, signed=True)} ({pct(view.pnl_percent)})"
             if view.pnl is not None
             else "P&L unknown"
         )
         dte = f", {view.dte} DTE" if view.dte is not None else ""
-        return f"{position_label(view.symbol)} × {view.quantity.normalize():f}{dte}: {pnl}"
+        return f"{position_label(view.symbol, today)} × {view.quantity.normalize():f}{dte}: {pnl}"
 
     # -- the three briefings ---------------------------------------------------------------------
     def _morning(
@@ -264,16 +265,16 @@ class BriefingService:
             ("Market", [market]),
             (
                 f"Positions ({len(views)})",
-                [self._position_line(v) for v in views] or ["No open positions"],
+                [self._position_line(v, today) for v in views] or ["No open positions"],
             ),
             (
                 f"Expiring within {EXPIRING_DAYS} days ({len(expiring)})",
-                [f"{position_label(v.symbol)}: {v.dte} DTE" for v in expiring] or ["None"],
+                [f"{position_label(v.symbol, today)}: {v.dte} DTE" for v in expiring] or ["None"],
             ),
             (
                 f"Active alerts ({len(active)})",
                 [
-                    f"#{a.id} {a.symbol.strip() or 'account'} {a.type} {a.condition} {a.threshold:f}"
+                    f"#{a.id} {readable(a.symbol, today) or 'account'} {a.type} {a.condition} {a.threshold:f}"
                     for a in active
                 ]
                 or ["None"],
@@ -400,7 +401,10 @@ class BriefingService:
             ("Activity", [f"{len(trades)} trades", f"{len(fired)} alerts fired"]),
             (
                 "Best and worst positions",
-                [f"Best: {self._position_line(best)}", f"Worst: {self._position_line(worst)}"]
+                [
+                    f"Best: {self._position_line(best, today)}",
+                    f"Worst: {self._position_line(worst, today)}",
+                ]
                 if best and worst
                 else ["No open positions"],
             ),
