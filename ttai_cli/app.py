@@ -21,6 +21,7 @@ from ttai_cli.cli import (
     common,
     deploy,
     doctor,
+    history,
     jobs,
     market,
     notify,
@@ -113,6 +114,7 @@ alerts.register(app)
 records.register(app)
 portfolio.register(app)
 risk.register(app)
+history.register(app)
 market.register(app)
 run.register(app)
 stream.register(app)
