@@ -185,7 +185,9 @@ def test_demo_ships_at_least_30_days_of_history(ttai) -> None:  # type: ignore[n
 
 
 # -- the chart, as a person sees it ----------------------------------------------------------
-def run_in_pty(args: list[str], cols: int, rows: int = 100, timeout: float = 30) -> tuple[int, list[str]]:
+def run_in_pty(
+    args: list[str], cols: int, rows: int = 100, timeout: float = 30
+) -> tuple[int, list[str]]:
     """Run `python -m ttai_cli ARGS` with a pseudo-terminal of cols x rows as its
     stdout/stderr, and return its exit code and the screen a terminal (pyte) shows."""
     import fcntl
@@ -261,3 +263,37 @@ def test_history_chart_fits_80_columns_with_the_demo(clean_env: Path) -> None:
     table_rows = [line for line in screen if line.startswith("│ ") and " 20" in line]
     assert len(table_rows) >= 30  # the table shows every day, none cut off
     assert not any("…" in line for line in table_rows)
+
+
+# -- sparklines in the briefings -------------------------------------------------------------
+def test_eod_and_weekly_briefings_carry_an_nlv_sparkline(store: Store) -> None:
+    import asyncio
+
+    from ttai_cli.services.briefings import BriefingService
+
+    record(store, date(2026, 11, 13), "50000")  # the previous week's close
+    for day, nlv in zip(range(16, 21), ["50100", "50400", "50200", "50800", "51000"], strict=True):
+        record(store, date(2026, 11, day), nlv)
+    service = BriefingService(store, FakeClock(NOW), sync=None)
+
+    weekly = asyncio.run(service.build("weekly"))
+    week = dict(weekly.sections)["NLV over the week"]
+    assert week[0] == "▁▁▃▂▅▇ $50,000.00 → $51,000.00 from Fri 11/13"
+    assert weekly.data["nlv_sparkline"] == "▁▁▃▂▅▇"
+    assert "• ▁▁▃▂▅▇ $50,000.00" in weekly.text()  # the Slack / Discord / ntfy body
+
+    eod = asyncio.run(service.build("eod"))
+    account = dict(eod.sections)["Account"]
+    assert account[-1].startswith("▁▁▃▂▅▇ $50,000.00 → $51,000.00 since Fri 11/13")
+    assert eod.data["nlv_sparkline"] == "▁▁▃▂▅▇"
+
+
+def test_a_briefing_with_one_recorded_day_has_no_sparkline(store: Store) -> None:
+    import asyncio
+
+    from ttai_cli.services.briefings import BriefingService
+
+    record(store, date(2026, 11, 20), "50000")
+    eod = asyncio.run(BriefingService(store, FakeClock(NOW), sync=None).build("eod"))
+    assert eod.data["nlv_sparkline"] is None
+    assert not any("▁" in line or "▇" in line for _, lines in eod.sections for line in lines)
