@@ -128,6 +128,7 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
         ["Id", "Symbol", "Type", "Condition", "Threshold", "Status", "Triggered", "Repeat", "Note"],
         rows,
         right=(0, 4),
+        wrap=(8,),
     )
 
 
