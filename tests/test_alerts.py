@@ -271,7 +271,7 @@ def test_texts_a_trader_reads_on_a_phone() -> None:
         MarketView(positions=[option("SPY   261127P00450000", "-1", "6", "5", 3)]),
         TODAY,
     )
-    assert dte.body == "SPY 450P 11/27 expires in 3 days"
+    assert dte.body == "SPY 11/27 450P expires in 3 days"
     pnl = evaluate(
         alert("pnl", "profit", "50", "TSLA"),
         MarketView(positions=[option("TSLA  261218P00300000", "-1", "8.00", "3.84", 20, "TSLA")]),
@@ -610,3 +610,23 @@ def test_an_upgraded_database_never_hands_out_an_old_alert_id(tmp_path: Path) ->
         service = AlertsService(AlertsRepository(store), clock, lambda: None, None)  # type: ignore[arg-type,return-value]
         assert service.add(parse_alert("QQQ", "price", "above", "1")) == 4
         assert [a.id for a in AlertsRepository(store).all_alerts()] == [1, 4]
+
+
+def test_alerts_list_is_readable_at_80_columns(clean_env) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_history import run_in_pty
+
+    code, screen = run_in_pty(["--demo", "alerts", "list"], cols=80, rows=40)
+    assert code == 0, "\n".join(screen)
+    rows = [line.split() for line in screen if line.strip()[:1].isdigit()]
+    # every id, symbol, kind and threshold whole: nothing cut to `A…` or `p…`
+    assert [r[:3] for r in rows[:5]] == [
+        ["1", "AAPL", "price"],
+        ["2", "SPY", "change"],
+        ["3", "QQQ", "dte"],
+        ["4", "SPY", "pnl"],
+        ["5", "TSLA", "delta"],
+    ]
+    text = "\n".join(screen)
+    assert "…" not in text and "$200" in text and "7 days" in text
+    assert "demo: strangle side" in text  # the note wraps rather than vanishing
+    assert all(len(line) <= 80 for line in screen)

@@ -233,3 +233,45 @@ def test_doctor_checks_the_api(ttai, broker_env: RunningServer) -> None:  # type
     checks = {c["name"]: c for c in json.loads(result.out)}
     assert checks["api"]["status"] == "ok" and "5WT00001" in checks["api"]["detail"]
     assert checks["database"]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("typed", "parsed"),
+    [
+        (["positions", "--demo"], ["--demo", "positions"]),
+        (
+            ["positions", "--json", "--home", "/h", "-vv"],
+            ["--home", "/h", "-vv", "positions", "--json"],
+        ),
+        (["alerts", "list", "--home=/h", "-q"], ["--home=/h", "-q", "alerts", "list"]),
+        (["--demo", "sync", "--log-format", "json"], ["--demo", "--log-format", "json", "sync"]),
+        (
+            ["--home", "/h", "status", "--env-file", "e"],
+            ["--home", "/h", "--env-file", "e", "status"],
+        ),
+        # `ttai run -- COMMAND`: the command's own arguments never move
+        (
+            ["run", "--every", "5m", "--", "echo", "--demo", "-v"],
+            ["run", "--every", "5m", "--", "echo", "--demo", "-v"],
+        ),
+        (["run", "-q", "--", "x", "--home", "h"], ["-q", "run", "--", "x", "--home", "h"]),
+        (["--demo"], ["--demo"]),  # no command: nothing to move
+        (
+            ["alerts", "add", "SPY", "change", "below", "-2"],
+            ["alerts", "add", "SPY", "change", "below", "-2"],
+        ),
+    ],
+)
+def test_global_options_after_the_command_move_before_it(
+    typed: list[str], parsed: list[str]
+) -> None:
+    from ttai_cli.app import hoist_global_options
+
+    assert hoist_global_options(typed) == parsed
+
+
+def test_positions_with_demo_after_the_command(ttai) -> None:  # type: ignore[no-untyped-def]
+    result = ttai("positions", "--live", "--demo", "--json")
+    assert result.code == 0, result
+    assert {p["underlying_symbol"] for p in json.loads(result.out)} >= {"AAPL", "SPY"}
+    assert one_line_error(ttai("positions", "--home"), 2)

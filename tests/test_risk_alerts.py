@@ -436,9 +436,9 @@ def test_covered_call_before_ex_dividend_warns() -> None:
     assert [(r.reason, r.position) for r in risks] == [("ex-dividend", CALL)]
     note = risks[0].notification(at(WEDNESDAY, 14))
     assert note.notification_type == "assignment_risk"
-    assert note.title == "Assignment risk: AAPL 150C 12/18"
+    assert note.title == "Assignment risk: AAPL 12/18 150C"
     assert note.body == (
-        "Short 1 AAPL 150C 12/18 is $50.00 in the money with $0.10 extrinsic, less than the "
+        "Short 1 AAPL 12/18 150C is $50.00 in the money with $0.10 extrinsic, less than the "
         "$0.26 dividend; ex-dividend Fri 11/27: early assignment is likely at today's close"
     )
     assert {
@@ -488,7 +488,7 @@ def test_short_put_itm_on_expiry_day_warns_and_the_day_after_nothing() -> None:
     assert [(r.reason, r.extrinsic) for r in risks] == [("expiration", D("0.05"))]
     note = risks[0].notification(at(TODAY, 15))
     assert note.body == (
-        "Short 2 QQQ 465P 11/24 expires today $4.90 in the money (QQQ $460.10): "
+        "Short 2 QQQ 11/24 465P expires today $4.90 in the money (QQQ $460.10): "
         "assignment is likely unless closed"
     )
     assert note.data["expires_at"] == "2026-11-24" and note.data["reason"] == "expiration"

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from ttai_cli.broker.symbols import kind_of, normalize, occ_symbol, parse_occ
+from ttai_cli.broker.symbols import kind_of, normalize, occ_symbol, parse_occ, readable
 from ttai_cli.errors import UsageError
 
 
@@ -38,5 +38,37 @@ def test_occ_round_trip_and_label() -> None:
     assert symbol == "SPY   261128P00450000"
     occ = parse_occ(symbol)
     assert occ is not None and occ.strike == Decimal("450") and occ.expiration == date(2026, 11, 28)
-    assert occ.short_label() == "SPY 450P 11/28"
+    assert occ.label(date(2026, 3, 1)) == "SPY 11/28 450P"
     assert parse_occ("AAPL") is None
+
+
+@pytest.mark.parametrize(
+    ("symbol", "shown"),
+    [
+        ("QQQ   261127P00465000", "QQQ 11/27 465P"),
+        ("QQQ   270115P00465000", "QQQ 1/15/27 465P"),  # another year: the year is shown
+        ("SPXW  261218C05912500", "SPXW 12/18 5912.5C"),
+        ("BRK.B 261120C00500000", "BRK.B 11/20 500C"),
+        ("./ESZ6 EW4Z6 261218C6000", "/ESZ6 12/18 6000C"),
+        ("  AAPL ", "AAPL"),
+        ("/ESZ6", "/ESZ6"),
+        ("BTC/USD", "BTC/USD"),
+        ("", ""),  # an account-level alert: the caller says "account"
+        ("QQQ   261399P00465000", "QQQ   261399P00465000"),  # no such date: shown as stored
+    ],
+)
+def test_readable_option_names(symbol: str, shown: str) -> None:
+    assert readable(symbol, today=date(2026, 11, 20)) == shown
+
+
+def test_readable_without_a_date_uses_this_year() -> None:
+    from datetime import datetime
+
+    from ttai_cli.clock import NEW_YORK
+
+    year = datetime.now(NEW_YORK).year
+    symbol = occ_symbol("SPY", date(year, 6, 19), "P", Decimal("450"))
+    assert readable(symbol) == "SPY 6/19 450P"
+    assert readable(occ_symbol("SPY", date(year + 1, 6, 18), "P", Decimal("450"))) == (
+        f"SPY 6/18/{(year + 1) % 100:02d} 450P"
+    )

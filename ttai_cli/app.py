@@ -21,6 +21,7 @@ from ttai_cli.cli import (
     common,
     deploy,
     doctor,
+    history,
     jobs,
     market,
     notify,
@@ -113,6 +114,7 @@ alerts.register(app)
 records.register(app)
 portfolio.register(app)
 risk.register(app)
+history.register(app)
 market.register(app)
 run.register(app)
 stream.register(app)
@@ -120,6 +122,53 @@ jobs.register(app)
 notify.register(app)
 deploy.register(app)
 doctor.register(app)
+
+
+GLOBAL_FLAGS = frozenset({"--demo", "-q", "--quiet", "-v", "--verbose"})
+GLOBAL_VALUED = frozenset({"--env-file", "--home", "--log-format"})
+
+
+def _is_global(token: str) -> bool:
+    return (
+        token in GLOBAL_FLAGS
+        or token.split("=", 1)[0] in GLOBAL_VALUED
+        or (len(token) > 2 and token.startswith("-v") and set(token[1:]) == {"v"})  # -vv
+    )
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move global options typed after the command to before it, as the parser wants
+    them: `ttai positions --demo` is `ttai --demo positions`. A valued option takes its
+    value along (`--home PATH` or `--home=PATH`). Nothing after a bare `--` moves: that
+    is `ttai run -- COMMAND`'s own command line. Nothing moves without a command."""
+    head: list[str] = []
+    index = 0
+    while index < len(argv) and argv[index].startswith("-") and argv[index] != "--":
+        head.append(argv[index])  # options before the command stay where they are
+        if argv[index] in GLOBAL_VALUED and index + 1 < len(argv):
+            head.append(argv[index + 1])
+            index += 1
+        index += 1
+    if index >= len(argv) or argv[index] == "--":
+        return list(argv)
+    moved: list[str] = []
+    rest: list[str] = []
+    tail = argv[index:]
+    position = 0
+    while position < len(tail):
+        token = tail[position]
+        if token == "--":
+            rest.extend(tail[position:])
+            break
+        if _is_global(token):
+            moved.append(token)
+            if token in GLOBAL_VALUED and position + 1 < len(tail):
+                moved.append(tail[position + 1])
+                position += 1
+        else:
+            rest.append(token)
+        position += 1
+    return head + moved + rest
 
 
 def _fail(message: str, code: int) -> int:
@@ -131,9 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     from typer._click import exceptions as click_exceptions
 
-    common.ARGV[:] = sys.argv[1:] if argv is None else list(argv)
+    args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
+    common.ARGV[:] = args
     try:
-        result = app(args=argv, prog_name="ttai", standalone_mode=False)
+        result = app(args=args, prog_name="ttai", standalone_mode=False)
     except TtaiError as exc:
         return _fail(str(exc), exc.exit_code)
     except click_exceptions.NoArgsIsHelpError as exc:

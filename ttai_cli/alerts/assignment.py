@@ -42,18 +42,16 @@ class AssignmentRisk:
     dividend: Decimal | None  # per share
     ex_date: date | None  # ex-dividend only
 
-    @property
-    def label(self) -> str:
-        strike = f"{self.strike.normalize():f}"
-        return (
-            f"{self.underlying} {strike}{self.right} {self.expiration.month}/{self.expiration.day}"
-        )
+    def label(self, today: date) -> str:
+        """`AAPL 12/18 150C` (with the year when it is not `today`'s)."""
+        return OptionSymbol(self.underlying, self.expiration, self.right, self.strike).label(today)
 
     def key(self, today: date) -> str:
         """Once per position, reason and New York day."""
         return f"assignment:{self.reason}:{self.position}:{today.isoformat()}"
 
     def notification(self, now: datetime) -> Notification:
+        label = self.label(now.astimezone(NEW_YORK).date())
         intrinsic = (
             self.underlying_price - self.strike
             if self.right == "C"
@@ -64,7 +62,7 @@ class AssignmentRisk:
             assert self.ex_date is not None and self.dividend is not None
             extrinsic = self.extrinsic if self.extrinsic is not None else Decimal(0)
             body = (
-                f"Short {contracts} {self.label} is ${intrinsic:,.2f} in the money with "
+                f"Short {contracts} {label} is ${intrinsic:,.2f} in the money with "
                 f"${max(extrinsic, Decimal(0)):,.2f} extrinsic, less than the ${self.dividend:,.2f} "
                 f"dividend; ex-dividend {self.ex_date:%a} {self.ex_date.month}/{self.ex_date.day}: "
                 "early assignment is likely at today's close"
@@ -74,7 +72,7 @@ class AssignmentRisk:
                 f"${intrinsic:,.2f} in the money" if intrinsic > 0 else "within 1% of the strike"
             )
             body = (
-                f"Short {contracts} {self.label} expires today {where} "
+                f"Short {contracts} {label} expires today {where} "
                 f"({self.underlying} ${self.underlying_price:,.2f}): assignment is likely unless closed"
             )
         data: dict[str, Any] = {
@@ -93,7 +91,7 @@ class AssignmentRisk:
             data["expires_at"] = self.expiration.isoformat()
         return Notification(
             "assignment_risk",
-            f"Assignment risk: {self.label}",
+            f"Assignment risk: {label}",
             body,
             data,
             created_at=now.astimezone(UTC),

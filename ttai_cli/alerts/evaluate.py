@@ -5,7 +5,7 @@ quote, metric or greek): an unknown alert is skipped and logged, never fired, an
 not count as "the condition has been false again" for re-arming either.
 
 Notification texts are what a trader reads on a phone:
-`AAPL is now $185.50 (above $185.00)`, `SPY 450P 11/28 expires in 3 days`,
+`AAPL is now $185.50 (above $185.00)`, `SPY 11/28 450P expires in 3 days`,
 `TSLA short put P&L +52% (target +50%)`, `Buying power used 52.3% of net liq (above 50%)`,
 `AAPL reports earnings in 3 days (Thu 11/27)`.
 
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from ttai_cli.alerts.models import Alert, Evaluation
 from ttai_cli.broker.models import MarketMetric, Quote
-from ttai_cli.broker.symbols import parse_occ
+from ttai_cli.broker.symbols import parse_occ, readable
 from ttai_cli.services.portfolio import PositionView
 
 if TYPE_CHECKING:
@@ -60,10 +60,9 @@ def money(value: Decimal) -> str:
     return f"${value:,.2f}"
 
 
-def label(position: PositionView) -> str:
-    """`SPY 450P 11/28` for an option, the symbol otherwise."""
-    occ = parse_occ(position.symbol)
-    return occ.short_label() if occ else position.symbol.strip()
+def label(position: PositionView, today: date) -> str:
+    """`SPY 11/28 450P` for an option, the symbol otherwise."""
+    return readable(position.symbol, today)
 
 
 def describe(position: PositionView) -> str:
@@ -92,13 +91,13 @@ def positions_for(
 
 def evaluate(alert: Alert, view: MarketView, today: date) -> Evaluation:
     if alert.type == "price":
-        result = _price(alert, view)
+        result = _price(alert, view, today)
     elif alert.type == "change":
-        result = _change(alert, view)
+        result = _change(alert, view, today)
     elif alert.type == "iv-rank":
         result = _iv_rank(alert, view)
     elif alert.type == "delta":
-        result = _delta(alert, view)
+        result = _delta(alert, view, today)
     elif alert.type == "dte":
         result = _dte(alert, view, today)
     elif alert.type == "pnl":
@@ -140,7 +139,8 @@ def _crossed(value: Decimal, alert: Alert) -> bool:
     return value >= alert.threshold if alert.condition == "above" else value <= alert.threshold
 
 
-def _price(alert: Alert, view: MarketView) -> Evaluation:
+def _price(alert: Alert, view: MarketView, today: date) -> Evaluation:
+    name = readable(alert.symbol, today)
     quote = view.quotes.get(alert.symbol)
     price = quote.price if quote else None
     if price is None:
@@ -148,8 +148,8 @@ def _price(alert: Alert, view: MarketView) -> Evaluation:
     return Evaluation(
         _crossed(price, alert),
         price,
-        f"Price Alert: {alert.symbol.strip()}",
-        f"{alert.symbol.strip()} is now {money(price)} ({alert.condition} {money(alert.threshold)})",
+        f"Price Alert: {name}",
+        f"{name} is now {money(price)} ({alert.condition} {money(alert.threshold)})",
         {
             "symbol": alert.symbol,
             "condition": alert.condition,
@@ -159,7 +159,8 @@ def _price(alert: Alert, view: MarketView) -> Evaluation:
     )
 
 
-def _change(alert: Alert, view: MarketView) -> Evaluation:
+def _change(alert: Alert, view: MarketView, today: date) -> Evaluation:
+    name = readable(alert.symbol, today)
     quote = view.quotes.get(alert.symbol)
     change = quote.change_percent if quote else None
     if quote is None or change is None or quote.price is None:
@@ -168,8 +169,8 @@ def _change(alert: Alert, view: MarketView) -> Evaluation:
     return Evaluation(
         _crossed(change, alert),
         change,
-        f"Change Alert: {alert.symbol.strip()}",
-        f"{alert.symbol.strip()} is {direction} {abs(change):.2f}% today at {money(quote.price)} "
+        f"Change Alert: {name}",
+        f"{name} is {direction} {abs(change):.2f}% today at {money(quote.price)} "
         f"({alert.condition} {alert.threshold:+.2f}%)",
         {
             "symbol": alert.symbol,
@@ -200,7 +201,7 @@ def _iv_rank(alert: Alert, view: MarketView) -> Evaluation:
     )
 
 
-def _delta(alert: Alert, view: MarketView) -> Evaluation:
+def _delta(alert: Alert, view: MarketView, today: date) -> Evaluation:
     options = positions_for(alert, view.positions, options_only=True)
     if not options:
         return Evaluation(False)  # nothing held: nothing to warn about
@@ -213,7 +214,7 @@ def _delta(alert: Alert, view: MarketView) -> Evaluation:
         value >= alert.threshold,
         value,
         f"Delta Alert: {position.underlying_symbol}",
-        f"{label(position)} delta {signed:+.2f} (above {alert.threshold:.2f})",
+        f"{label(position, today)} delta {signed:+.2f} (above {alert.threshold:.2f})",
         {
             "symbol": alert.symbol,
             "position": position.symbol,
@@ -237,7 +238,7 @@ def _dte(alert: Alert, view: MarketView, today: date) -> Evaluation:
         days <= alert.threshold,
         days,
         f"Expiration Alert: {position.underlying_symbol}",
-        f"{label(position)} expires {when}",
+        f"{label(position, today)} expires {when}",
         {
             "symbol": alert.symbol,
             "position": position.symbol,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from ttai_cli.errors import UsageError
@@ -66,10 +66,9 @@ class OptionSymbol:
     right: str  # "C" or "P"
     strike: Decimal
 
-    def short_label(self) -> str:
-        """`SPY 450P 11/28`: how a trader says it."""
-        strike = f"{self.strike.normalize():f}"
-        return f"{self.root} {strike}{self.right} {self.expiration.month}/{self.expiration.day}"
+    def label(self, today: date | None = None) -> str:
+        """`SPY 11/28 450P`: how a trader says it (see `readable`)."""
+        return _option_label(self.root, self.expiration, self.right, self.strike, today)
 
 
 def parse_occ(symbol: str) -> OptionSymbol | None:
@@ -78,8 +77,49 @@ def parse_occ(symbol: str) -> OptionSymbol | None:
     if not occ:
         return None
     root, ymd, right, strike = occ.groups()
-    expiration = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+    try:
+        expiration = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+    except ValueError:  # the shape of an OCC symbol with an impossible date
+        return None
     return OptionSymbol(root, expiration, right, Decimal(strike) / 1000)
+
+
+def _today() -> date:
+    from ttai_cli.clock import NEW_YORK  # light, but only needed without an injected date
+
+    return datetime.now(NEW_YORK).date()
+
+
+def _option_label(
+    root: str, expiration: date, right: str, strike: Decimal, today: date | None
+) -> str:
+    year = "" if expiration.year == (today or _today()).year else f"/{expiration:%y}"
+    return f"{root} {expiration.month}/{expiration.day}{year} {strike.normalize():f}{right}"
+
+
+_FUTURE_OPTION_PARTS = re.compile(r"^\./([A-Z0-9]{1,8}) +[A-Z0-9]{1,8} +(\d{6})([CP])([0-9.]+)$")
+
+
+def readable(symbol: str, today: date | None = None) -> str:
+    """The name a person reads for a symbol: an OCC equity option `QQQ   261127P00465000`
+    is `QQQ 11/27 465P` (expiration, then strike and right, as traders say it), with the
+    year when it expires in another year than `today` (`QQQ 1/15/27 465P`); a futures
+    option `./ESZ6 EW4Z6 261218C6000` is `/ESZ6 12/18 6000C`. Anything else comes back
+    trimmed (`AAPL`, `/ESZ6`, and the empty symbol of an account-level alert as "").
+    `today` is the New York date (default: now); machine output keeps the OCC symbol."""
+    text = symbol.strip()
+    occ = parse_occ(text)
+    if occ is not None:
+        return occ.label(today)
+    future = _FUTURE_OPTION_PARTS.match(" ".join(text.upper().split()))
+    if future is not None:
+        root, ymd, right, strike = future.groups()
+        try:
+            expiration = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+            return _option_label(f"/{root}", expiration, right, Decimal(strike), today)
+        except (ValueError, ArithmeticError):  # a malformed date or strike: show it as it is
+            return text
+    return text
 
 
 def occ_symbol(root: str, expiration: date, right: str, strike: Decimal) -> str:

@@ -10,6 +10,7 @@ from ttai_cli.cli.common import AppState, AsJson, console, emit_json, table
 from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
 
 if TYPE_CHECKING:
+    from datetime import date
     from decimal import Decimal
 
     from ttai_cli.scheduling.options import ScheduleOptions
@@ -107,10 +108,11 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     if not alerts:
         console().print("No alerts." if all_ else "No active alerts (--all shows triggered ones).")
         return
+    today = AppState.of(ctx).clock.now().date()
     rows = [
         [
             str(a.id),
-            shown_symbol(a.symbol),
+            shown_symbol(a.symbol, today),
             a.type,
             a.condition,
             shown_threshold(a.type, a.threshold),
@@ -126,12 +128,16 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
         ["Id", "Symbol", "Type", "Condition", "Threshold", "Status", "Triggered", "Repeat", "Note"],
         rows,
         right=(0, 4),
+        wrap=(8,),
     )
 
 
-def shown_symbol(symbol: str) -> str:
-    """`account` for the account-level kinds (stored with no symbol)."""
-    return symbol.strip() or "account"
+def shown_symbol(symbol: str, today: date | None = None) -> str:
+    """The readable symbol (`QQQ 11/27 465P`), `account` for the account-level kinds
+    (stored with no symbol)."""
+    from ttai_cli.broker.symbols import readable
+
+    return readable(symbol, today) or "account"
 
 
 def shown_threshold(kind: str, threshold: Decimal) -> str:

@@ -192,21 +192,59 @@ def number(value: Decimal | int | None, places: int = 2) -> str:
     return f"{value:,.{places}f}"
 
 
+NOTE_MIN_WIDTH = 12  # a wrapping column keeps at least this much before anything else gives
+
+
 def table(
     title: str | None,
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
     right: Sequence[int] = (),
     show_header: bool = True,
+    wrap: Sequence[int] = (),
 ) -> None:
+    """A table that stays readable at the terminal's width (80 columns included): ids,
+    symbols, kinds and numbers are never cut; the `wrap` columns (free text such as
+    notes) wrap first. When the boxed layout does not fit, the table drops its vertical
+    rules and outer padding, then the columns that are empty in every row."""
+    from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
 
-    grid = Table(title=title, title_justify="left", header_style="bold", show_header=show_header)
-    for index, header in enumerate(headers):
-        grid.add_column(header, justify="right" if index in right else "left", no_wrap=True)
+    out = console()
+    columns = list(range(len(headers)))
+    widths = [
+        max(cell_len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
+
+    def needed(shown: list[int], overhead_per_column: int) -> int:
+        text = sum(min(widths[i], NOTE_MIN_WIDTH) if i in wrap else widths[i] for i in shown)
+        return text + overhead_per_column * len(shown) + 1
+
+    compact = needed(columns, 3) > out.width
+    if compact and rows:
+        columns = [i for i in columns if i in wrap or any(str(row[i]) for row in rows)]
+    grid = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        show_header=show_header,
+        box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+        pad_edge=not compact,
+        collapse_padding=compact,
+    )
+    for index in columns:
+        free = index in wrap
+        grid.add_column(
+            headers[index],
+            justify="right" if index in right else "left",
+            no_wrap=not free,
+            overflow="fold" if free else "ellipsis",
+            min_width=min(widths[index], NOTE_MIN_WIDTH) if free else widths[index],
+        )
     for row in rows:
-        grid.add_row(*row)
-    console().print(grid)
+        grid.add_row(*(row[i] for i in columns))
+    out.print(grid)
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

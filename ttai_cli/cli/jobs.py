@@ -63,7 +63,7 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
         "Last result",
         "Next run",
     ]
-    table("Jobs", headers, rows, right=(2, 3, 4, 5))
+    table("Jobs", headers, rows, right=(2, 3, 4, 5), wrap=(7,))
     if streams:
         _stream_table(streams, now)
 

@@ -51,6 +51,7 @@ def test(ctx: typer.Context, backend: Backend = None, as_json: AsJson = False) -
             None,
             ["Backend", "Destination", "Result"],
             [[k, shown.get(k, k), v] for k, v in results.items()],
+            wrap=(2,),
         )
     if any(not v.startswith(("arrived", "printed")) for v in results.values()):
         raise typer.Exit(1)
@@ -100,6 +101,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
         ["ID", "Created", "Destination", "Status", "Tries", "Title", "Last error"],
         rows,
         right=(4,),
+        wrap=(5, 6),
     )
 
 

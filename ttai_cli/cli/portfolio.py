@@ -55,9 +55,12 @@ def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -
     if as_json:
         emit_json(views)
         return
+    from ttai_cli.broker.symbols import readable
+
+    today = service.clock.now().date()
     rows = [
         [
-            v.symbol.strip(),
+            readable(v.symbol, today),
             number(v.quantity),
             money(v.average_open_price),
             money(v.mark),
@@ -123,9 +126,12 @@ def quote(
             ]
         )
         return
+    from ttai_cli.broker.symbols import readable
+
+    today = AppState.of(ctx).clock.now().date()
     rows = [
         [
-            q.symbol.strip(),
+            readable(q.symbol, today),
             money(q.bid),
             money(q.ask),
             money(q.price),

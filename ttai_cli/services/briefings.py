@@ -17,6 +17,11 @@ positions with their last marks, transactions, alerts fired, positions opened an
   keep), realised P&L by underlying, trades, best and worst position, alerts fired, NLV
   over the week.
 
+The eod and weekly briefings carry a sparkline of NLV (`▁▂▃▅▇`, from `ttai history`'s
+record): eod over the last EOD_SPARK_DAYS days, weekly over the week from the previous
+week's close. It is a plain line of text, so Slack, Discord and ntfy show it as the panel
+does; with fewer than two recorded days there is no line.
+
 "Change since the previous close" uses the previous trading day's snapshot; without one
 (a new install) it is estimated from the positions' previous-close marks, and says so.
 """
@@ -31,9 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
 from ttai_cli.broker.models import Balances
+from ttai_cli.broker.symbols import readable
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import BrokerError, CredentialsError, TtaiError
 from ttai_cli.market.calendar import MarketCalendar
+from ttai_cli.services.history import HistoryService, sparkline
 from ttai_cli.services.portfolio import PositionView, position_view
 from ttai_cli.services.sync import SyncService
 from ttai_cli.store import Store
@@ -50,6 +57,7 @@ KINDS = ("morning", "eod", "weekly")
 TITLES = {"morning": "Morning briefing", "eod": "End-of-day briefing", "weekly": "Weekly review"}
 EXPIRING_DAYS = 7
 EVENT_DAYS = 7
+EOD_SPARK_DAYS = 30
 
 
 def usd(value: Decimal | None, signed: bool = False) -> str:
@@ -233,14 +241,26 @@ class BriefingService:
         ]
 
     @staticmethod
-    def _position_line(view: PositionView) -> str:
+    def _position_line(view: PositionView, today: date) -> str:
         pnl = (
             f"P&L {usd(view.pnl, signed=True)} ({pct(view.pnl_percent)})"
             if view.pnl is not None
             else "P&L unknown"
         )
         dte = f", {view.dte} DTE" if view.dte is not None else ""
-        return f"{position_label(view.symbol)} × {view.quantity.normalize():f}{dte}: {pnl}"
+        return f"{position_label(view.symbol, today)} × {view.quantity.normalize():f}{dte}: {pnl}"
+
+    def _spark_line(self, days: int, end: date, since: str) -> str | None:
+        """`▁▂▃▅▇ $51,010.74 → $52,991.09 since Mon 11/02`, or None with under two days."""
+        record = HistoryService(self.store, self.clock).days(days, end)
+        if len(record) < 2:
+            return None
+        first, last = record[0], record[-1]
+        spark = sparkline([d.net_liquidating_value for d in record])
+        return (
+            f"{spark} {usd(first.net_liquidating_value)} → {usd(last.net_liquidating_value)} "
+            f"{since} {first.date:%a %m/%d}"
+        )
 
     # -- the three briefings ---------------------------------------------------------------------
     def _morning(
@@ -265,16 +285,16 @@ class BriefingService:
             ("Market", [market]),
             (
                 f"Positions ({len(views)})",
-                [self._position_line(v) for v in views] or ["No open positions"],
+                [self._position_line(v, today) for v in views] or ["No open positions"],
             ),
             (
                 f"Expiring within {EXPIRING_DAYS} days ({len(expiring)})",
-                [f"{position_label(v.symbol)}: {v.dte} DTE" for v in expiring] or ["None"],
+                [f"{position_label(v.symbol, today)}: {v.dte} DTE" for v in expiring] or ["None"],
             ),
             (
                 f"Active alerts ({len(active)})",
                 [
-                    f"#{a.id} {a.symbol.strip() or 'account'} {a.type} {a.condition} {a.threshold:f}"
+                    f"#{a.id} {readable(a.symbol, today) or 'account'} {a.type} {a.condition} {a.threshold:f}"
                     for a in active
                 ]
                 or ["None"],
@@ -307,6 +327,7 @@ class BriefingService:
         fired = self.alerts.fired_between(start, end)
         opened = [e for e in events if e.change == "opened"]
         closed = [e for e in events if e.change == "closed"]
+        spark = self._spark_line(EOD_SPARK_DAYS, today, "since")
         briefing.sections = [
             (
                 "Day P&L",
@@ -316,7 +337,10 @@ class BriefingService:
                     f"Total {usd(realized + unrealized, signed=True)}",
                 ],
             ),
-            ("Account", self._account_lines(balances, change, estimated)),
+            (
+                "Account",
+                self._account_lines(balances, change, estimated) + ([spark] if spark else []),
+            ),
             (f"Alerts fired today ({len(fired)})", [e.message for e in fired] or ["None"]),
             (f"Opened today ({len(opened)})", [e.notification.body for e in opened] or ["None"]),
             (f"Closed today ({len(closed)})", [e.notification.body for e in closed] or ["None"]),
@@ -325,6 +349,7 @@ class BriefingService:
             "realized_pnl": float(realized),
             "unrealized_pnl": float(unrealized),
             "day_pnl": float(realized + unrealized),
+            "nlv_sparkline": spark.split(" ", 1)[0] if spark else None,
             "net_liquidating_value": float(balances.net_liquidating_value),
             "nlv_change": float(change) if change is not None else None,
             "alerts_fired": len(fired),
@@ -384,6 +409,9 @@ class BriefingService:
             if snapshots
             else ""
         )
+        # the sparkline starts at the previous week's close, so Monday's move shows too
+        spark_days = (today - before[0]).days + 1 if before else (today - monday).days + 1
+        spark = self._spark_line(spark_days, today, "from")
         briefing.sections = [
             (
                 "Week",
@@ -401,17 +429,24 @@ class BriefingService:
             ("Activity", [f"{len(trades)} trades", f"{len(fired)} alerts fired"]),
             (
                 "Best and worst positions",
-                [f"Best: {self._position_line(best)}", f"Worst: {self._position_line(worst)}"]
+                [
+                    f"Best: {self._position_line(best, today)}",
+                    f"Worst: {self._position_line(worst, today)}",
+                ]
                 if best and worst
                 else ["No open positions"],
             ),
             (
                 "NLV over the week",
-                [f"{d:%a %m-%d}: {usd(b.net_liquidating_value)}" for d, b in snapshots]
-                or ["No snapshots yet"],
+                ([spark] if spark else [])
+                + (
+                    [f"{d:%a %m-%d}: {usd(b.net_liquidating_value)}" for d, b in snapshots]
+                    or ["No snapshots yet"]
+                ),
             ),
         ]
         briefing.data = {
+            "nlv_sparkline": spark.split(" ", 1)[0] if spark else None,
             "week_pnl": float(week_pnl) if week_pnl is not None else None,
             "week_drawdown_percent": round(float(drawdown), 2) if drawdown is not None else None,
             "week_high": float(week_high) if week_high is not None else None,

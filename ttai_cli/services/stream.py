@@ -30,14 +30,14 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
 from ttai_cli.alerts.models import Alert
 from ttai_cli.broker.models import Position, Quote
-from ttai_cli.clock import Clock, elapsed
+from ttai_cli.clock import NEW_YORK, Clock, elapsed
 from ttai_cli.notify.models import Notification
 from ttai_cli.services.alerts import AlertsService, decide
 from ttai_cli.store.stream import StreamStateRepository
@@ -612,21 +612,23 @@ def order_notification_type(order: OrderEvent) -> str | None:
     return None
 
 
-def _leg_text(leg: OrderLeg, with_price: bool) -> str:
-    from ttai_cli.broker.symbols import parse_occ
+def _leg_text(leg: OrderLeg, with_price: bool, today: date) -> str:
+    from ttai_cli.broker.symbols import readable
 
-    occ = parse_occ(leg.symbol)
-    name = occ.short_label() if occ else leg.symbol.strip()
+    name = readable(leg.symbol, today)
     price = f" at ${leg.fill_price:,.2f}" if with_price and leg.fill_price is not None else ""
     return f"{leg.action.lower()} {leg.quantity.normalize():f} {name}{price}"
 
 
 def order_notification(order: OrderEvent, kind: str, now: datetime) -> Notification:
-    """`Order filled: SPY` / `Sell to open 1 SPY 450P 12/19 at $2.35` (SPEC data fields)."""
+    """`Order filled: SPY` / `Sell to open 1 SPY 12/19 450P at $2.35` (SPEC data fields)."""
     from datetime import UTC
 
     filled = kind in ("order_filled", "order_partially_filled")
-    legs = "; ".join(_leg_text(leg, filled) for leg in order.legs) or "no legs"
+    legs = (
+        "; ".join(_leg_text(leg, filled, now.astimezone(NEW_YORK).date()) for leg in order.legs)
+        or "no legs"
+    )
     body = legs[0].upper() + legs[1:]
     if kind == "order_partially_filled":
         body += f" ({order.filled_quantity.normalize():f} filled, {order.remaining_quantity.normalize():f} to go)"

@@ -12,11 +12,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from ttai_cli.broker.models import Position
-from ttai_cli.broker.symbols import parse_occ
+from ttai_cli.broker.symbols import readable
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.notify.models import Notification
 from ttai_cli.store import Store
@@ -33,9 +33,9 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(NEW_YORK) if value else None
 
 
-def position_label(symbol: str) -> str:
-    occ = parse_occ(symbol)
-    return occ.short_label() if occ else symbol.strip()
+def position_label(symbol: str, today: date | None = None) -> str:
+    """The readable name of a held symbol (`QQQ 11/27 465P`, `AAPL`)."""
+    return readable(symbol, today)
 
 
 def _quantity(q: Decimal) -> str:
@@ -178,7 +178,7 @@ class PositionsRepository:
         realized: Decimal | None,
         now: datetime,
     ) -> PositionChange:
-        name = position_label(position.symbol)
+        name = position_label(position.symbol, now.astimezone(NEW_YORK).date())
         unit = (
             ""
             if "Option" in position.instrument_type
