@@ -29,6 +29,7 @@ from ttai_cli.cli import (
     risk,
     run,
     stream,
+    watch,
 )
 from ttai_cli.cli.common import AppState
 from ttai_cli.errors import TtaiError
@@ -120,6 +121,7 @@ jobs.register(app)
 notify.register(app)
 deploy.register(app)
 doctor.register(app)
+watch.register(app)
 
 
 def _fail(message: str, code: int) -> int:

@@ -106,3 +106,17 @@ def occ_from_streamer(symbol: str) -> str | None:
     root, ymd, right, strike = match.groups()
     expiration = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
     return occ_symbol(root, expiration, right, Decimal(strike))
+
+
+def readable(symbol: str, today: date | None = None) -> str:
+    """How a person reads a symbol: an OCC equity option becomes `QQQ 11/27 465P`, with
+    the year when it is not `today`'s (`QQQ 1/15/27 465P`); anything else is returned
+    with its spaces collapsed. `today` defaults to the machine's date."""
+    option = parse_occ(symbol)
+    if option is None:
+        return " ".join(symbol.split())
+    expiration = option.expiration
+    day = f"{expiration.month}/{expiration.day}"
+    if expiration.year != (today or date.today()).year:
+        day += f"/{expiration:%y}"
+    return f"{option.root.strip()} {day} {option.strike.normalize():f}{option.right}"
