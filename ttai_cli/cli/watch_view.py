@@ -244,7 +244,7 @@ def render(view: WatchView, width: int, height: int, log_line: str | None = None
         line(account_text(view), "bold"),
         line(status_text(view), "dim"),
     ]
-    footer_text = "q quit"
+    footer_text = "q quit" + (f" · {view.account_number}" if view.account_number else "")
     if view.error:
         footer_text += f" · last read failed: {view.error}"
     elif view.updated_at is not None:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 log = logs.get("watch")
 QUOTE_ALERT_TYPES = ("price", "change")
 CENTS = Decimal("0.01")
+STOP_GRACE = 1.0  # seconds the refresh tasks get to end once the view closes
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ class WatchService:
             asyncio.ensure_future(self._every(stop, self.poll_every, lambda: self.poll(broker))),
             asyncio.ensure_future(self._every(stop, self.records_every, self._records_turn)),
             asyncio.ensure_future(
-                self._every(stop, self.risk_every, lambda: self.refresh_risk(broker))
+                self._every(stop, self.risk_every, lambda: self.refresh_risk(broker), first=0.0)
             ),
         ]
         if self.streaming:
@@ -229,16 +230,26 @@ class WatchService:
         try:
             await stop.wait()
         finally:
-            for task in tasks:
+            # the tasks see `stop` and end by themselves (a DXLink connection cancelled
+            # while it opens can hang); what is still busy after STOP_GRACE is cancelled
+            done, busy = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in busy:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(BaseException):
-                    await task
+            await asyncio.wait(tasks, timeout=STOP_GRACE)
 
-    async def _every(self, stop: asyncio.Event, seconds: float, turn: Callable[[], Any]) -> None:
+    async def _every(
+        self,
+        stop: asyncio.Event,
+        seconds: float,
+        turn: Callable[[], Any],
+        first: float | None = None,
+    ) -> None:
+        """`turn()` every `seconds` (the first after `first`, default `seconds`)."""
+        delay = seconds if first is None else first
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=seconds)
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = seconds
             if stop.is_set():
                 return
             try:
