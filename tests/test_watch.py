@@ -84,7 +84,7 @@ class Terminal:
             self.stream.feed(data)
 
     def _reap(self) -> None:
-        pid, status = os.waitpid(self.pid, 0)
+        _pid, status = os.waitpid(self.pid, 0)
         self.code = os.waitstatus_to_exitcode(status)
 
     @property

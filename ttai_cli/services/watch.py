@@ -232,7 +232,7 @@ class WatchService:
         finally:
             # the tasks see `stop` and end by themselves (a DXLink connection cancelled
             # while it opens can hang); what is still busy after STOP_GRACE is cancelled
-            done, busy = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            _done, busy = await asyncio.wait(tasks, timeout=STOP_GRACE)
             for task in busy:
                 task.cancel()
             await asyncio.wait(tasks, timeout=STOP_GRACE)
