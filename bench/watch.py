@@ -78,10 +78,14 @@ class Screen:
             now = time.perf_counter()
             with self.lock:
                 self.stream.feed(data)
-                if self.target is not None and self.seen_at is None:
-                    if any(self.target in line for line in self.screen.display):
-                        self.seen_at = now
-                        self.lock.notify_all()
+                target = self.target
+                if (
+                    target is not None
+                    and self.seen_at is None
+                    and any(target in line for line in self.screen.display)
+                ):
+                    self.seen_at = now
+                    self.lock.notify_all()
 
     def text(self) -> str:
         with self.lock:
