@@ -107,6 +107,7 @@ EVERY_COMMAND = [
     ["briefing", "morning"],
     ["briefing", "eod", "--print-only"],
     ["briefing", "weekly"],
+    ["watch"],
     ["notify", "test"],
     ["notify", "send", "--title", "hello", "--body", "world"],
     ["notify", "outbox", "--json"],

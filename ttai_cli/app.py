@@ -30,6 +30,7 @@ from ttai_cli.cli import (
     risk,
     run,
     stream,
+    watch,
 )
 from ttai_cli.cli.common import AppState
 from ttai_cli.errors import TtaiError
@@ -122,6 +123,7 @@ jobs.register(app)
 notify.register(app)
 deploy.register(app)
 doctor.register(app)
+watch.register(app)
 
 
 GLOBAL_FLAGS = frozenset({"--demo", "-q", "--quiet", "-v", "--verbose"})

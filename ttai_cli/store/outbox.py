@@ -162,6 +162,14 @@ class Outbox:
         ).fetchone()
         return self._delivery(row) if row else None
 
+    def pending_counts(self) -> dict[str, int]:
+        """Destination -> how many of its deliveries are still waiting to go out."""
+        rows = self.store.db.execute(
+            "SELECT destination, COUNT(*) FROM deliveries WHERE status = 'pending' "
+            "GROUP BY destination ORDER BY destination"
+        )
+        return {r[0]: r[1] for r in rows}
+
     def failed_counts(self) -> dict[str, int]:
         """Destination -> how many of its deliveries failed for good."""
         rows = self.store.db.execute(

@@ -1,0 +1,505 @@
+"""What `ttai watch` shows, kept current: account, positions, alerts, jobs, outbox, clock.
+
+Sources, and how fresh each is:
+- positions and balances: read over REST when the view starts, then every `poll_every`
+  seconds (5). Marks come from the broker's position marks (or a quote for a position
+  with none) at each read;
+- live marks: unless streaming is off (`TTAI_STREAMING=0`), the view opens its own DXLink
+  connection (`MarketFeed`) for the positions' and the price / change alerts' symbols;
+  while it is connected a streamed mark wins over the polled one, and NLV moves with the
+  streamed marks between two reads (NLV at the read + the streamed change since). While
+  it is down, the alert symbols' prices are polled with the positions;
+- beta-weighted delta: `RiskService` (one Greeks snapshot) at start and every
+  `risk_every` seconds (300); shown only once it has worked;
+- alerts, fired-today events, jobs, stream processes, pending notifications and the
+  NYSE clock: from the local database every `records_every` seconds (2).
+
+Numbers: a position's day change is `(mark - base) x quantity x multiplier`, base being
+the previous close, or the open price for a position opened today (the briefings'
+rule); the day P&L is the sum of the day changes plus what was realised today on the
+open positions. Positions are sorted by the largest absolute P&L first (unknown last).
+An armed alert's distance is how far the watched value must move to trigger it:
+a price alert `(threshold - price) / price x 100` %, a % change alert
+`threshold - change` percentage points; other kinds have none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ttai_cli import logs
+from ttai_cli.broker import symbols as sym
+from ttai_cli.broker.models import Balances, Broker, Position
+from ttai_cli.clock import NEW_YORK, Clock
+from ttai_cli.services.portfolio import days_to_expiry, position_pnl
+
+if TYPE_CHECKING:
+    from ttai_cli.store import Store
+    from ttai_cli.streaming.events import Tick
+
+log = logs.get("watch")
+QUOTE_ALERT_TYPES = ("price", "change")
+CENTS = Decimal("0.01")
+STOP_GRACE = 1.0  # seconds the refresh tasks get to end once the view closes
+
+
+@dataclass(frozen=True)
+class PositionLine:
+    symbol: str  # OCC for options
+    name: str  # readable: `QQQ 11/27 465P`
+    quantity: Decimal
+    mark: Decimal | None
+    day_change: Decimal | None  # dollars since the previous close
+    pnl: Decimal | None
+    pnl_percent: Decimal | None
+    dte: int | None
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    id: int
+    symbol: str  # readable
+    type: str
+    condition: str
+    threshold: Decimal
+    distance_percent: Decimal | None  # None: not a price / change alert, or no price yet
+    note: str | None
+
+
+@dataclass(frozen=True)
+class FiredLine:
+    alert_id: int
+    symbol: str  # readable
+    fired_at: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class JobLine:
+    job: str
+    state: str  # idle, running, paused, stalled
+    last_result: str | None
+    last_error: str | None
+    last_started_at: datetime | None
+    next_run_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MarketClock:
+    open: bool
+    closes_at: datetime | None  # while open
+    next_open: datetime
+    early_close: bool  # today's session closes early
+
+
+@dataclass(frozen=True)
+class WatchView:
+    now: datetime
+    account_number: str | None
+    net_liquidating_value: Decimal | None
+    day_pnl: Decimal | None
+    buying_power_used_percent: Decimal | None
+    beta_weighted_delta: Decimal | None
+    market: MarketClock | None
+    positions: list[PositionLine]
+    armed: list[AlertLine]
+    fired_today: list[FiredLine]
+    jobs: list[JobLine]
+    stream_connected: bool | None  # a `ttai stream` process's market feed; None: none runs
+    pending: dict[str, int]  # destination -> deliveries waiting
+    failed: dict[str, int]  # destination -> deliveries failed for good
+    source: str  # "streaming", "polling" or "snapshot"
+    updated_at: datetime | None  # the last REST read that worked
+    error: str | None  # the last read's failure, until one works again
+
+
+@dataclass
+class _Price:
+    last: Decimal | None = None
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    prev_close: Decimal | None = None
+
+    @property
+    def mark(self) -> Decimal | None:
+        if self.bid and self.ask:
+            return (self.bid + self.ask) / 2
+        return self.last if self.last is not None else self.bid or self.ask
+
+    @property
+    def price(self) -> Decimal | None:
+        return self.last if self.last is not None else self.mark
+
+
+@dataclass
+class _Records:
+    armed: list[AlertLine] = field(default_factory=list)
+    armed_symbols: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (symbol, type)
+    fired: list[FiredLine] = field(default_factory=list)
+    jobs: list[JobLine] = field(default_factory=list)
+    stream_connected: bool | None = None
+    pending: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    market: MarketClock | None = None
+
+
+class WatchService:
+    """The live view's state. `snapshot()` reads everything once; `connected()` +
+    `follow()` keep it current; `view()` is what to draw now (cheap, no I/O)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        open_broker: Callable[[], Broker],
+        *,
+        streaming: bool = True,
+        poll_every: float = 5.0,
+        records_every: float = 2.0,
+        risk_every: float = 300.0,
+        greeks_timeout: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.open_broker = open_broker
+        self.streaming = streaming
+        self.poll_every = poll_every
+        self.records_every = records_every
+        self.risk_every = risk_every
+        self.greeks_timeout = greeks_timeout
+        self.on_change: Callable[[], None] = lambda: None
+        self._broker: Broker | None = None
+        self._positions: list[Position] = []
+        self._balances: Balances | None = None
+        self._polled: dict[str, Decimal] = {}  # symbol -> price from the last REST read
+        self._previous: dict[str, Decimal] = {}  # alert symbol -> previous close (REST)
+        self._streamed: dict[str, _Price] = {}
+        self._alert_symbols: set[str] = set()
+        self._beta_delta: Decimal | None = None
+        self._records = _Records()
+        self._updated_at: datetime | None = None
+        self._error: str | None = None
+        self._feed: Any = None
+        self._source = "snapshot"
+        self._alerts_version: tuple[int, ...] = ()
+
+    # -- one-off -----------------------------------------------------------------------------
+    async def snapshot(self) -> WatchView:
+        """Everything read once (no stream): what a non-terminal `ttai watch` prints."""
+        self.read_records()
+        async with self.open_broker() as broker:
+            await self.poll(broker)
+            await self.refresh_risk(broker)
+        return self.view()
+
+    # -- live --------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def connected(self) -> AsyncIterator[WatchService]:
+        """Open the broker and read everything once; a failure here (no credentials, a
+        rejected token, tastytrade down) raises before anything is drawn."""
+        self.read_records()
+        async with self.open_broker() as broker:
+            self._broker = broker
+            await self.poll(broker)
+            self._source = "polling"
+            try:
+                yield self
+            finally:
+                self._broker = None
+
+    async def follow(self, stop: asyncio.Event) -> None:
+        """Keep the state current until `stop` is set; `on_change()` after each change
+        that shows. Failures are shown in the view and retried at the next turn."""
+        assert self._broker is not None, "follow() runs inside connected()"
+        broker = self._broker
+        tasks = [
+            asyncio.ensure_future(self._every(stop, self.poll_every, lambda: self.poll(broker))),
+            asyncio.ensure_future(self._every(stop, self.records_every, self._records_turn)),
+            asyncio.ensure_future(
+                self._every(stop, self.risk_every, lambda: self.refresh_risk(broker), first=0.0)
+            ),
+        ]
+        if self.streaming:
+            tasks.append(asyncio.ensure_future(self._stream(stop, broker)))
+        try:
+            await stop.wait()
+        finally:
+            # the tasks see `stop` and end by themselves (a DXLink connection cancelled
+            # while it opens can hang); what is still busy after STOP_GRACE is cancelled
+            _done, busy = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in busy:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=STOP_GRACE)
+
+    async def _every(
+        self,
+        stop: asyncio.Event,
+        seconds: float,
+        turn: Callable[[], Any],
+        first: float | None = None,
+    ) -> None:
+        """`turn()` every `seconds` (the first after `first`, default `seconds`)."""
+        delay = seconds if first is None else first
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = seconds
+            if stop.is_set():
+                return
+            try:
+                result = turn()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception as exc:  # shown, and tried again next turn
+                self._error = logs.redact(f"{exc.__class__.__name__}: {exc}")[:200]
+                log.debug("watch: a refresh failed", exc_info=True)
+            self.on_change()
+
+    async def _records_turn(self) -> None:
+        self.read_records()
+        if self._feed is not None:
+            self._feed.want(self._wanted())
+
+    # -- the broker --------------------------------------------------------------------------
+    async def poll(self, broker: Broker) -> None:
+        """Positions and balances over REST, and prices the stream does not give now."""
+        positions, balances = await asyncio.gather(broker.positions(), broker.balances())
+        streaming = self._streaming_now()
+        wanted = [p.symbol for p in positions if p.mark is None]
+        if not streaming:
+            wanted += sorted(self._alert_symbols)
+        quotes = await broker.quotes(list(dict.fromkeys(wanted))) if wanted else {}
+        polled = {p.symbol: p.mark for p in positions if p.mark is not None}
+        for symbol, quote in quotes.items():
+            price = quote.mark if symbol not in self._alert_symbols else quote.price
+            if price is not None:
+                polled.setdefault(symbol, price)
+            if quote.prev_close:
+                self._previous[symbol] = quote.prev_close
+        self._positions, self._balances, self._polled = positions, balances, polled
+        self._updated_at = self.clock.now()
+        self._error = None
+        if self._feed is not None:
+            self._feed.want(self._wanted())
+
+    async def refresh_risk(self, broker: Broker) -> None:
+        """The beta-weighted delta; a failure keeps the last one (or none) and is logged."""
+        from ttai_cli.services.risk import RiskService
+
+        try:
+            report = await RiskService(
+                self.store, self.clock, greeks_timeout=self.greeks_timeout
+            ).snapshot(broker)
+        except Exception as exc:
+            log.debug("watch: no risk figures: %s", exc)
+            return
+        self._beta_delta = report.beta_weighted_delta
+
+    def _streaming_now(self) -> bool:
+        return self._feed is not None and bool(self._feed.health.connected)
+
+    def _wanted(self) -> dict[str, set[str]]:
+        symbols = {p.symbol for p in self._positions} | self._alert_symbols
+        return {"Trade": set(symbols), "Quote": set(symbols), "Summary": set(symbols)}
+
+    async def _stream(self, stop: asyncio.Event, broker: Broker) -> None:
+        from ttai_cli.streaming.health import FeedHealth
+        from ttai_cli.streaming.market import MarketFeed
+
+        async def session() -> Any:
+            return broker.sdk_session  # type: ignore[attr-defined]
+
+        feed = MarketFeed(session, self.on_tick, FeedHealth("market"), self.clock)
+        self._feed = feed
+        feed.want(self._wanted())
+        try:
+            await feed.run(stop)
+        finally:
+            self._feed = None
+
+    def on_tick(self, tick: Tick) -> None:
+        price = self._streamed.setdefault(tick.symbol, _Price())
+        if tick.kind == "trade":
+            price.last = tick.price
+        elif tick.kind == "quote":
+            price.bid, price.ask = tick.bid, tick.ask
+        elif tick.kind == "summary":
+            price.prev_close = tick.prev_close
+        else:
+            return
+        self._source = "streaming"
+        self.on_change()
+
+    # -- the database ------------------------------------------------------------------------
+    def read_records(self) -> None:
+        """Alerts, jobs, stream processes, the outbox and the NYSE clock, from the database."""
+        from ttai_cli.market.calendar import MarketCalendar
+        from ttai_cli.market.guard import MarketGuard
+        from ttai_cli.store.alerts import AlertsRepository
+        from ttai_cli.store.jobs import JobsRepository
+        from ttai_cli.store.outbox import Outbox
+        from ttai_cli.store.stream import StreamStateRepository
+
+        now = self.clock.now()
+        today = now.astimezone(NEW_YORK).date()
+        alerts = AlertsRepository(self.store)
+        armed = alerts.all_alerts(include_triggered=False)
+        records = _Records()
+        records.armed_symbols = {a.id: (a.symbol, a.type) for a in armed}
+        records.armed = [
+            AlertLine(
+                a.id,
+                sym.readable(a.symbol, today) if a.symbol else "account",
+                a.type,
+                a.condition,
+                a.threshold,
+                None,
+                a.note,
+            )
+            for a in armed
+        ]
+        start = datetime.combine(today, time(0), NEW_YORK)
+        records.fired = [
+            FiredLine(e.alert_id, sym.readable(e.symbol, today), e.fired_at, e.message)
+            for e in reversed(alerts.fired_between(start, now))
+        ]
+        records.jobs = [
+            JobLine(s.job, s.state, s.last_result, s.last_error, s.last_started_at, s.next_run_at)
+            for s in JobsRepository(self.store).statuses(now)
+        ]
+        feeds = [
+            f
+            for f in StreamStateRepository(self.store).states(now)
+            if f.live and f.feed == "market"
+        ]
+        records.stream_connected = any(f.connected for f in feeds) if feeds else None
+        outbox = Outbox(self.store)
+        records.pending, records.failed = outbox.pending_counts(), outbox.failed_counts()
+        status = MarketGuard(MarketCalendar(self.store)).status(now)
+        session = status.session
+        records.market = MarketClock(
+            open=status.open,
+            closes_at=status.next_close if status.open else None,
+            next_open=status.next_open,
+            early_close=bool(session and session.early_close),
+        )
+        self._records = records
+        self._alert_symbols = {a.symbol for a in armed if a.type in QUOTE_ALERT_TYPES and a.symbol}
+
+    # -- the view ----------------------------------------------------------------------------
+    def _price_of(self, symbol: str, *, mark: bool) -> Decimal | None:
+        streamed = self._streamed.get(symbol)
+        if streamed is not None and self._streaming_now():
+            value = streamed.mark if mark else streamed.price
+            if value is not None:
+                return value
+        return self._polled.get(symbol)
+
+    def view(self) -> WatchView:
+        """What to draw now, from what is known (no I/O)."""
+        now = self.clock.now()
+        today = now.astimezone(NEW_YORK).date()
+        lines: list[PositionLine] = []
+        day_total: Decimal | None = Decimal(0) if self._positions else None
+        nlv_move = Decimal(0)
+        for p in self._positions:
+            mark = self._price_of(p.symbol, mark=True)
+            if mark is not None:
+                mark = mark.quantize(CENTS)
+            pnl, pnl_percent = position_pnl(p, mark)
+            change = _day_change(p, mark, today)
+            if day_total is not None:
+                day_total = None if change is None else day_total + change + p.realized_today
+            polled = self._polled.get(p.symbol)
+            if mark is not None and polled is not None:
+                nlv_move += (mark - polled) * p.quantity * p.multiplier
+            lines.append(
+                PositionLine(
+                    p.symbol,
+                    sym.readable(p.symbol, today),
+                    p.quantity,
+                    mark,
+                    change,
+                    pnl,
+                    pnl_percent,
+                    days_to_expiry(p.expires_at, today),
+                )
+            )
+        lines.sort(key=lambda line: (line.pnl is None, -abs(line.pnl or Decimal(0)), line.name))
+        records = self._records
+        armed = [
+            AlertLine(
+                a.id,
+                a.symbol,
+                a.type,
+                a.condition,
+                a.threshold,
+                self._distance(*records.armed_symbols.get(a.id, ("", "")), a.threshold),
+                a.note,
+            )
+            for a in records.armed
+        ]
+        balances = self._balances
+        nlv = bp_used = None
+        if balances is not None:
+            from ttai_cli.services.risk import buying_power_used
+
+            nlv = (balances.net_liquidating_value + nlv_move).quantize(CENTS)
+            bp_used = buying_power_used(balances.maintenance_requirement, nlv)
+        return WatchView(
+            now=now,
+            account_number=balances.account_number if balances else None,
+            net_liquidating_value=nlv,
+            day_pnl=day_total.quantize(CENTS) if day_total is not None else None,
+            buying_power_used_percent=bp_used,
+            beta_weighted_delta=self._beta_delta,
+            market=records.market,
+            positions=lines,
+            armed=armed,
+            fired_today=records.fired,
+            jobs=records.jobs,
+            stream_connected=records.stream_connected,
+            pending=records.pending,
+            failed=records.failed,
+            source=self._source
+            if self._source != "streaming" or self._streaming_now()
+            else "polling",
+            updated_at=self._updated_at,
+            error=self._error,
+        )
+
+    def _distance(self, symbol: str, kind: str, threshold: Decimal) -> Decimal | None:
+        if kind not in QUOTE_ALERT_TYPES or not symbol:
+            return None
+        price = self._price_of(symbol, mark=False)
+        if price is None or price <= 0:
+            return None
+        if kind == "price":
+            return ((threshold - price) / price * 100).quantize(CENTS)
+        streamed = self._streamed.get(symbol)
+        previous = (streamed.prev_close if streamed is not None else None) or self._previous.get(
+            symbol
+        )
+        if not previous:
+            return None
+        return (threshold - (price - previous) / previous * 100).quantize(CENTS)
+
+
+def _day_change(position: Position, mark: Decimal | None, today: Any) -> Decimal | None:
+    if mark is None:
+        return None
+    opened_today = (
+        position.opened_at is not None and position.opened_at.astimezone(NEW_YORK).date() == today
+    )
+    base = (
+        position.average_open_price
+        if opened_today or not position.close_price
+        else position.close_price
+    )
+    return ((mark - base) * position.quantity * position.multiplier).quantize(CENTS)
