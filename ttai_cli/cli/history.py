@@ -134,7 +134,7 @@ def history(ctx: typer.Context, days: Days = DEFAULT_DAYS, as_json: AsJson = Fal
         return
     if not record:
         raise TtaiError(
-            f"no net liquidating value recorded in the last {days} days: "
+            f"no net liquidating value recorded in the last {days} day{'' if days == 1 else 's'}: "
             "`ttai sync` records one a day (`ttai sync --loop` keeps it current)"
         )
     out = console()

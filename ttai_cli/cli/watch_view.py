@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ttai_cli.services.watch import AlertLine, MarketClock, WatchView
 
 POSITION_HEADERS = ("Position", "Qty", "Mark", "Day", "P&L", "P&L %", "DTE")
-ALERT_HEADERS = ("Id", "Alert", "Distance", "Note")
+ALERT_HEADERS = ("Id", "Alert", "To trigger", "Note")
 JOB_HEADERS = ("Job", "State", "Last", "Next run")
 
 
@@ -34,6 +34,14 @@ def _qty(value: Decimal) -> str:
 
 def _pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
+
+
+def _away(kind: str, distance: Decimal | None) -> str:
+    """How far is left, never signed: "-2.4%" next to "SPY change" reads as today's move."""
+    if distance is None:
+        return ""
+    unit = " pts" if kind == "change" else "%"  # a change alert's distance is in points
+    return f"{abs(distance):.1f}{unit} away"
 
 
 def _span(delta: timedelta) -> str:
@@ -113,7 +121,7 @@ def alert_rows(view: WatchView) -> list[list[str]]:
         [
             str(a.id),
             alert_label(a),
-            _pct(a.distance_percent) if a.distance_percent else "",
+            _away(a.type, a.distance_percent),
             a.note or "",
         ]
         for a in view.armed
