@@ -133,7 +133,8 @@ def test_slack_gets_block_kit_with_a_text_fallback(receiver: Receiver, clean_env
         "emoji": True,
     }
     assert body["blocks"][1]["text"]["type"] == "mrkdwn"
-    assert {"type": "mrkdwn", "text": "*Current price*\n185.50"} in body["blocks"][2]["fields"]
+    assert {"type": "mrkdwn", "text": "*Price*\n$185.50"} in body["blocks"][2]["fields"]
+    assert {"type": "mrkdwn", "text": "*Threshold*\nabove $185.00"} in body["blocks"][2]["fields"]
 
 
 def test_discord_gets_an_embed(receiver: Receiver, clean_env: Path) -> None:
@@ -162,6 +163,121 @@ def test_ntfy_gets_json_publishing_with_priority_and_tags(
     assert body["topic"] == "my-topic" and body["title"] == "Price Alert: AAPL"
     assert body["priority"] == 4 and body["tags"] == ["rotating_light"]
     assert body["message"].startswith("AAPL is now $185.50")
+
+
+def pnl_alert() -> Notification:
+    """What `alerts` stores for `QQQ --type pnl profit 50` on a short put (SPEC data)."""
+    return Notification(
+        "alert_triggered",
+        "P&L Alert: QQQ",
+        "QQQ short put P&L +95% (target +50%)",
+        {
+            "symbol": "QQQ",
+            "position": "QQQ   261204P00470000",
+            "condition": "profit",
+            "threshold": 50.0,
+            "pnl_percent": 94.53,
+            "pnl": 472.5,
+            "underlying_price": 482.1,
+            "alert_id": 4,
+            "type": "pnl",
+        },
+        created_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+    )
+
+
+RAW_KEYS = ("Pnl percent", "Alert id", "Dte:", "Type:", "Nlv change", "estimated", "True")
+
+
+def test_phone_text_shows_what_a_trader_reads_not_raw_fields(
+    receiver: Receiver, clean_env: Path
+) -> None:
+    n = pnl_alert()
+    notifier, _ = make_notifier(
+        clean_env,
+        {
+            "TTAI_NTFY_URL": receiver.url + "/topic",
+            "TTAI_SLACK_WEBHOOK_URL": receiver.url + "/services/T1/B2/x",
+            "TTAI_DISCORD_WEBHOOK_URL": receiver.url + "/api/webhooks/1/t",
+            "TTAI_WEBHOOK_URL": receiver.url + "/hook",
+        },
+    )
+    asyncio.run(notifier.notify(n))
+    by_path = {r.path: r.json() for r in receiver.requests}
+    message = by_path["/"]["message"]
+    lines = message.splitlines()
+    assert lines[0] == "QQQ short put P&L +95% (target +50%)"
+    assert "Option: QQQ 12/4 470P" in lines
+    assert "P&L +94.5% (target +50%), +$472.50" in lines
+    assert "Underlying: QQQ $482.10" in lines
+    assert lines[-1] == "— ttai alert #4", "ids only in the footer"
+    slack = by_path["/services/T1/B2/x"]
+    fields = [f["text"] for f in slack["blocks"][2]["fields"]]
+    assert fields[:2] == ["*Option*\nQQQ 12/4 470P", "*P&L*\n+94.5% (target +50%), +$472.50"]
+    assert "alert #4" in slack["blocks"][-1]["elements"][0]["text"]
+    (embed,) = by_path["/api/webhooks/1/t"]["embeds"]
+    assert {"name": "Underlying", "value": "QQQ $482.10", "inline": True} in embed["fields"]
+    assert embed["footer"]["text"] == "ttai · alert_triggered · alert #4"
+    for text in (message, json.dumps(slack["blocks"][:3]), json.dumps(embed["fields"])):
+        assert not any(raw in text for raw in RAW_KEYS), text
+    assert by_path["/hook"]["data"] == n.data, "the webhook keeps every raw field"
+
+
+def test_phone_text_of_a_dte_alert_says_3_dte() -> None:
+    from ttai_cli.notify import formats
+
+    n = Notification(
+        "alert_triggered",
+        "Expiration Alert: QQQ",
+        "QQQ 12/4 470P expires in 3 days",
+        {
+            "symbol": "QQQ",
+            "position": "QQQ   261204P00470000",
+            "dte": 3,
+            "threshold": 5,
+            "expires_at": "2026-12-04T16:00:00-05:00",
+            "alert_id": 9,
+            "type": "dte",
+        },
+        created_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+    )
+    _, body = formats.ntfy(n, "https://ntfy.sh/t")
+    assert body["message"].splitlines()[1:] == [
+        "Option: QQQ 12/4 470P",
+        "3 DTE (Fri 12/4)",
+        "— ttai alert #9",
+    ]
+
+
+def test_phone_text_of_a_briefing_has_no_internal_flags() -> None:
+    from ttai_cli.notify import formats
+
+    n = Notification(
+        "briefing",
+        "Morning briefing",
+        "Account\n  Net liq $100,000.00",
+        {"kind": "morning", "nlv_change_estimated": True, "net_liquidating_value": 1e5},
+    )
+    _, body = formats.ntfy(n, "https://ntfy.sh/t")
+    assert body["message"] == n.payload()["body"]
+    assert formats.slack(n)["blocks"][2]["type"] == "context", "no fields section"
+    assert "fields" not in formats.discord(n)["embeds"][0]
+
+
+def test_monitor_dte_alert_reaches_ntfy_with_the_option_and_its_underlying_price(
+    ttai, broker_env, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TTAI_NTFY_URL", receiver.url + "/phone")
+    assert ttai("alerts", "add", "QQQ", "--type", "dte", "below", "30").code == 0
+    result = ttai("monitor", "--ignore-market-hours")
+    assert result.code == 0, result.err
+    (request,) = [r for r in receiver.requests if r.json()["title"].startswith("Expiration")]
+    lines = request.json()["message"].splitlines()
+    assert any(line.startswith("Option: QQQ ") and line.endswith("P") for line in lines), lines
+    assert any(line.endswith(" DTE") or " DTE (" in line for line in lines), lines
+    assert any(line.startswith("Underlying: QQQ $") for line in lines), lines
+    assert lines[-1].startswith("— ttai alert #")
+    assert not any(raw in "\n".join(lines) for raw in RAW_KEYS)
 
 
 # -- durability -------------------------------------------------------------------------------

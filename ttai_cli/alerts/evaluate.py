@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ttai_cli.alerts.models import Alert, Evaluation
 from ttai_cli.broker.models import MarketMetric, Quote
@@ -75,6 +75,17 @@ def describe(position: PositionView) -> str:
         else ("stock" if position.instrument_type == "Equity" else position.instrument_type.lower())
     )
     return f"{position.underlying_symbol} {side} {what}"
+
+
+def with_underlying(
+    data: dict[str, Any], view: MarketView, position: PositionView
+) -> dict[str, Any]:
+    """`data` plus `underlying_price` when the view has a price for the position's
+    underlying (the phone text shows it beside the option)."""
+    quote = view.quotes.get(position.underlying_symbol)
+    if quote is None or quote.price is None or position.underlying_symbol == position.symbol:
+        return data
+    return {**data, "underlying_price": float(quote.price)}
 
 
 def positions_for(
@@ -215,13 +226,17 @@ def _delta(alert: Alert, view: MarketView, today: date) -> Evaluation:
         value,
         f"Delta Alert: {position.underlying_symbol}",
         f"{label(position, today)} delta {signed:+.2f} (above {alert.threshold:.2f})",
-        {
-            "symbol": alert.symbol,
-            "position": position.symbol,
-            "delta": float(signed),
-            "condition": "above",
-            "threshold": float(alert.threshold),
-        },
+        with_underlying(
+            {
+                "symbol": alert.symbol,
+                "position": position.symbol,
+                "delta": float(signed),
+                "condition": "above",
+                "threshold": float(alert.threshold),
+            },
+            view,
+            position,
+        ),
     )
 
 
@@ -239,13 +254,17 @@ def _dte(alert: Alert, view: MarketView, today: date) -> Evaluation:
         days,
         f"Expiration Alert: {position.underlying_symbol}",
         f"{label(position, today)} expires {when}",
-        {
-            "symbol": alert.symbol,
-            "position": position.symbol,
-            "dte": int(days),
-            "threshold": int(alert.threshold),
-            "expires_at": position.expires_at.isoformat() if position.expires_at else None,
-        },
+        with_underlying(
+            {
+                "symbol": alert.symbol,
+                "position": position.symbol,
+                "dte": int(days),
+                "threshold": int(alert.threshold),
+                "expires_at": position.expires_at.isoformat() if position.expires_at else None,
+            },
+            view,
+            position,
+        ),
     )
 
 
@@ -270,14 +289,18 @@ def _pnl(alert: Alert, view: MarketView) -> Evaluation:
         percent,
         f"P&L Alert: {position.underlying_symbol}",
         f"{describe(position)} P&L {percent:+.0f}% (target {target})",
-        {
-            "symbol": alert.symbol,
-            "position": position.symbol,
-            "condition": alert.condition,
-            "threshold": float(alert.threshold),
-            "pnl_percent": float(percent),
-            "pnl": float(position.pnl) if position.pnl is not None else None,
-        },
+        with_underlying(
+            {
+                "symbol": alert.symbol,
+                "position": position.symbol,
+                "condition": alert.condition,
+                "threshold": float(alert.threshold),
+                "pnl_percent": float(percent),
+                "pnl": float(position.pnl) if position.pnl is not None else None,
+            },
+            view,
+            position,
+        ),
     )
 
 

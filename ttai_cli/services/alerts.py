@@ -158,6 +158,14 @@ class AlertsService:
         quote_symbols = [a.symbol for a in alerts if a.type in ("price", "change")]
         quote_symbols += [p.symbol for p in positions if p.mark is None]
         quote_symbols += extra_quotes or []
+        # the underlyings of the options a delta / DTE / P&L alert watches, in the same
+        # batched pass: the notification shows the underlying's price beside the option
+        watched = {a.symbol for a in alerts if a.type in ("delta", "dte", "pnl")}
+        quote_symbols += [
+            p.underlying_symbol
+            for p in positions
+            if p.is_option and watched & {p.symbol, p.underlying_symbol}
+        ]
         quotes = (
             await self.quote_source(broker, list(dict.fromkeys(quote_symbols)))
             if quote_symbols
