@@ -26,6 +26,7 @@ POSITION_FIELDS = [
     "dte",
     "pnl",
     "pnl_percent",
+    "as_of",  # when the data was fetched (SPEC v3 `as_of`)
 ]
 
 

@@ -145,3 +145,37 @@ def test_realized_pnl_is_the_latest_complete_round_trip(
     trades: list[Transaction], expected: Decimal | None
 ) -> None:
     assert realized_pnl(trades, "AAPL") == expected
+
+
+# -- as_of: when the numbers shown were fetched (SPEC v3) ------------------------------------
+def test_positions_and_balances_json_say_as_of_the_last_sync_or_now(ttai, broker_env) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    before = datetime.now(UTC)
+    live_rows = json.loads(ttai("positions", "--live", "--json").out)
+    assert isinstance(live_rows, list), "the SPEC's list shape stays"
+    live = {datetime.fromisoformat(r["as_of"]) for r in live_rows}
+    assert len(live) == 1 and before <= live.pop() <= datetime.now(UTC)
+    balances = json.loads(ttai("balances", "--live", "--json").out)
+    assert balances["account_number"] == "5WT00001" and "net_liquidating_value" in balances
+    assert before <= datetime.fromisoformat(balances["as_of"]) <= datetime.now(UTC)
+
+    assert ttai("sync").code == 0
+    synced = datetime.now(UTC)
+    stored_rows = json.loads(ttai("positions", "--json").out)
+    stored = {r["as_of"] for r in stored_rows}
+    (as_of,) = stored
+    assert as_of.endswith(("-05:00", "-04:00")), "New York time with its offset"
+    assert json.loads(ttai("balances", "--json").out)["as_of"] == as_of, "both: the sync"
+    assert before <= datetime.fromisoformat(as_of) <= synced
+
+
+def test_positions_and_balances_tables_say_as_of_in_their_caption(ttai, broker_env) -> None:  # type: ignore[no-untyped-def]
+    assert ttai("sync").code == 0
+    for command in ("positions", "balances"):
+        for args in ((), ("--live",)):
+            result = ttai(command, *args)
+            assert result.code == 0, result.err
+            (line,) = [x for x in result.out.splitlines() if "As of " in x]
+            assert line.strip().startswith("As of "), line
+            assert line.strip().endswith(("EST", "EDT")), line

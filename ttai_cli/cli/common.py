@@ -202,8 +202,9 @@ def table(
     right: Sequence[int] = (),
     show_header: bool = True,
     wrap: Sequence[int] = (),
+    caption: str | None = None,
 ) -> None:
-    """A table that stays readable at the terminal's width (80 columns included): ids,
+    """A table (with `caption` beneath it, e.g. when its data is as of) that stays readable at the terminal's width (80 columns included): ids,
     symbols, kinds and numbers are never cut; the `wrap` columns (free text such as
     notes) wrap first. When the boxed layout does not fit, the table drops its vertical
     rules and outer padding, then the columns that are empty in every row."""
@@ -227,6 +228,8 @@ def table(
     grid = Table(
         title=title,
         title_justify="left",
+        caption=caption,
+        caption_justify="left",
         header_style="bold",
         show_header=show_header,
         box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,

@@ -39,6 +39,20 @@ def _age(service) -> str | None:  # type: ignore[no-untyped-def]
     return f"synced {ago}, {last:%a %H:%M %Z}"
 
 
+def _as_of(service, live: bool):  # type: ignore[no-untyped-def]
+    """When the data shown was fetched: the last sync, or now for live data."""
+    last = None if live else service.last_sync()
+    return last if last is not None else service.clock.now()
+
+
+def _caption(as_of) -> str:  # type: ignore[no-untyped-def]
+    """`As of Tue 12/1 10:42:05 EST` (New York time, as every time ttai prints)."""
+    from ttai_cli.clock import NEW_YORK
+
+    when = as_of.astimezone(NEW_YORK)
+    return f"As of {when:%a} {when.month}/{when.day} {when:%H:%M:%S %Z}"
+
+
 def _never_synced() -> None:
     import sys
 
@@ -46,14 +60,20 @@ def _never_synced() -> None:
 
 
 def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
-    """Open positions with mark, days to expiry and P&L (from the last sync, or --live)."""
+    """Open positions with mark, days to expiry and P&L (from the last sync, or --live).
+    Every --json row carries `as_of`, when its data was fetched (the last sync, or now);
+    the table says it in its caption."""
     service = _service(ctx, stored=not live)
     age = None if live else _age(service)
     views = service.stored_positions() if age else run(service.live_positions())
+    as_of = _as_of(service, live=age is None)
     if not live and age is None:
         _never_synced()
     if as_json:
-        emit_json(views)
+        from ttai_cli.cli.common import jsonable
+
+        # SPEC fixes a list: the time goes on each row, as `positions --strategies` does
+        emit_json([{**jsonable(v), "as_of": jsonable(as_of)} for v in views])
         return
     from ttai_cli.broker.symbols import readable
 
@@ -75,19 +95,25 @@ def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -
         ["Symbol", "Qty", "Open", "Mark", "DTE", "P&L", "P&L %"],
         rows,
         right=(1, 2, 3, 4, 5, 6),
+        caption=_caption(as_of),
     )
 
 
 def balances(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
-    """Net liquidating value, cash and buying power (from the last sync, or --live)."""
+    """Net liquidating value, cash and buying power (from the last sync, or --live).
+    --json adds `as_of`, when the figures were fetched (the last sync, or now); the
+    table says it in its caption."""
     service = _service(ctx, stored=not live)
     age = None if live else _age(service)
     stored = service.stored_balances() if age else None
     b = stored if stored is not None else run(service.live_balances())
+    as_of = _as_of(service, live=stored is None)
     if not live and stored is None:
         _never_synced()
     if as_json:
-        emit_json(b)
+        from ttai_cli.cli.common import jsonable
+
+        emit_json({**jsonable(b), "as_of": jsonable(as_of)})
         return
     rows = [
         ["Net liquidating value", money(b.net_liquidating_value)],
@@ -97,7 +123,13 @@ def balances(ctx: typer.Context, live: Live = False, as_json: AsJson = False) ->
         ["Maintenance requirement", money(b.maintenance_requirement)],
         ["Pending cash", money(b.pending_cash)],
     ]
-    table(f"Balances {b.account_number} ({age or 'live'})", ["", "Value"], rows, right=(1,))
+    table(
+        f"Balances {b.account_number} ({age or 'live'})",
+        ["", "Value"],
+        rows,
+        right=(1,),
+        caption=_caption(as_of),
+    )
 
 
 def quote(
