@@ -179,3 +179,43 @@ def test_positions_and_balances_tables_say_as_of_in_their_caption(ttai, broker_e
             (line,) = [x for x in result.out.splitlines() if "As of " in x]
             assert line.strip().startswith("As of "), line
             assert line.strip().endswith(("EST", "EDT")), line
+
+
+# -- quote shows what alerts test -------------------------------------------------------------
+def test_quote_json_shows_an_options_greeks_and_an_underlyings_iv_rank(
+    ttai, broker_env, sim
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
+    result = ttai("quote", qqq, "AAPL", "--json")
+    assert result.code == 0, result.err
+    option, stock = json.loads(result.out)
+    assert option["symbol"] == qqq and stock["symbol"] == "AAPL"
+    assert -1 < option["delta"] < 0, "a put's delta"
+    assert option["theta"] < 0 and 0 < option["implied_volatility"] < 3
+    assert option["iv_rank"] is None
+    assert stock["delta"] is None and stock["theta"] is None
+    assert stock["implied_volatility"] is None and 0 <= stock["iv_rank"] <= 100
+
+
+def test_quote_table_shows_delta_theta_iv_and_iv_rank(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]
+    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
+    result = ttai("quote", qqq, "AAPL")
+    assert result.code == 0, result.err
+    header = next(line for line in result.out.splitlines() if "Symbol" in line)
+    assert all(name in header for name in ("Delta", "Theta", "IV", "IV rank"))
+    option_row = next(
+        line for line in result.out.splitlines() if line.lstrip("┃│ ").startswith("QQQ ")
+    )
+    assert "%" in option_row and "-0." in option_row
+
+
+def test_quote_iv_rank_is_cached_for_the_day(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    first = json.loads(ttai("quote", "SPY", "--json").out)[0]["iv_rank"]
+    fetched = len(sim.requests_to("/market-metrics"))
+    again = json.loads(ttai("quote", "SPY", "--json").out)[0]["iv_rank"]
+    assert first == again and first is not None
+    assert fetched == 1 and len(sim.requests_to("/market-metrics")) == 1, "the day's cache"

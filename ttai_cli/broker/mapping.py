@@ -114,4 +114,5 @@ def option_greeks(event: Any) -> OptionGreeks | None:
         delta=event.delta,
         theta=event.theta if event.theta is not None else Decimal(0),
         vega=event.vega if event.vega is not None else Decimal(0),
+        implied_volatility=getattr(event, "volatility", None),
     )

@@ -120,6 +120,7 @@ class OptionGreeks:
     delta: Decimal
     theta: Decimal
     vega: Decimal
+    implied_volatility: Decimal | None = None  # Black-Scholes, a fraction (0.25 = 25 %)
 
 
 @dataclass(frozen=True)

@@ -137,8 +137,13 @@ def quote(
     symbols: Symbols,
     as_json: AsJson = False,
 ) -> None:
-    """Live quotes for one or more symbols."""
-    quotes = run(_service(ctx).quotes(symbols))
+    """Live quotes for one or more symbols, with what alerts test: an option's delta,
+    theta and implied volatility (streamed Greeks), an underlying's IV rank."""
+    details = run(_service(ctx, stored=True).quote_details(symbols))
+
+    def dec(value, places: int = 4):  # type: ignore[no-untyped-def]
+        return None if value is None else round(value, places)
+
     if as_json:
         emit_json(
             [
@@ -149,29 +154,44 @@ def quote(
                     "last": q.last,
                     "mark": q.mark,
                     "prev_close": q.prev_close,
-                    "change_percent": None
-                    if q.change_percent is None
-                    else round(q.change_percent, 4),
+                    "change_percent": dec(q.change_percent),
                     "updated_at": q.updated_at,
+                    "delta": dec(d.delta),
+                    "theta": dec(d.theta),
+                    "implied_volatility": dec(d.implied_volatility),
+                    "iv_rank": dec(d.iv_rank, 2),
                 }
-                for q in quotes
+                for d in details
+                for q in [d.quote]
             ]
         )
         return
     from ttai_cli.broker.symbols import readable
 
     today = AppState.of(ctx).clock.now().date()
+    headers = ["Symbol", "Bid", "Ask", "Last", "Change", "Delta", "Theta", "IV", "IV rank"]
     rows = [
         [
-            readable(q.symbol, today),
-            money(q.bid),
-            money(q.ask),
-            money(q.price),
-            "—" if q.change_percent is None else f"{q.change_percent:+.2f}%",
+            readable(d.quote.symbol, today),
+            money(d.quote.bid),
+            money(d.quote.ask),
+            money(d.quote.price),
+            "—" if d.quote.change_percent is None else f"{d.quote.change_percent:+.2f}%",
+            "" if d.delta is None else f"{d.delta:+.2f}",
+            "" if d.theta is None else f"{d.theta:+.3f}",
+            "" if d.implied_volatility is None else f"{d.implied_volatility * 100:.1f}%",
+            "" if d.iv_rank is None else f"{d.iv_rank:.1f}",
         ]
-        for q in quotes
+        for d in details
     ]
-    table(None, ["Symbol", "Bid", "Ask", "Last", "Change"], rows, right=(1, 2, 3, 4))
+    # a column only when some row has it: a stock-only quote keeps its five columns
+    shown = [i for i in range(len(headers)) if i < 5 or any(row[i] for row in rows)]
+    table(
+        None,
+        [headers[i] for i in shown],
+        [[row[i] for i in shown] for row in rows],
+        right=tuple(range(1, len(shown))),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -18,10 +18,23 @@ from typing import TYPE_CHECKING
 from ttai_cli.broker import symbols as sym
 from ttai_cli.broker.models import Balances, Broker, Position, Quote, Transaction
 from ttai_cli.clock import NEW_YORK, Clock
-from ttai_cli.errors import UnknownSymbolError, UsageError
+from ttai_cli.errors import BrokerError, UnknownSymbolError, UsageError
 
 if TYPE_CHECKING:
     from ttai_cli.store import Store
+
+
+@dataclass(frozen=True)
+class QuoteDetail:
+    """A quote and what alerts test on it: an option's streamed delta, theta (dollars a
+    day per share) and implied volatility (a fraction), an underlying's IV rank (0-100,
+    from the day's market metrics). None where it does not apply or did not arrive."""
+
+    quote: Quote
+    delta: Decimal | None = None
+    theta: Decimal | None = None
+    implied_volatility: Decimal | None = None
+    iv_rank: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -170,3 +183,52 @@ class PortfolioService:
         if missing:
             raise UnknownSymbolError(missing)
         return [quotes[s] for s in wanted]
+
+    async def quote_details(
+        self, raw_symbols: list[str], greeks_timeout: float = 5.0
+    ) -> list[QuoteDetail]:
+        """`quotes` plus what the alerts test: Greeks for the equity options (one DXLink
+        subscription, at most `greeks_timeout` seconds; an option whose Greeks do not
+        arrive shows none), IV rank for equities and indexes (market metrics, cached
+        for the New York day when a store is given). A metrics fetch that fails leaves
+        the IV rank out rather than fail the quote."""
+        from ttai_cli.services.metrics import BorrowedBroker, MetricsService
+
+        if not raw_symbols:
+            raise UsageError("give at least one symbol")
+        wanted = list(dict.fromkeys(sym.normalize(s) for s in raw_symbols))
+        options = [s for s in wanted if sym.kind_of(s) == "equity-option"]
+        underlyings = [s for s in wanted if sym.kind_of(s) in ("equity", "index")]
+        async with self.open_broker() as broker:
+            quotes = await broker.quotes(wanted)
+            missing = [s for s in wanted if s not in quotes]
+            if missing:
+                raise UnknownSymbolError(missing)
+            greeks = await broker.option_greeks(options, greeks_timeout) if options else {}
+            metrics = {}
+            if underlyings:
+                try:
+                    if self.store is not None:
+                        metrics = await MetricsService(
+                            self.store, self.clock, lambda: BorrowedBroker(broker)
+                        ).get(underlyings)
+                    else:
+                        metrics = await broker.market_metrics(underlyings)
+                except BrokerError as exc:
+                    from ttai_cli import logs
+
+                    logs.get("quote").warning("no IV rank: %s", exc)
+        details = []
+        for s in wanted:
+            g = greeks.get(s)
+            m = metrics.get(s)
+            details.append(
+                QuoteDetail(
+                    quotes[s],
+                    delta=g.delta if g else None,
+                    theta=g.theta if g else None,
+                    implied_volatility=g.implied_volatility if g else None,
+                    iv_rank=m.iv_rank if m else None,
+                )
+            )
+        return details
