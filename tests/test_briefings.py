@@ -298,3 +298,19 @@ def test_best_and_worst_labels_follow_the_sign_of_the_pnl(
 ) -> None:
     best, worst = best_and_worst([view(symbol, pnl) for symbol, pnl in pnls.items()])
     assert [(label, v.symbol) for label, v in extremes_lines(best, worst)] == expected
+
+
+@pytest.mark.parametrize("account", ["2026-12-01 09:30"], indirect=True)
+def test_morning_alert_list_shows_units_as_alerts_list_does(account) -> None:  # type: ignore[no-untyped-def]
+    acct, server = account
+    ctx = acct.context(server)
+    alerts = ctx.alerts(notify=False)
+    tsla = alerts.add(parse_alert("TSLA", "pnl", "loss", "200"))
+    aapl = alerts.add(parse_alert("AAPL", "price", "above", "185.10"))
+    account_wide = alerts.add(parse_alert(None, "bp-usage", "above", "50"))
+    morning = asyncio.run(ctx.briefings().build("morning"))
+    assert dict(morning.sections)["Active alerts (3)"] == [
+        f"#{tsla} TSLA P&L loss 200%",
+        f"#{aapl} AAPL price above $185.10",
+        f"#{account_wide} account BP usage above 50%",
+    ]

@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
+from ttai_cli.alerts.shown import alert_line
 from ttai_cli.broker.models import Balances
 from ttai_cli.broker.symbols import readable
 from ttai_cli.clock import NEW_YORK, Clock
@@ -325,7 +326,10 @@ class BriefingService:
             (
                 f"Active alerts ({len(active)})",
                 [
-                    f"#{a.id} {readable(a.symbol, today) or 'account'} {a.type} {a.condition} {a.threshold:f}"
+                    f"#{a.id} "
+                    + alert_line(
+                        readable(a.symbol, today) or "account", a.type, a.condition, a.threshold
+                    )
                     for a in active
                 ]
                 or ["None"],
