@@ -22,6 +22,8 @@ from ttai_cli.market.calendar import MarketCalendar
 from ttai_cli.scheduling.engine import Runner, catch_up
 from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
 from ttai_cli.scheduling.policy import Policy
+from ttai_cli.services.briefings import best_and_worst, extremes_lines
+from ttai_cli.services.portfolio import PortfolioService, PositionView
 from ttai_cli.simulator.app import SimulatedTastytrade
 from ttai_cli.simulator.server import RunningServer, serve
 from ttai_cli.store.jobs import JobsRepository
@@ -220,3 +222,95 @@ def test_morning_catch_up_from_crontab_once_per_trading_day_never_on_a_holiday(s
     days = [f"{slot:%a %H:%M}" for slot, _ in job.history]
     assert days == ["Mon 09:30", "Tue 09:30", "Wed 09:30", "Fri 09:30"]
     assert all(started.strftime("%H:%M") == "09:30" for _, started in job.history)
+
+
+def weekly_extremes(acct: Account, server: RunningServer) -> list[str]:
+    weekly = asyncio.run(acct.context(server).briefings().build("weekly"))
+    return dict(weekly.sections)["Best and worst positions"]
+
+
+def pin_all_up(acct: Account) -> None:
+    """Every position of the simulated account in profit: AAPL above its cost, the short
+    puts far out of the money, TSLA inside its short strangle."""
+    for symbol, price in (("AAPL", 250), ("SPY", 900), ("QQQ", 900), ("TSLA", 355)):
+        acct.sim.market.pin(symbol, price)
+
+
+@pytest.mark.parametrize("account", ["2026-12-04 17:00"], indirect=True)
+def test_weekly_best_is_the_largest_dollar_gain_not_the_largest_percent(account) -> None:  # type: ignore[no-untyped-def]
+    acct, server = account
+    pin_all_up(acct)
+    weekly = asyncio.run(acct.context(server).briefings().build("weekly"))
+    best, _ = dict(weekly.sections)["Best and worst positions"]
+    assert best == "Best: AAPL × 100: P&L +$3,780.00 (+17.81%)", "dollars and percent"
+    assert weekly.data["best"] == "AAPL"
+    views = PortfolioService(lambda: make_broker(server), acct.clock, acct.store).stored_positions()
+    assert any(v.pnl_percent is not None and v.pnl_percent > D("17.81") for v in views), (
+        "a smaller position gained more in percent: ranked by percent, AAPL would not be best"
+    )
+
+
+@pytest.mark.parametrize("account", ["2026-12-04 17:00"], indirect=True)
+def test_weekly_never_calls_a_gain_worst_when_everything_is_up(account) -> None:  # type: ignore[no-untyped-def]
+    acct, server = account
+    pin_all_up(acct)
+    lines = weekly_extremes(acct, server)
+    assert [line.split(":")[0] for line in lines] == ["Best", "Smallest gain"]
+    assert lines[1] == "Smallest gain: TSLA 1/15/27 415C × -1, 42 DTE: P&L +$78.00 (+8.52%)"
+    assert not any("Worst" in line for line in lines)
+
+
+@pytest.mark.parametrize("account", ["2026-12-04 17:00"], indirect=True)
+def test_weekly_never_calls_a_loss_best_when_everything_is_down(account) -> None:  # type: ignore[no-untyped-def]
+    acct, server = account
+    for symbol in [s for s in acct.sim.account.positions if s.startswith("TSLA")]:
+        acct.sim.account.trade(symbol, 1, "20.00", acct.clock.now())  # the strangle bought back
+    for symbol, price in (("AAPL", 150), ("SPY", 300), ("QQQ", 200)):
+        acct.sim.market.pin(symbol, price)
+    lines = weekly_extremes(acct, server)
+    assert lines == [
+        "Smallest loss: AAPL × 100: P&L -$6,220.00 (-29.31%)",
+        "Worst: QQQ 12/11 445P × -2, 7 DTE: P&L -$48,642.00 (-16773.10%)",
+    ]
+
+
+def view(symbol: str, pnl: str | None) -> PositionView:
+    return PositionView(
+        symbol, symbol, "Equity", D(100), D(10), D(10), 1, None, None,
+        None if pnl is None else D(pnl), None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("pnls", "expected"),
+    [
+        ({"A": "50", "B": "-20", "C": None}, [("Best", "A"), ("Worst", "B")]),
+        ({"A": "5", "B": "900"}, [("Best", "B"), ("Smallest gain", "A")]),
+        ({"A": "-5", "B": "-900"}, [("Smallest loss", "A"), ("Worst", "B")]),
+        ({"A": "0", "B": "-3"}, [("Flat", "A"), ("Worst", "B")]),
+        ({"A": "7"}, [("Only position", "A")]),
+        ({"A": None}, []),
+    ],
+    ids=["mixed", "all-up", "all-down", "flat-and-down", "one-position", "pnl-unknown"],
+)
+def test_best_and_worst_labels_follow_the_sign_of_the_pnl(
+    pnls: dict[str, str | None], expected: list[tuple[str, str]]
+) -> None:
+    best, worst = best_and_worst([view(symbol, pnl) for symbol, pnl in pnls.items()])
+    assert [(label, v.symbol) for label, v in extremes_lines(best, worst)] == expected
+
+
+@pytest.mark.parametrize("account", ["2026-12-01 09:30"], indirect=True)
+def test_morning_alert_list_shows_units_as_alerts_list_does(account) -> None:  # type: ignore[no-untyped-def]
+    acct, server = account
+    ctx = acct.context(server)
+    alerts = ctx.alerts(notify=False)
+    tsla = alerts.add(parse_alert("TSLA", "pnl", "loss", "200"))
+    aapl = alerts.add(parse_alert("AAPL", "price", "above", "185.10"))
+    account_wide = alerts.add(parse_alert(None, "bp-usage", "above", "50"))
+    morning = asyncio.run(ctx.briefings().build("morning"))
+    assert dict(morning.sections)["Active alerts (3)"] == [
+        f"#{tsla} TSLA P&L loss 200%",
+        f"#{aapl} AAPL price above $185.10",
+        f"#{account_wide} account BP usage above 50%",
+    ]

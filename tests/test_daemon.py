@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from ttai_cli.jobs import JOB_NAMES, create_job
 from ttai_cli.jobs.context import JobContext
 from ttai_cli.jobs.records import BriefingJob, SyncJob
 from ttai_cli.market.calendar import MarketCalendar
+from ttai_cli.market.guard import MarketGuard
 from ttai_cli.scheduling.engine import Runner, catch_up
 from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
 from ttai_cli.scheduling.policy import Policy
@@ -285,7 +286,14 @@ def test_units_name_the_right_paths_and_no_secret(rendered_units: Path, clean_en
         ["ttai.service"]
         + [
             f"ttai-{j}.{k}"
-            for j in ("sync", "briefing-morning", "briefing-eod", "briefing-weekly")
+            for j in (
+                "monitor",
+                "alerts",
+                "sync",
+                "briefing-morning",
+                "briefing-eod",
+                "briefing-weekly",
+            )
             for k in ("service", "timer")
         ]
     )
@@ -308,6 +316,142 @@ def test_units_name_the_right_paths_and_no_secret(rendered_units: Path, clean_en
         for n, t in units.items()
         if n.endswith(".timer")
     )
+
+
+def test_systemd_install_enables_a_timer_for_every_job_but_stream(
+    rendered_units: Path, ttai, clean_env: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Timers instead of the daemon lose nothing: alerts and the monitor have theirs too."""
+    os.environ["XDG_CONFIG_HOME"] = str(rendered_units.parent.parent)
+    try:
+        result = ttai("systemd", "--install")
+    finally:
+        del os.environ["XDG_CONFIG_HOME"]
+    enable = next(
+        line.split()
+        for line in result.out.splitlines()
+        if line.strip().startswith("systemctl --user enable --now ttai-")
+    )
+    timers = enable[4:]
+    assert timers == [f"ttai-{job}.timer" for job in JOB_NAMES if job != "stream"]
+    for timer in timers:
+        assert (rendered_units / timer).is_file()
+        assert (rendered_units / timer.replace(".timer", ".service")).is_file()
+    units = {p.name: p.read_text() for p in rendered_units.iterdir()}
+    exe = Path(sys.executable).parent / "ttai"
+    assert (
+        f"ExecStart={exe} --log-format json alerts check --every 30s --catch-up --grace 5m"
+        in units["ttai-alerts.service"]
+    )
+    assert (
+        f"ExecStart={exe} --log-format json monitor --every 1m --catch-up --grace 5m"
+        in units["ttai-monitor.service"]
+    )
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert f"systemctl --user enable --now {' '.join(timers)}" in readme
+
+
+def timer_starts(timer: Path, start: datetime, end: datetime) -> list[datetime]:
+    """When systemd starts `timer`'s service in [start, end): its OnCalendar= lines as
+    `systemd-analyze calendar` computes them (New York time included), merged. Asked in
+    chunks, from the last start seen: each iteration costs it about a millisecond."""
+    specs = [
+        line.split("=", 1)[1]
+        for line in timer.read_text().splitlines()
+        if line.startswith("OnCalendar=")
+    ]
+    starts: set[datetime] = set()
+    for spec in specs:
+        base = start - timedelta(seconds=1)
+        while base < end:
+            asked_from = base
+            calendar = subprocess.run(
+                [
+                    "systemd-analyze",
+                    "calendar",
+                    f"--base-time=@{int(base.timestamp())}",
+                    "--iterations=400",
+                    spec,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "TZ": "UTC"},
+            )
+            for line in calendar.stdout.splitlines():
+                label, _, value = line.strip().partition(": ")
+                if label == "Next elapse" or label.startswith("Iter."):
+                    base = datetime.strptime(value, "%a %Y-%m-%d %H:%M:%S UTC").replace(tzinfo=UTC)
+                    if start <= base < end:
+                        starts.add(base.astimezone(NEW_YORK))
+            assert base > asked_from, f"{spec} never elapses after {asked_from}"
+    return sorted(starts)
+
+
+def options_of(service: Path) -> ScheduleOptions:
+    """The schedule options of a unit's ExecStart, parsed by ttai's own parser."""
+    from typer.main import get_command
+
+    from ttai_cli.app import app
+    from ttai_cli.cli.schedule_options import parse_schedule_options
+
+    exec_start = next(
+        line.split("=", 1)[1]
+        for line in service.read_text().splitlines()
+        if line.startswith("ExecStart=")
+    )
+    group = get_command(app)
+    command: object = group
+    ctx = group.make_context("ttai", shlex.split(exec_start)[1:], resilient_parsing=False)
+    while hasattr(command, "resolve_command"):
+        pending = ctx._protected_args + ctx.args
+        name, command, rest = command.resolve_command(ctx, pending)  # type: ignore[attr-defined]
+        ctx = command.make_context(name, rest, parent=ctx)  # type: ignore[union-attr]
+    return parse_schedule_options(ctx.params)
+
+
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None,
+    reason="systemd-analyze is not installed: it computes the timers' start times",
+)
+@pytest.mark.parametrize(
+    ("job", "runs_per_hour"), [("alerts", 120), ("monitor", 60)], ids=["alerts", "monitor"]
+)
+def test_alerts_and_monitor_timers_run_each_session_slot_once_and_skip_holidays(
+    rendered_units: Path, store, job: str, runs_per_hour: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The timer starts the oneshot across the session; --catch-up runs each slot once and
+    the market guard decides: the day before Thanksgiving runs 09:30 to the 16:00 close,
+    Thanksgiving nothing, the half day after it 09:30 to the 13:00 close."""
+    start, end = ny("2026-11-25 00:00"), ny("2026-11-28 00:00")
+    starts = timer_starts(rendered_units / f"ttai-{job}.timer", start, end)
+    assert starts[0] == ny("2026-11-25 09:30") and starts[-1] == ny("2026-11-27 16:00")
+    assert len(starts) == 3 * (int(6.5 * runs_per_hour) + 1), "Mon..Fri, the holiday too"
+    options = options_of(rendered_units / f"ttai-{job}.service")
+    assert options.catch_up and not options.ignore_market_hours
+    calendar = MarketCalendar(store)
+    repo = JobsRepository(store)
+    recording = RecordingJob(name=job, market_aware=True)
+    policy = Policy(job, repo, MarketGuard(calendar))
+    clock = FakeClock(start)
+
+    async def fire_all() -> None:
+        for moment in starts:
+            clock.advance((moment - clock.now()).total_seconds() + 0.2)  # systemd's latency
+            schedule = build_schedule(options, clock.now(), lambda: calendar)
+            await catch_up(
+                Runner(recording, schedule, policy, clock, repo, asyncio.Event()), options.grace
+            )
+
+    asyncio.run(fire_all())
+    ran = [slot for slot, _ in recording.history]
+    assert len(ran) == len(set(ran))
+    per_day = Counter(f"{slot:%a}" for slot in ran)
+    assert per_day == {
+        "Wed": int(6.5 * runs_per_hour) + 1,
+        "Fri": int(3.5 * runs_per_hour) + 1,
+    }
+    assert max(ran) == ny("2026-11-27 13:00"), "the half day's close, then the guard skips"
 
 
 @pytest.mark.skipif(

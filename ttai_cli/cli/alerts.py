@@ -141,21 +141,10 @@ def shown_symbol(symbol: str, today: date | None = None) -> str:
 
 
 def shown_threshold(kind: str, threshold: Decimal) -> str:
-    """The threshold with its unit, as the trader typed it (185.10 stays 185.10)."""
-    text = f"{threshold:f}"
-    if kind == "price":
-        return f"${text}"
-    if kind == "theta":  # -$25.5/day, as money is written everywhere else
-        return f"{'-' if threshold < 0 else ''}${abs(threshold):f}/day"
-    if kind in ("change", "pnl", "bp-usage", "drawdown"):
-        return f"{text}%"
-    if kind in ("dte", "earnings"):
-        return f"{text} days"
-    if kind == "theta":
-        return f"${text}/day"
-    if kind == "beta-delta":
-        return f"{text} SPY shares"
-    return text
+    """The threshold with its unit (`ttai_cli.alerts.shown`, shared with the briefings)."""
+    from ttai_cli.alerts.shown import shown_threshold as with_unit
+
+    return with_unit(kind, threshold)
 
 
 @alerts_app.command()

@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
+from ttai_cli.alerts.shown import alert_line
 from ttai_cli.broker.models import Balances
 from ttai_cli.broker.symbols import readable
 from ttai_cli.clock import NEW_YORK, Clock
@@ -69,6 +70,37 @@ def usd(value: Decimal | None, signed: bool = False) -> str:
 
 def pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:+.2f}%"
+
+
+def best_and_worst(views: list[PositionView]) -> tuple[PositionView | None, PositionView | None]:
+    """The positions with the largest and the smallest P&L in dollars (a 6% gain on
+    $20,000 beats a 50% gain on $200); positions whose P&L is unknown are left out. Ties
+    keep the positions' order. (None, None) without any known P&L."""
+    ranked = sorted((v for v in views if v.pnl is not None), key=lambda v: v.pnl or Decimal(0))
+    return (ranked[-1], ranked[0]) if ranked else (None, None)
+
+
+def extremes_lines(
+    best: PositionView | None, worst: PositionView | None
+) -> list[tuple[str, PositionView]]:
+    """How to label the best and worst positions without calling a gain "worst" or a loss
+    "best": when everything is up the bottom one is the "Smallest gain", when everything is
+    down the top one is the "Smallest loss"; a P&L of zero is "Flat". One position (or the
+    same one twice) gets one line."""
+    if best is None or worst is None:
+        return []
+
+    def label(view: PositionView, top: bool) -> str:
+        pnl = view.pnl or Decimal(0)
+        if pnl == 0:
+            return "Flat"
+        if top:
+            return "Best" if pnl > 0 else "Smallest loss"
+        return "Worst" if pnl < 0 else "Smallest gain"
+
+    if best is worst:
+        return [("Only position", best)]
+    return [(label(best, True), best), (label(worst, False), worst)]
 
 
 @dataclass
@@ -294,7 +326,10 @@ class BriefingService:
             (
                 f"Active alerts ({len(active)})",
                 [
-                    f"#{a.id} {readable(a.symbol, today) or 'account'} {a.type} {a.condition} {a.threshold:f}"
+                    f"#{a.id} "
+                    + alert_line(
+                        readable(a.symbol, today) or "account", a.type, a.condition, a.threshold
+                    )
                     for a in active
                 ]
                 or ["None"],
@@ -397,11 +432,7 @@ class BriefingService:
             if t.transaction_type == "Trade"
         ]
         fired = self.alerts.fired_between(start, end)
-        ranked = sorted(
-            (v for v in views if v.pnl_percent is not None),
-            key=lambda v: v.pnl_percent or Decimal(0),
-        )
-        best, worst = (ranked[-1], ranked[0]) if ranked else (None, None)
+        best, worst = best_and_worst(views)
         basis = (
             "since the previous week's close"
             if before
@@ -430,11 +461,10 @@ class BriefingService:
             (
                 "Best and worst positions",
                 [
-                    f"Best: {self._position_line(best, today)}",
-                    f"Worst: {self._position_line(worst, today)}",
+                    f"{label}: {self._position_line(view, today)}"
+                    for label, view in extremes_lines(best, worst)
                 ]
-                if best and worst
-                else ["No open positions"],
+                or ["No open positions"],
             ),
             (
                 "NLV over the week",

@@ -28,7 +28,11 @@ CRON_ENTRIES = {
     "briefing-eod": ("*/5 * * * *", ["briefing", "eod", "--catch-up"]),
     "briefing-weekly": ("*/5 * * * *", ["briefing", "weekly", "--catch-up"]),
 }
-TIMER_JOBS = ("sync", "briefing-morning", "briefing-eod", "briefing-weekly")
+# Every job but stream (which runs all session long: the daemon or tmux) has a timer, so a
+# user who picks the timers instead of the daemon loses nothing: alerts every 30 s and the
+# monitor every minute across the session (the market guard decides inside it), sync and
+# the briefings at their times.
+TIMER_JOBS = ("monitor", "alerts", "sync", "briefing-morning", "briefing-eod", "briefing-weekly")
 
 
 def executable() -> str:
@@ -127,7 +131,7 @@ def install_units(settings: Settings, target: Path | None = None) -> tuple[Path,
         "systemctl --user daemon-reload",
         "# either the daemon (everything in one process):",
         "systemctl --user enable --now ttai.service",
-        "# or, instead, the timers (a oneshot per run):",
+        "# or, instead, the timers (a oneshot per run; alerts, monitor, sync, briefings):",
         f"systemctl --user enable --now {timers}",
         "# keep running when you are logged out:",
         f"loginctl enable-linger {os.environ.get('USER', '$USER')}",
