@@ -29,7 +29,9 @@ HEADER = (
 def start_simulator() -> tuple[subprocess.Popen[str], str]:
     """The simulated API in its own process (its CPU and memory are not ttai's)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ttai_cli.simulator"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "ttai_cli.simulator", "--any-symbol"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()

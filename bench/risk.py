@@ -30,8 +30,8 @@ from decimal import Decimal
 from bench.common import Row
 from ttai_cli.broker.symbols import occ_symbol
 from ttai_cli.clock import NEW_YORK
-from ttai_cli.simulator.account import _friday_on_or_after
 from ttai_cli.simulator.app import DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, SimulatedTastytrade
+from ttai_cli.simulator.calendar import weekly_expiration
 from ttai_cli.simulator.server import start
 
 BASELINE = [sys.executable, "-c", "import tastytrade"]
@@ -55,7 +55,7 @@ def build_account(sim: SimulatedTastytrade) -> None:
         account.trade(symbol, 100 if index % 3 else -100, spot, now)
         legs = ((30, "P", "0.9", -1), (60, "C", "1.1", -1), (90, "P", "0.8", 2))
         for days, right, factor, qty in legs:
-            expiry = _friday_on_or_after(today + timedelta(days=days))
+            expiry = weekly_expiration(today + timedelta(days=days))
             strike = (spot * Decimal(factor)).quantize(Decimal(1))
             account.trade(
                 occ_symbol(symbol, expiry, right, strike),
@@ -106,7 +106,7 @@ def _describe(paths: Counter[str]) -> str:
 
 def rows(runs: int = 7) -> list[Row]:
     sim = SimulatedTastytrade(
-        seed=3, client_secret=DEMO_CLIENT_SECRET, refresh_token=DEMO_REFRESH_TOKEN
+        any_symbol=True, seed=3, client_secret=DEMO_CLIENT_SECRET, refresh_token=DEMO_REFRESH_TOKEN
     )
     sim.demo_fill_after = None
     build_account(sim)

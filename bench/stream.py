@@ -163,7 +163,7 @@ class Setup:
 
 
 def make_setup() -> Setup:
-    sim = SimulatedTastytrade(seed=3)
+    sim = SimulatedTastytrade(any_symbol=True, seed=3)
     sim.streams.tick_interval = 3600.0  # quiet until a phase sets its own rate
     server = start(sim)
     home = Path(tempfile.mkdtemp(prefix="ttai-bench-stream-"))

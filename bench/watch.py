@@ -120,7 +120,7 @@ class Screen:
 
 
 def make_sim() -> SimulatedTastytrade:
-    sim = SimulatedTastytrade(seed=5)
+    sim = SimulatedTastytrade(any_symbol=True, seed=5)
     now = sim.now()
     for name in symbols(POSITIONS - len(sim.account.positions)):
         price = sim.market.quote(name).mark

@@ -57,7 +57,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def sim() -> SimulatedTastytrade:
-    return SimulatedTastytrade(seed=11, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH)
+    return SimulatedTastytrade(
+        seed=11, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH, any_symbol=True
+    )
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall_time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -630,3 +631,52 @@ def test_alerts_list_is_readable_at_80_columns(clean_env) -> None:  # type: igno
     assert "…" not in text and "$200" in text and "7 days" in text
     assert "demo: strangle side" in text  # the note wraps rather than vanishing
     assert all(len(line) <= 80 for line in screen)
+
+
+# -- input that cannot be right (#17) -------------------------------------------------------
+def test_alerts_add_exact_duplicate_of_an_active_alert_is_exit_2(ttai: Any) -> None:
+    assert ttai("alerts", "add", "--type", "bp-usage", "above", "50").code == 0
+    line = one_line_error(ttai("alerts", "add", "--type", "bp-usage", "above", "50.0"), 2)
+    assert line == "ttai: alert 1 is already watching exactly that"
+    assert ttai("alerts", "add", "--type", "bp-usage", "above", "60").code == 0
+
+
+def test_alerts_add_repeat_after_without_a_unit_is_exit_2(ttai: Any) -> None:
+    line = one_line_error(
+        ttai("alerts", "add", "--type", "bp-usage", "above", "50", "--repeat-after", "1"), 2
+    )
+    assert "--repeat-after: '1' has no unit" in line
+
+
+def test_alerts_add_symbol_the_api_does_not_know_is_exit_2(
+    ttai: Any, broker_env: RunningServer
+) -> None:
+    line = one_line_error(ttai("alerts", "add", "ZZZZ", "above", "10"), 2)
+    assert line == "ttai: unknown symbol: ZZZZ"
+    assert json.loads(ttai("alerts", "list", "--json").out) == []
+
+
+def test_alerts_add_in_the_demo_refuses_a_symbol_it_does_not_list(ttai: Any) -> None:
+    assert one_line_error(ttai("--demo", "alerts", "add", "XYZZY", "above", "10"), 2) == (
+        "ttai: unknown symbol: XYZZY"
+    )
+
+
+def test_alerts_add_without_credentials_adds_unchecked_with_a_warning(ttai: Any) -> None:
+    result = ttai("alerts", "add", "AAPL", "above", "200")
+    assert result.code == 0 and result.out.strip() == "1"
+    assert result.err.startswith("ttai: warning: AAPL not checked with the broker")
+
+
+def test_alerts_add_delta_alert_with_no_option_position_warns_and_adds(
+    ttai: Any, broker_env: RunningServer
+) -> None:
+    result = ttai("alerts", "add", "NVDA", "above", "0.3", "--type", "delta")
+    assert result.code == 0 and result.out.strip() == "1"
+    assert result.err.strip() == (
+        "ttai: warning: no option position on NVDA today: this delta alert stays unknown "
+        "until there is one"
+    )
+    # the demo book's TSLA strangle: no warning
+    quiet = ttai("alerts", "add", "TSLA", "above", "0.3", "--type", "delta")
+    assert quiet.code == 0 and quiet.err == ""

@@ -42,7 +42,11 @@ class Account:
     def __init__(self, store, home: Path, start: str) -> None:  # type: ignore[no-untyped-def]
         self.clock = FakeClock(ny(start))
         self.sim = SimulatedTastytrade(
-            seed=5, now=self.clock.now, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH
+            any_symbol=True,
+            seed=5,
+            now=self.clock.now,
+            client_secret=CANARY_SECRET,
+            refresh_token=CANARY_REFRESH,
         )
         self.store = store
         home.mkdir(parents=True, exist_ok=True)

@@ -80,7 +80,11 @@ class CrashingSync(SyncJob):
 def test_daemon_runs_a_simulated_trading_day(store, clean_env: Path) -> None:  # type: ignore[no-untyped-def]
     clock = VirtualClock(ny("2026-03-13 08:00"))  # a Friday: the weekly review too
     sim = SimulatedTastytrade(
-        seed=3, now=clock.now, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH
+        any_symbol=True,
+        seed=3,
+        now=clock.now,
+        client_secret=CANARY_SECRET,
+        refresh_token=CANARY_REFRESH,
     )
     settings = load_settings(
         environ={"TTAI_HOME": str(clean_env), "TTAI_NOTIFICATION_BACKEND": "none"}
@@ -174,7 +178,11 @@ def test_daemon_with_ignore_market_hours_runs_at_open_market_cadences_on_a_close
 ) -> None:  # type: ignore[no-untyped-def]
     clock = VirtualClock(ny("2026-03-10 20:00"))  # a Tuesday evening: NYSE closed
     sim = SimulatedTastytrade(
-        seed=3, now=clock.now, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH
+        any_symbol=True,
+        seed=3,
+        now=clock.now,
+        client_secret=CANARY_SECRET,
+        refresh_token=CANARY_REFRESH,
     )
     settings = load_settings(
         environ={"TTAI_HOME": str(clean_env), "TTAI_NOTIFICATION_BACKEND": "none"}

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -621,8 +622,9 @@ def test_a_rejection_page_that_echoes_the_secret_path_is_masked(
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:99999/hook/x", "127.0.0.1:8080/hook", "http:///hook"],
-    ids=["port-out-of-range", "no-scheme", "no-host"],
+    # (no scheme at all is refused up front: see the config-error test below)
+    ["http://127.0.0.1:99999/hook/x", "http:///hook"],
+    ids=["port-out-of-range", "no-host"],
 )
 def test_a_mistyped_destination_url_keeps_notifications_pending(
     clean_env: Path, receiver: Receiver, url: str
@@ -673,3 +675,13 @@ def test_later_retries_wait_15s_30s_1min_by_failed_flushes_up_to_30min() -> None
     policy = DeliveryPolicy()
     assert [policy.later(n) for n in (1, 3, 4, 6, 9)] == [15, 15, 30, 30, 60]
     assert policy.later(300) == 1800
+
+
+def test_destination_url_without_http_scheme_is_a_config_error_naming_the_variable(
+    ttai: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTAI_SLACK_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/secretpart")
+    result = ttai("notify", "flush")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip() == "ttai: TTAI_SLACK_WEBHOOK_URL must start with http:// or https://"
+    assert "secretpart" not in result.err

@@ -16,7 +16,6 @@ from ttai_cli.scheduling.parse import parse_days, parse_duration, parse_instant,
         ("1h", 3600),
         ("1d", 86400),
         ("1h30m", 5400),
-        ("90", 90),
         ("1.5s", 1.5),
         ("250ms", 0.25),
         ("5min", 300),
@@ -27,6 +26,12 @@ from ttai_cli.scheduling.parse import parse_days, parse_duration, parse_instant,
 )
 def test_durations(raw: str, seconds: float) -> None:
     assert parse_duration(raw) == timedelta(seconds=seconds)
+
+
+def test_bare_number_is_seconds_only_where_the_option_says_so() -> None:
+    assert parse_duration("90", seconds_if_bare=True) == timedelta(seconds=90)
+    with pytest.raises(UsageError, match="has no unit"):
+        parse_duration("90")
 
 
 @pytest.mark.parametrize("raw", ["", "0s", "-5m", "5 parsecs", "m5", "1h-30m", "400d"])

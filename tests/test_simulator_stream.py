@@ -260,7 +260,7 @@ def test_intra_minute_ticks_move_deterministically_and_pins_do_not() -> None:
     moment = [datetime(2026, 3, 10, 11, 0, 0, tzinfo=NEW_YORK)]
 
     def prices(seed: int) -> list[Any]:
-        app = SimulatedTastytrade(seed=seed, now=lambda: moment[0])
+        app = SimulatedTastytrade(any_symbol=True, seed=seed, now=lambda: moment[0])
         app.market.pin("QQQ", 501.5)
         feed = PriceFeed(app)
         out = []
@@ -386,6 +386,7 @@ def test_demo_order_goes_live_then_fills_without_changing_the_demo_positions(
     sim: SimulatedTastytrade, sim_server: RunningServer
 ) -> None:
     sim.demo_fill_after = 0.01
+    sim.now = lambda: datetime(2026, 3, 11, 11, 0, tzinfo=NEW_YORK)  # a Wednesday, open
     before = {symbol: pos.quantity for symbol, pos in sim.account.positions.items()}
 
     async def scenario() -> list[PlacedOrder]:

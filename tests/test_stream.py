@@ -585,7 +585,11 @@ def test_the_access_token_keeps_refreshing_over_a_long_run(
     from ttai_cli.simulator.streams import sim_order
 
     sim = SimulatedTastytrade(
-        seed=11, client_secret=CANARY_SECRET, refresh_token=CANARY_REFRESH, token_lifetime=2
+        any_symbol=True,
+        seed=11,
+        client_secret=CANARY_SECRET,
+        refresh_token=CANARY_REFRESH,
+        token_lifetime=2,
     )
     sim.streams.tick_interval = 0.05
     sim.market.pin("AAPL", 190, 189)

@@ -237,6 +237,17 @@ def locate_env_file(
     return None
 
 
+# Destinations posted to over HTTP. A URL without its scheme would only fail at delivery,
+# leaving notifications pending forever, so it is a configuration error up front.
+# (TTAI_APPRISE_URLS is not here: apprise has its own schemes, tgram://, mailto://.)
+DESTINATION_URL_VARS = (
+    "TTAI_WEBHOOK_URL",
+    "TTAI_SLACK_WEBHOOK_URL",
+    "TTAI_DISCORD_WEBHOOK_URL",
+    "TTAI_NTFY_URL",
+)
+
+
 def load_settings(
     *,
     env_file: Path | None = None,
@@ -252,6 +263,11 @@ def load_settings(
 
     home_dir = home or (Path(merged["TTAI_HOME"]).expanduser() if merged.get("TTAI_HOME") else None)
     home_option = "--home" if home else "TTAI_HOME" if home_dir else None
+    for name in DESTINATION_URL_VARS:
+        value = merged.get(name, "").strip()
+        if value and not value.lower().startswith(("http://", "https://")):
+            # the value is a secret (a webhook URL carries its token): never echoed
+            raise ConfigError(f"{name} must start with http:// or https://")
     api_url = merged.get("TTAI_API_URL", "").strip() or None
     if api_url and not api_url.startswith(("http://", "https://")):
         raise ConfigError(f"TTAI_API_URL must start with http:// or https:// (got {api_url!r})")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ttai_cli.cli.common import AppState, AsJson, console, emit_json, table
+from ttai_cli.cli.common import AppState, AsJson, console, emit_json, run, table
 from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
 
 if TYPE_CHECKING:
@@ -90,7 +90,9 @@ def add(
     if threshold is None:  # two words: CONDITION THRESHOLD, no symbol (account-level)
         given, condition, threshold = None, symbol, condition
     spec = parse_alert(given, kind, condition, threshold, note, repeat)
-    alert_id = _service(ctx).add(spec)
+    alert_id, warnings = run(_service(ctx).add_checked(spec))
+    for warning in warnings:
+        typer.echo(f"ttai: warning: {warning}", err=True)
     typer.echo(str(alert_id))
 
 

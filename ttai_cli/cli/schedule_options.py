@@ -133,7 +133,9 @@ def parse_schedule_options(values: dict[str, Any]) -> ScheduleOptions:
             raise UsageError("give --every or --period, not both")
         if values["period"] <= 0:
             raise UsageError("--period must be more than zero seconds")
-        every = parse_duration(str(values["period"]), option="--period", minimum=shortest)
+        every = parse_duration(
+            str(values["period"]), option="--period", minimum=shortest, seconds_if_bare=True
+        )
     at = values["schedule_at"]
     if values["market_open"]:
         if at not in (None, "market-open"):

@@ -27,13 +27,21 @@ MARKET_TIMES = ("market-open", "market-close")
 
 
 def parse_duration(
-    raw: str, *, option: str = "duration", minimum: timedelta | None = None
+    raw: str,
+    *,
+    option: str = "duration",
+    minimum: timedelta | None = None,
+    seconds_if_bare: bool = False,
 ) -> timedelta:
-    """`30s`, `5m`, `1h`, `1d`, `1h30m`, `5min`, `10sec`, `2hr`, `90` (seconds), `1.5s`,
-    `250ms`. Must be positive, at most a year, and at least `minimum` when given."""
+    """`30s`, `5m`, `1h`, `1d`, `1h30m`, `5min`, `10sec`, `2hr`, `1.5s`, `250ms`. Must be
+    positive, at most a year, and at least `minimum` when given. A bare number is a
+    usage error (`--repeat-after 1` would silently be one second), except where
+    `seconds_if_bare` (`--period SECONDS`, the one unit-less option)."""
     text = raw.strip().lower().replace(" ", "")
     seconds: float
     if re.fullmatch(r"\d+(\.\d+)?", text):
+        if not seconds_if_bare:
+            raise UsageError(f"{option}: {raw!r} has no unit (write {text}s, {text}m or {text}h)")
         seconds = float(text)
     else:
         parts = _DURATION_PART.findall(text)

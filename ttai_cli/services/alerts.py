@@ -28,7 +28,7 @@ from ttai_cli import logs
 from ttai_cli.alerts.models import Alert
 from ttai_cli.alerts.rules import ACCOUNT_TYPES, CONDITIONS, FAST_TYPES, RISK_TYPES, AlertSpec
 from ttai_cli.clock import Clock, elapsed
-from ttai_cli.errors import TtaiError
+from ttai_cli.errors import TtaiError, UsageError
 from ttai_cli.store.alerts import AlertsRepository, Firing
 from ttai_cli.store.outbox import enqueue_with
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the checking machinery loads only when a check runs
 
 log = logs.get("alerts")
 ALL_TYPES = tuple(CONDITIONS)
+OPTION_TYPES = ("delta", "dte", "pnl")  # alerts on the option positions of a symbol
 QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
 RiskSource = Callable[["Broker"], Awaitable["RiskReport"]]
 MetricsSource = Callable[[list[str]], Awaitable[dict[str, "MarketMetric"]]]
@@ -116,7 +117,47 @@ class AlertsService:
 
     # -- management --------------------------------------------------------------------------
     def add(self, spec: AlertSpec) -> int:
+        """Store the alert; a `UsageError` (exit 2) for an exact duplicate of an active one."""
+        duplicate = self.repo.active_duplicate(spec)
+        if duplicate is not None:
+            raise UsageError(f"alert {duplicate} is already watching exactly that")
         return self.repo.add(spec, self.clock.now())
+
+    async def add_checked(self, spec: AlertSpec) -> tuple[int, list[str]]:
+        """`add`, after asking the broker about the symbol: `UnknownSymbolError` (exit 2)
+        when it does not know it. Returns the id and warnings for the user: a delta /
+        DTE / P&L alert on a symbol with no option position today (accepted: the
+        position may come), or that the symbol could not be checked (no credentials,
+        or the broker unreachable: the alert is added unchecked rather than refused, so
+        alerts can be set up before the account is). Account-level kinds ask nothing.
+        The duplicate check comes first, so a duplicate never costs a request."""
+        from ttai_cli.errors import BrokerError, ConfigError, UnknownSymbolError
+
+        if not spec.symbol or spec.type in ACCOUNT_TYPES:
+            return self.add(spec), []
+        if self.repo.active_duplicate(spec) is not None:
+            return self.add(spec), []  # raises
+        warnings: list[str] = []
+        try:
+            async with self.open_broker() as broker:
+                quotes = await broker.quotes([spec.symbol])
+                if spec.symbol not in quotes:
+                    raise UnknownSymbolError([spec.symbol])
+                positions = await broker.positions() if spec.type in OPTION_TYPES else None
+        except ConfigError as exc:
+            warnings.append(f"{spec.symbol} not checked with the broker ({exc}); added anyway")
+            positions = None
+        except BrokerError as exc:
+            warnings.append(f"{spec.symbol} not checked with the broker ({exc}); added anyway")
+            positions = None
+        if positions is not None and not any(
+            p.is_option and spec.symbol in (p.symbol, p.underlying_symbol) for p in positions
+        ):
+            warnings.append(
+                f"no option position on {spec.symbol} today: this {spec.type} alert "
+                "stays unknown until there is one"
+            )
+        return self.add(spec), warnings
 
     def list_alerts(self, include_triggered: bool) -> list[Alert]:
         return self.repo.all_alerts(include_triggered)

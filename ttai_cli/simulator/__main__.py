@@ -30,8 +30,15 @@ def main() -> int:
         default=None,
         help="seconds after an account-streamer connect until a demo order fills",
     )
+    parser.add_argument(
+        "--any-symbol",
+        action="store_true",
+        help="know every well-formed symbol but ZZ... (default: the demo's fixed universe)",
+    )
     args = parser.parse_args()
-    app = SimulatedTastytrade(seed=args.seed, demo_fill_after=args.demo_fill_after)
+    app = SimulatedTastytrade(
+        seed=args.seed, demo_fill_after=args.demo_fill_after, any_symbol=args.any_symbol
+    )
     app.streams.tick_interval = args.tick_interval
     running = start(app, args.host, args.port)
     print(f"simulated tastytrade API at {running.url}", flush=True)

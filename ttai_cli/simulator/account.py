@@ -20,23 +20,12 @@ from typing import Any
 
 from ttai_cli.broker.symbols import occ_symbol
 from ttai_cli.clock import NEW_YORK
+from ttai_cli.simulator.calendar import full_session_on_or_before, weekly_expiration
 from ttai_cli.simulator.market import RandomWalkMarket
 
 COMMISSION = Decimal("1.00")
 CLEARING_FEE = Decimal("0.10")
 REGULATORY_FEE = Decimal("0.03")
-
-
-# NYSE holidays on a fixed date: options of a week whose Friday is one expire on Thursday
-FIXED_HOLIDAYS = {(1, 1), (6, 19), (7, 4), (12, 25)}
-
-
-def _friday_on_or_after(day: date) -> date:
-    """The weekly expiration on or after `day` (Thursday when that Friday is a holiday)."""
-    friday = day + timedelta(days=(4 - day.weekday()) % 7)
-    if (friday.month, friday.day) in FIXED_HOLIDAYS and friday - timedelta(days=1) >= day:
-        return friday - timedelta(days=1)
-    return friday
 
 
 def _iso(moment: datetime) -> str:
@@ -190,7 +179,10 @@ def build_demo_account(account_number: str, market: RandomWalkMarket, today: dat
     account = SimAccount(account_number, market)
 
     def at(days_ago: int, hour: int = 10, minute: int = 5) -> datetime:
-        return datetime.combine(today - timedelta(days=days_ago), time(hour, minute), NEW_YORK)
+        """`days_ago` days back, moved to the latest regular session on or before it
+        (no trade on a weekend, a holiday or after an early close)."""
+        day = full_session_on_or_before(today - timedelta(days=days_ago))
+        return datetime.combine(day, time(hour, minute), NEW_YORK)
 
     def expiry(day: date) -> datetime:
         return datetime.combine(day, time(16, 0), NEW_YORK)
@@ -202,7 +194,7 @@ def build_demo_account(account_number: str, market: RandomWalkMarket, today: dat
     account.trade("AAPL", 100, Decimal(str(round(spots["AAPL"] * 0.94, 2))), at(60))
 
     # A closed trade for realised P&L: an IWM put sold and bought back for less.
-    iwm_exp = _friday_on_or_after(today - timedelta(days=20))
+    iwm_exp = weekly_expiration(today - timedelta(days=20))
     iwm = account.option("IWM", iwm_exp, "P", _round_strike(spots["IWM"] * 0.92))
     account.trade(
         iwm,
@@ -215,7 +207,7 @@ def build_demo_account(account_number: str, market: RandomWalkMarket, today: dat
     )
     account.trade(iwm, 1, "0.85", at(30))
 
-    spy_exp = _friday_on_or_after(today + timedelta(days=28))
+    spy_exp = weekly_expiration(today + timedelta(days=28))
     spy = account.option("SPY", spy_exp, "P", _round_strike(spots["SPY"] * 0.93))
     account.trade(
         spy,
@@ -227,7 +219,7 @@ def build_demo_account(account_number: str, market: RandomWalkMarket, today: dat
         expires_at=expiry(spy_exp),
     )
 
-    tsla_exp = _friday_on_or_after(today + timedelta(days=42))
+    tsla_exp = weekly_expiration(today + timedelta(days=42))
     for right, factor, price in (("C", 1.18, "9.15"), ("P", 0.84, "8.70")):
         symbol = account.option("TSLA", tsla_exp, right, _round_strike(spots["TSLA"] * factor))
         account.trade(
@@ -240,7 +232,7 @@ def build_demo_account(account_number: str, market: RandomWalkMarket, today: dat
             expires_at=expiry(tsla_exp),
         )
 
-    qqq_exp = _friday_on_or_after(today + timedelta(days=1))
+    qqq_exp = weekly_expiration(today + timedelta(days=1))
     qqq = account.option("QQQ", qqq_exp, "P", _round_strike(spots["QQQ"] * 0.96))
     account.trade(
         qqq,

@@ -31,6 +31,7 @@ from ttai_cli.broker.symbols import parse_occ
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.simulator.account import SimAccount, _iso, build_demo_account
 from ttai_cli.simulator.accountdata import account_json, balances_json, positions, transactions
+from ttai_cli.simulator.calendar import chain_expirations
 from ttai_cli.simulator.http import (
     Exchange,
     Fault,
@@ -40,7 +41,7 @@ from ttai_cli.simulator.http import (
     error_response,
     json_response,
 )
-from ttai_cli.simulator.market import RandomWalkMarket
+from ttai_cli.simulator.market import BASE_PRICES, RandomWalkMarket
 from ttai_cli.simulator.marketdata import market_data, market_metrics, market_session
 from ttai_cli.simulator.streams import StreamHub
 
@@ -63,6 +64,7 @@ class SimulatedTastytrade:
         token_lifetime: int = 900,
         max_per_page: int = 250,
         unknown_symbols: frozenset[str] = frozenset(),
+        any_symbol: bool = False,
         demo_fill_after: float | None = None,
     ) -> None:
         self.now = now or (lambda: datetime.now(NEW_YORK))
@@ -71,6 +73,10 @@ class SimulatedTastytrade:
         self.token_lifetime = token_lifetime
         self.max_per_page = max_per_page
         self.unknown_symbols = set(unknown_symbols)
+        # True: every well-formed symbol but ZZ... exists (tests and benchmarks that make
+        # up symbols); False: only the fixed universe `is_known` describes (the demo)
+        self.any_symbol = any_symbol
+        self.registered: set[str] = set()
         self.market = RandomWalkMarket(seed, self.now)
         self.account: SimAccount = build_demo_account(
             account_number, self.market, self.now().date()
@@ -94,16 +100,43 @@ class SimulatedTastytrade:
         with self.lock:
             return [e for e in self.history if e.path.startswith(path_prefix)]
 
+    def register(self, *symbols: str) -> None:
+        """Make `symbols` (and option chains on the equities among them) known."""
+        with self.lock:
+            self.registered.update(symbols)
+
     def is_known(self, symbol: str) -> bool:
-        """Every well-formed symbol exists, except names starting with ZZ (the
-        conventional unknown symbol in tests) and those listed in `unknown_symbols`."""
+        """Whether the API knows `symbol`, as tastytrade would answer.
+
+        Never: names starting with ZZ (the conventional unknown symbol in tests), those
+        in `unknown_symbols`, and options past their expiration. Otherwise, with
+        `any_symbol`, every well-formed symbol. Without it (the demo), a fixed universe:
+        the market's BASE_PRICES symbols (futures contracts on their roots: /ESZ6), the
+        demo book's symbols, those `register`ed, and options on the equities among them
+        at an expiration of the simulator's chain (`calendar.chain_expirations`)."""
         if symbol in self.unknown_symbols:
             return False
         occ = parse_occ(symbol)
         root = occ.root.strip() if occ else symbol.lstrip("./")
         if root.startswith("ZZ"):
             return False
-        return not (occ and occ.expiration < self.now().date())
+        today = self.now().astimezone(NEW_YORK).date()
+        if occ and occ.expiration < today:
+            return False
+        if self.any_symbol:
+            return True
+        with self.lock:
+            book = {p.symbol for p in self.account.positions.values()}
+            book |= {p.underlying for p in self.account.positions.values()}
+            universe = set(BASE_PRICES) | self.registered | book
+        if occ is None:
+            if symbol in universe:
+                return True
+            # a futures contract (/ESZ6) on a listed root (/ES)
+            return symbol.startswith("/") and symbol[:3] in universe and len(symbol) > 3
+        if symbol in universe:
+            return True
+        return root in universe and occ.expiration in chain_expirations(today)
 
     # -- the application ---------------------------------------------------------------
     def handle(self, request: SimRequest) -> SimResponse:

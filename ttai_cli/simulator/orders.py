@@ -153,7 +153,10 @@ def sim_order(
 def schedule_demo_order(hub: StreamHub, delay: float) -> None:
     """Announce the demo's order Live `delay` seconds from now, and Filled a moment later
     (announced only: the positions stay as the demo builds them); nothing when the
-    account holds nothing to close."""
+    account holds nothing to close. Outside regular hours (a weekend, a holiday, the
+    night) the order stays Live: a real account's orders do not fill then."""
+    from ttai_cli.simulator.calendar import in_regular_hours
+
     app = hub.app
     with app.lock:
         held = list(app.account.positions.values())
@@ -184,4 +187,5 @@ def schedule_demo_order(hub: StreamHub, delay: float) -> None:
         hub.order_event(sim_order(app, "Filled", legs=[(pos.symbol, action, 1, price)], **common))
 
     hub.schedule(delay, lambda: hub.order_event(live))
-    hub.schedule(delay + min(DEMO_FILL_STEP, delay), fill)
+    if in_regular_hours(app.now()):
+        hub.schedule(delay + min(DEMO_FILL_STEP, delay), fill)

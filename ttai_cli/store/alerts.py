@@ -86,6 +86,18 @@ class AlertsRepository:
             )
             return int(cursor.lastrowid or 0)
 
+    def active_duplicate(self, spec: AlertSpec) -> int | None:
+        """The id of an active alert that fires exactly when `spec` would (same symbol,
+        type, condition and threshold; the note and re-arming do not count), if any."""
+        for row in self.store.db.execute(
+            "SELECT id, threshold FROM alerts WHERE status = 'active' AND type = ? "
+            "AND condition = ? AND symbol IS ?",
+            (spec.type, spec.condition, spec.symbol),
+        ):
+            if Decimal(row[1]) == spec.threshold:
+                return int(row[0])
+        return None
+
     def all_alerts(self, include_triggered: bool = True) -> list[Alert]:
         where = "" if include_triggered else "WHERE status = 'active'"
         return [
