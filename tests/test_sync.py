@@ -177,3 +177,20 @@ def test_positions_and_balances_show_the_last_sync(
     assert "synced just now" in table.out
     balances = json.loads(ttai("balances", "--json").out)
     assert balances["account_number"] == "5WT00001"
+
+
+def test_first_sync_says_it_is_downloading_on_a_terminal_only(clean_env) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import run_subprocess
+    from tests.test_history import run_in_pty
+
+    code, screen = run_in_pty(["--demo", "sync"], cols=120, rows=40)
+    assert code == 0
+    shown = "\n".join(screen)
+    assert "… downloading 90 days of transactions" in shown, shown
+    # the next sync fetches a day or two: nothing to announce
+    code, screen = run_in_pty(["--demo", "sync"], cols=120, rows=40)
+    assert code == 0 and "downloading" not in "\n".join(screen)
+    # under cron (no terminal) nothing extra
+    fresh = clean_env.parent / "cron-home"
+    result = run_subprocess("--demo", "--home", str(fresh), "sync")
+    assert result.code == 0 and "downloading" not in result.err

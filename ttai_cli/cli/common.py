@@ -7,7 +7,7 @@ machine output on stdout and nothing else there. Logs and errors go to stderr.
 from __future__ import annotations
 
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -118,12 +118,34 @@ class AppState:
     def job_context(self) -> JobContext:
         from ttai_cli.jobs.context import JobContext
 
-        return JobContext(self.settings, self.store(), self.clock, self.open_broker)
+        return JobContext(
+            self.settings,
+            self.store(),
+            self.clock,
+            self.open_broker,
+            progress=terminal_progress(),
+        )
 
     def scheduling(self) -> SchedulingService:
         from ttai_cli.services.scheduling import SchedulingService
 
         return SchedulingService(self.settings, self.clock, self.live_check(), store=self.store())
+
+
+def terminal_progress() -> Callable[[str], None] | None:
+    """A progress line writer for long work, when stderr is a terminal (a person is
+    watching); None under cron, journald or a pipe, which get nothing extra."""
+    import logging
+
+    quiet = logging.getLogger("ttai").getEffectiveLevel() > logging.INFO  # -q
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(text: str) -> None:
+        sys.stderr.write(f"… {text}\n")
+        sys.stderr.flush()
+
+    return show
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -39,6 +39,8 @@ class JobContext:
     quote_source: QuoteSource | None = None  # None: straight to the broker
     # the daemon's `stream` job's health: while it streams quotes, polling them is waste
     stream_health: StreamHealth | None = None
+    # a line of progress for long work, on a terminal only (None under cron or journald)
+    progress: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         from ttai_cli.broker.sharing import SharedBroker
@@ -68,6 +70,7 @@ class JobContext:
             self.open_broker,
             self.notifier if notify else None,
             self.quote_source or direct_quotes,
+            progress=self.progress,
         )
 
     def quotes_streamed(self) -> bool:
@@ -78,7 +81,9 @@ class JobContext:
     def sync(self) -> SyncService:
         from ttai_cli.services.sync import SyncService
 
-        return SyncService(self.store, self.clock, self.open_broker, self.notifier)
+        return SyncService(
+            self.store, self.clock, self.open_broker, self.notifier, progress=self.progress
+        )
 
     def briefings(self, sync: bool = True) -> BriefingService:
         from ttai_cli.services.briefings import BriefingService

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the checking machinery loads only when a check runs
     from ttai_cli.services.risk import RiskReport
 
 log = logs.get("alerts")
+PROGRESS_AFTER_ALERTS = 500  # a check this large says what it is doing on a terminal
 ALL_TYPES = tuple(CONDITIONS)
 OPTION_TYPES = ("delta", "dte", "pnl")  # alerts on the option positions of a symbol
 QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
@@ -90,6 +91,7 @@ class AlertsService:
         quote_source: QuoteSource = direct_quotes,
         risk_source: RiskSource | None = None,
         metrics_source: MetricsSource | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.repo = repo
         self.clock = clock
@@ -98,6 +100,7 @@ class AlertsService:
         self.quote_source = quote_source
         self.risk_source = risk_source
         self.metrics_source = metrics_source
+        self.progress = progress  # a terminal's progress line; None under cron
 
     async def risk_snapshot(self, broker: Broker) -> RiskReport:
         """The portfolio risk snapshot (positions, quotes, streamed Greeks, metrics)."""
@@ -174,6 +177,9 @@ class AlertsService:
         alerts = self.repo.watching(types)
         if not alerts:
             return CycleReport()
+        if self.progress is not None and len(alerts) >= PROGRESS_AFTER_ALERTS:
+            symbols = len({a.symbol for a in alerts})
+            self.progress(f"checking {len(alerts):,} alerts on {symbols:,} symbols")
         async with self.open_broker() as broker:
             before = broker.stats.copy()
             view = await self.gather(broker, alerts, [])

@@ -50,6 +50,9 @@ class SyncReport:
         )
 
 
+PROGRESS_AFTER_DAYS = 14  # a longer download says so on a terminal
+
+
 class SyncService:
     def __init__(
         self,
@@ -57,11 +60,13 @@ class SyncService:
         clock: Clock,
         open_broker: Callable[[], Broker],
         notifier: Notifier | None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.open_broker = open_broker
         self.notifier = notifier
+        self.progress = progress  # a terminal's progress line; None under cron
         self.records = RecordsRepository(store)
         self.positions = PositionsRepository(store)
 
@@ -75,6 +80,12 @@ class SyncService:
 
     async def run(self, since: date | None = None) -> SyncReport:
         start = self.since(since)
+        days = (self.clock.now().date() - start).days
+        if self.progress is not None and days > PROGRESS_AFTER_DAYS:
+            self.progress(
+                f"downloading {days} days of transactions (since {start:%Y-%m-%d}); "
+                "a first sync can take a minute"
+            )
         async with self.open_broker() as broker:
             positions = await broker.positions()
             balances = await broker.balances()
