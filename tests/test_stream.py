@@ -878,3 +878,26 @@ def test_a_stream_that_fails_at_the_open_starts_again_instead_of_waiting_a_day(
     loop.call_soon_threadsafe(lambda: asyncio.ensure_future(harness.job.terminate()))
     thread.join(10)
     assert result and "1 restart" in result[0]
+
+
+def test_a_fill_while_the_account_stream_was_down_is_notified_after_it_reconnects(
+    store: Store,
+    fast_ticks: SimulatedTastytrade,
+    sim_server: RunningServer,
+    clean_env: Path,
+    receiver: Receiver,
+) -> None:
+    sim = fast_ticks
+    with Streaming(store, sim_server, clean_env, receiver) as stream:
+        wait_for(lambda: stream.health.account.connected, what="the account stream")
+        for _ in range(50):  # the account socket stays down a while: no reconnect works
+            sim.faults.add("status", "/oauth/token", status=503)
+        sim.streams.drop("account")
+        wait_for(lambda: not stream.health.account.connected, what="the drop")
+        # filled meanwhile: no connected session hears it, only today's orders keep it
+        assert sim.streams.order_event(_filled_order(sim, order_id=5151)) == 0
+        sim.faults.clear()
+        wait_for(lambda: delivered(receiver, "order_filled"), timeout=10, what="the replay")
+        time.sleep(0.3)
+    [sent] = delivered(receiver, "order_filled")
+    assert sent["data"]["order_id"] == 5151

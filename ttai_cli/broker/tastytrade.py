@@ -185,6 +185,16 @@ class TastytradeBroker:
         """tastytrade has answered `invalid_grant`: the refresh token is dead."""
         return bool(self._transport is not None and self._transport.invalid_grant)
 
+    async def todays_orders(self) -> list[Any]:
+        """Today's orders (`/accounts/N/orders/live`) as the stream's `OrderEvent`s: what
+        the account stream may have missed while it was down is read here after each
+        (re)connect."""
+        from ttai_cli.streaming.account import order_event
+
+        account = await self._get_account()
+        orders = await self._call("orders", lambda: account.get_live_orders(self._session))
+        return [order_event(o) for o in orders]
+
     async def account_number(self) -> str:
         return str((await self._get_account()).account_number)
 

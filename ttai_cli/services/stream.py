@@ -217,6 +217,7 @@ class StreamService:
                     self.clock,
                     Backoff(settings.backoff_base, settings.backoff_cap),
                     heartbeat=settings.account_heartbeat,
+                    recent_orders=self._todays_orders,
                 )
                 tasks = [
                     asyncio.ensure_future(self._market.run(market_stop)),
@@ -285,6 +286,11 @@ class StreamService:
     async def _sdk_session(self) -> Any:
         async with self.alerts.open_broker() as broker:
             return broker.sdk_session  # type: ignore[attr-defined]
+
+    async def _todays_orders(self) -> list[OrderEvent]:
+        async with self.alerts.open_broker() as broker:
+            getter = getattr(broker, "todays_orders", None)
+            return list(await getter()) if getter is not None else []
 
     async def _sdk_accounts(self) -> Any:
         async with self.alerts.open_broker() as broker:

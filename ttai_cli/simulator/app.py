@@ -90,6 +90,7 @@ class SimulatedTastytrade:
         self._latency_rng = random.Random(seed)
         self.lock = threading.RLock()
         self.quote_tokens: set[str] = set()
+        self.orders: dict[int, dict[str, Any]] = {}  # today's orders, latest state by id
         # seconds after an account-streamer connect until the demo's order goes Live
         # (then Filled); None: no demo order (tests)
         self.demo_fill_after = demo_fill_after
@@ -225,6 +226,8 @@ class SimulatedTastytrade:
                 return json_response(200, {"data": balances_json(self)})
             if parts[2] == "transactions":
                 return transactions(self, request)
+            if parts[2:] == ["orders", "live"]:
+                return json_response(200, {"data": {"items": list(self.orders.values())}})
         if path == "/market-data/by-type":
             return market_data(self, request)
         if path == "/market-metrics":

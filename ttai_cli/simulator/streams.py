@@ -193,7 +193,10 @@ class StreamHub:
         return out
 
     def order_event(self, order: dict[str, Any]) -> int:
-        """Push an Order notification to the account sessions subscribed to its account."""
+        """Push an Order notification to the account sessions subscribed to its account,
+        and keep the order's latest state for `/accounts/N/orders/live` (today's orders)."""
+        with self._lock:
+            self.app.orders[int(order["id"])] = order
         return self._notify("Order", order)
 
     def position_event(self, position: dict[str, Any]) -> int:

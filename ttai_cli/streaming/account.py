@@ -78,7 +78,11 @@ class AccountFeed:
         clock: Clock,
         backoff: Backoff | None = None,
         heartbeat: float = HEARTBEAT_SECONDS,
+        recent_orders: Callable[[], Awaitable[list[OrderEvent]]] | None = None,
     ) -> None:
+        # today's orders over REST, replayed after each (re)connect: a fill while the
+        # socket was down is notified then (the outbox keys keep it to once)
+        self.recent_orders = recent_orders
         self._session = session
         self.url = url
         self._accounts = accounts  # async: the SDK Account objects to subscribe
@@ -114,6 +118,7 @@ class AccountFeed:
                 await streamer.subscribe_accounts(accounts)
                 self.health.up(self.clock.now())
                 log.info("account stream connected")
+                await self._replay()
                 while not stop.is_set():
                     await wait_any(stop, timeout=self.heartbeat)
                     if not stop.is_set():
@@ -123,6 +128,20 @@ class AccountFeed:
             return describe_error(group)
         except Exception as exc:
             return describe_error(exc)
+
+    async def _replay(self) -> None:
+        if self.recent_orders is None:
+            return
+        try:
+            orders = await self.recent_orders()
+        except Exception as exc:  # the stream still works; the next connect tries again
+            log.warning("reading today's orders failed: %s", describe_error(exc))
+            return
+        for order in orders:
+            try:
+                self.on_order(order)
+            except Exception as exc:
+                log.error("handling order %s failed: %s", order.order_id, describe_error(exc))
 
     # -- messages (called on the SDK's reader task) ----------------------------------------------
     def deliver(self, type_name: str, data: dict[str, Any], model: Any) -> None:
