@@ -194,3 +194,44 @@ def test_first_sync_says_it_is_downloading_on_a_terminal_only(clean_env) -> None
     fresh = clean_env.parent / "cron-home"
     result = run_subprocess("--demo", "--home", str(fresh), "sync")
     assert result.code == 0 and "downloading" not in result.err
+
+
+def test_an_older_look_at_positions_never_undoes_a_newer_one(store) -> None:  # type: ignore[no-untyped-def]
+    """The daemon's monitor fetches positions, a fill happens, the stream fetches and
+    applies first ("opened"): the monitor's older snapshot must not then say "closed"."""
+    from datetime import datetime
+    from decimal import Decimal
+
+    from ttai_cli.broker.models import Position
+    from ttai_cli.clock import NEW_YORK
+    from ttai_cli.store.positions import PositionsRepository
+
+    def position(symbol: str) -> Position:
+        return Position(
+            symbol,
+            symbol,
+            "Equity",
+            Decimal(10),
+            Decimal(100),
+            Decimal(100),
+            Decimal(1),
+            None,
+            None,
+        )
+
+    repo = PositionsRepository(store)
+    sent: list[str] = []
+
+    def enqueue(db, notification, key):  # type: ignore[no-untyped-def]
+        sent.append(notification.title)
+        return True
+
+    t = [datetime(2026, 12, 1, 10, 0, second, tzinfo=NEW_YORK) for second in range(4)]
+    with store.transaction() as db:
+        repo.apply(db, [position("AAPL")], t[0], enqueue, fetched_at=t[0])  # the baseline
+    with store.transaction() as db:  # the stream: fetched at t2, after the fill
+        assert repo.apply(db, [position("AAPL"), position("NVDA")], t[3], enqueue, fetched_at=t[2])
+    with store.transaction() as db:  # the monitor: fetched at t1, before the fill
+        assert repo.apply(db, [position("AAPL")], t[3], enqueue, fetched_at=t[1]) == []
+    assert {p.symbol for p in repo.stored()} == {"AAPL", "NVDA"}
+    assert len(sent) == 1 and "NVDA" in sent[0]

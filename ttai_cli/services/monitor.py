@@ -37,13 +37,14 @@ class MonitorService:
         today = self.alerts.clock.now().date()
         async with self.alerts.open_broker() as broker:
             before = broker.stats.copy()
+            fetched_at = self.alerts.clock.now()
             current = await broker.positions()
             realized = await self._realized_for_closes(broker, current)
             underlyings = assignment.underlyings_to_price(current, today)
             view = await self.alerts.gather(broker, watched, current, underlyings)
             dividends = await self._dividends(current, view)
             stats = broker.stats.since(before)
-        changes = self.record_positions(current, realized)
+        changes = self.record_positions(current, realized, fetched_at)
         warnings = self.warn_assignment(current, view, dividends) if underlyings else 0
         report = await self.alerts.settle(watched, view) if watched else CycleReport()
         if not watched:
@@ -100,16 +101,22 @@ class MonitorService:
         """Fetch positions and record what changed (opened, closed with realised P&L,
         resized), notifying each change once whoever sees it first (sync, monitor or the
         account stream). Returns the number of changes; delivery is the caller's flush."""
+        fetched_at = self.alerts.clock.now()
         current = await broker.positions()
         realized = await self._realized_for_closes(broker, current)
-        return len(self.record_positions(current, realized))
+        return len(self.record_positions(current, realized, fetched_at))
 
     def record_positions(
-        self, current: list[Position], realized: dict[str, Decimal]
+        self,
+        current: list[Position],
+        realized: dict[str, Decimal],
+        fetched_at: datetime | None = None,
     ) -> list[PositionChange]:
         now = self.alerts.clock.now()
         with self.positions.store.transaction() as db:
-            changes = self.positions.apply(db, current, now, self.alerts.enqueue, realized)
+            changes = self.positions.apply(
+                db, current, now, self.alerts.enqueue, realized, fetched_at=fetched_at
+            )
         notifier = self.alerts.notifier
         if notifier is not None:
             for change in changes:

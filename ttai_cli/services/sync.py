@@ -87,6 +87,7 @@ class SyncService:
                 "a first sync can take a minute"
             )
         async with self.open_broker() as broker:
+            fetched_at = self.clock.now()
             positions = await broker.positions()
             balances = await broker.balances()
             transactions = await broker.transactions(start)
@@ -105,7 +106,9 @@ class SyncService:
                     pnl = realized_pnl(history, symbol)
                     if pnl is not None:
                         realized[symbol] = pnl
-            changes = self.positions.apply(db, positions, now, self._enqueue, realized)
+            changes = self.positions.apply(
+                db, positions, now, self._enqueue, realized, fetched_at=fetched_at
+            )
             self.records.save_snapshot(db, balances, now)
             HighWaterRepository.record(
                 db, balances.account_number, balances.net_liquidating_value, now

@@ -23,6 +23,7 @@ from ttai_cli.store import Store
 
 Enqueue = Callable[[sqlite3.Connection, Notification, str], bool]
 BASELINE_KEY = "positions_baseline"
+FETCHED_KEY = "positions_fetched_at"  # when the positions last applied were fetched
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -97,9 +98,23 @@ class PositionsRepository:
         now: datetime,
         enqueue: Enqueue,
         realized: dict[str, Decimal] | None = None,
+        fetched_at: datetime | None = None,
     ) -> list[PositionChange]:
         """Replace the stored positions with `positions` in the caller's transaction;
-        record and notify what changed (nothing on the first look: a baseline)."""
+        record and notify what changed (nothing on the first look: a baseline).
+
+        `fetched_at` is when `positions` were asked for: a look older than the one already
+        applied (sync, monitor and the stream fetch concurrently, in one process or
+        several) is dropped, so a slow fetch can never undo a newer one and notify a
+        position as closed and then opened again."""
+        if fetched_at is not None:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (FETCHED_KEY,)).fetchone()
+            if row is not None and datetime.fromisoformat(row[0]) > fetched_at.astimezone(UTC):
+                return []
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (FETCHED_KEY, _iso(fetched_at)),
+            )
         realized = realized or {}
         baseline = (
             db.execute("SELECT 1 FROM meta WHERE key = ?", (BASELINE_KEY,)).fetchone() is None
