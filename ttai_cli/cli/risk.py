@@ -56,10 +56,11 @@ def _days(days: int) -> str:
 def risk(ctx: typer.Context, json_output: AsJson = False) -> None:
     """Portfolio risk: buying power used, beta-weighted delta (SPY shares), theta, vega,
     concentration by underlying, earnings and ex-dividend dates in the next 14 days."""
-    from ttai_cli.services.risk import HORIZON_DAYS, RiskService
+    from ttai_cli.services.risk import HORIZON_DAYS
 
     state = AppState.of(ctx)
-    report = run(RiskService(state.store(), state.clock).fetch(state.open_broker))
+    context = state.job_context()
+    report = run(context.risk().fetch(state.open_broker))  # a broker of its own, closed after
     if report.missing_greeks:
         sys.stderr.write(
             f"ttai: no Greeks in time for {len(report.missing_greeks)} option position(s), "

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ttai_cli.services.alerts import AlertsService
     from ttai_cli.services.briefings import BriefingService
     from ttai_cli.services.notifications import Notifier
+    from ttai_cli.services.risk import RiskService
     from ttai_cli.services.sync import SyncService
     from ttai_cli.store import Store
     from ttai_cli.streaming.health import StreamHealth
@@ -85,11 +86,16 @@ class JobContext:
             self.store, self.clock, self.open_broker, self.notifier, progress=self.progress
         )
 
-    def briefings(self, sync: bool = True) -> BriefingService:
-        from ttai_cli.services.briefings import BriefingService
+    def risk(self) -> RiskService:
+        """The portfolio risk service, its quotes through the process's quote source."""
         from ttai_cli.services.risk import RiskService
 
-        risk = RiskService(self.store, self.clock, quote_source=self.quote_source)
+        return RiskService(self.store, self.clock, quote_source=self.quote_source)
+
+    def briefings(self, sync: bool = True) -> BriefingService:
+        from ttai_cli.services.briefings import BriefingService
+
+        risk = self.risk()
         return BriefingService(
             self.store,
             self.clock,
