@@ -497,7 +497,7 @@ def test_malformed_events_are_counted_and_skipped() -> None:
 
 
 def test_partial_fills_are_keyed_by_filled_quantity() -> None:
-    from ttai_cli.services.stream import order_notification_type
+    from ttai_cli.services.orders import order_notification_type
     from ttai_cli.streaming.events import OrderEvent, OrderLeg
 
     leg = OrderLeg("AAPL", "Buy to Open", Decimal(10), Decimal("190.5"))

@@ -20,7 +20,7 @@ from ttai_cli.clock import NEW_YORK
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from ttai_cli.services.watch import AlertLine, MarketClock, WatchView
+    from ttai_cli.services.watch_lines import AlertLine, MarketClock, WatchView
 
 POSITION_HEADERS = ("Position", "Qty", "Mark", "Day", "P&L", "P&L %", "DTE")
 ALERT_HEADERS = ("Id", "Alert", "To trigger", "Note")

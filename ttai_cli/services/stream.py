@@ -30,19 +30,19 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
 from ttai_cli.alerts.models import Alert
 from ttai_cli.broker.models import Position, Quote
-from ttai_cli.clock import NEW_YORK, Clock, elapsed
-from ttai_cli.notify.models import Notification
+from ttai_cli.clock import Clock, elapsed
 from ttai_cli.services.alerts import AlertsService, decide
+from ttai_cli.services.orders import order_key, order_notification, order_notification_type
 from ttai_cli.store.stream import StreamStateRepository
 from ttai_cli.streaming.backoff import Backoff
-from ttai_cli.streaming.events import OrderEvent, OrderLeg, PositionEvent, Tick
+from ttai_cli.streaming.events import OrderEvent, PositionEvent, Tick
 from ttai_cli.streaming.health import StreamHealth
 
 if TYPE_CHECKING:
@@ -53,19 +53,6 @@ if TYPE_CHECKING:
 log = logs.get("stream")
 STREAMED_TYPES = ("price", "change", "delta")
 QUOTE_TYPES = ("price", "change")
-ORDER_TYPES = {
-    "Filled": "order_filled",
-    "Cancelled": "order_cancelled",
-    "Rejected": "order_rejected",
-    "Expired": "order_expired",
-}
-ORDER_WORDS = {
-    "order_filled": "filled",
-    "order_partially_filled": "partially filled",
-    "order_cancelled": "cancelled",
-    "order_rejected": "rejected",
-    "order_expired": "expired",
-}
 
 
 @dataclass
@@ -406,9 +393,7 @@ class StreamService:
         kind = order_notification_type(order)
         if kind is None:
             return
-        key = f"order:{order.account_number}:{order.order_id}:{kind}"
-        if kind == "order_partially_filled":
-            key += f":{order.filled_quantity}"
+        key = order_key(order, kind)
         notification = order_notification(order, kind, self.clock.now())
         with self.alerts.repo.store.transaction() as db:
             stored = self.alerts.enqueue(db, notification, key)
@@ -605,58 +590,3 @@ async def _sleep_or(
     finally:
         for waiter in waiters:
             waiter.cancel()
-
-
-# -- order notifications --------------------------------------------------------------------------
-def order_notification_type(order: OrderEvent) -> str | None:
-    """The notification an order state deserves, or None (working, routed, ...)."""
-    kind = ORDER_TYPES.get(order.status)
-    if kind is not None:
-        return kind
-    if order.filled_quantity > 0 and order.remaining_quantity > 0:
-        return "order_partially_filled"
-    return None
-
-
-def _leg_text(leg: OrderLeg, with_price: bool, today: date) -> str:
-    from ttai_cli.broker.symbols import readable
-
-    name = readable(leg.symbol, today)
-    price = f" at ${leg.fill_price:,.2f}" if with_price and leg.fill_price is not None else ""
-    return f"{leg.action.lower()} {leg.quantity.normalize():f} {name}{price}"
-
-
-def order_notification(order: OrderEvent, kind: str, now: datetime) -> Notification:
-    """`Order filled: SPY` / `Sell to open 1 SPY 12/19 450P at $2.35` (SPEC data fields)."""
-    from datetime import UTC
-
-    filled = kind in ("order_filled", "order_partially_filled")
-    legs = (
-        "; ".join(_leg_text(leg, filled, now.astimezone(NEW_YORK).date()) for leg in order.legs)
-        or "no legs"
-    )
-    body = legs[0].upper() + legs[1:]
-    if kind == "order_partially_filled":
-        body += f" ({order.filled_quantity.normalize():f} filled, {order.remaining_quantity.normalize():f} to go)"
-    if kind == "order_rejected" and order.reject_reason:
-        body += f": {order.reject_reason}"
-    return Notification(
-        kind,
-        f"Order {ORDER_WORDS[kind]}: {order.underlying_symbol}",
-        body,
-        {
-            "order_id": order.order_id,
-            "status": order.status,
-            "underlying_symbol": order.underlying_symbol,
-            "legs": [
-                {
-                    "symbol": leg.symbol,
-                    "action": leg.action,
-                    "quantity": float(leg.quantity),
-                    "fill_price": float(leg.fill_price) if leg.fill_price is not None else None,
-                }
-                for leg in order.legs
-            ],
-        },
-        created_at=now.astimezone(UTC),
-    )
