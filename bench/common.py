@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -36,3 +37,15 @@ def start_simulator() -> tuple[subprocess.Popen[str], str]:
     assert proc.stdout is not None
     line = proc.stdout.readline()
     return proc, line.rsplit(" ", 1)[-1].strip()
+
+
+def run_rows(doc: str | None, measure: Callable[[bool], list[Row]]) -> int:
+    """`python -m bench.X [--quick]`: print a benchmark's rows; exit 1 if a target is missed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--quick", action="store_true")
+    result = measure(parser.parse_args().quick)
+    for row in result:
+        print(row.line())
+    return 0 if all(r.met for r in result) else 1

@@ -19,7 +19,6 @@ delivers to a webhook receiver in this process, so one clock times both ends.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -37,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.common import Row
+from bench.common import Row, run_rows
 from ttai_cli.alerts.rules import parse_alert
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.simulator.app import DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, SimulatedTastytrade
@@ -346,13 +345,7 @@ def rows(quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    result = measure(args.quick)
-    for row in result:
-        print(row.line())
-    return 0 if all(r.met for r in result) else 1
+    return run_rows(__doc__, measure)
 
 
 if __name__ == "__main__":

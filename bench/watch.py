@@ -18,7 +18,6 @@ terminal through `pyte`, so the time a value appears is the time a person would 
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import os
 import pty
@@ -36,7 +35,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from bench.common import Row
+from bench.common import Row, run_rows
 from bench.stream import cpu_seconds, percentile, symbols
 from ttai_cli.simulator.app import DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, SimulatedTastytrade
 from ttai_cli.simulator.server import start
@@ -225,13 +224,7 @@ def rows(quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    result = measure(args.quick)
-    for row in result:
-        print(row.line())
-    return 0 if all(r.met for r in result) else 1
+    return run_rows(__doc__, measure)
 
 
 if __name__ == "__main__":

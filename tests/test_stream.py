@@ -138,6 +138,27 @@ def wait_for(condition: Callable[[], Any], timeout: float = 5.0, what: str = "")
     raise AssertionError(f"timed out waiting for {what or condition}")
 
 
+def launch(*args: str, until: tuple[str, ...], timeout: float = 30) -> tuple[Any, str]:
+    """`python -m ttai_cli ARGS` (notifications off), read until every line in `until` has
+    appeared on its stderr; returns the process and what it printed so far."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ttai_cli", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TTAI_NOTIFICATION_BACKEND": "none"},
+    )
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(text in seen for text in until):
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen += line
+    assert all(text in seen for text in until), seen
+    return proc, seen
+
+
 def notifications(store: Store, kind: str) -> list[Any]:
     return [
         tuple(r)
@@ -433,25 +454,11 @@ def test_sigterm_stops_the_stream_with_exit_0(
 ) -> None:
     sim.streams.tick_interval = 0.05
     assert ttai("alerts", "add", "AAPL", "above", "100000").code == 0  # DXLink connected too
-    env = {
-        **os.environ,
-        "TTAI_NOTIFICATION_BACKEND": "none",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ttai_cli", "stream", "--ignore-market-hours"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    proc, _ = launch(
+        "stream",
+        "--ignore-market-hours",
+        until=("account stream connected", "market stream connected"),
     )
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 20
-    seen = ""
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        seen += line
-        if "account stream connected" in seen and "market stream connected" in seen:
-            break
-    assert "market stream connected" in seen, seen
     time.sleep(0.3)  # ticks flowing
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -545,19 +552,8 @@ def test_status_shows_the_stream(
 
     sim.streams.tick_interval = 0.05
     assert ttai("alerts", "add", "AAPL", "above", "100000").code == 0
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ttai_cli", "stream", "--ignore-market-hours"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TTAI_NOTIFICATION_BACKEND": "none"},
-    )
+    proc, _ = launch("stream", "--ignore-market-hours", until=("market stream connected",))
     try:
-        assert proc.stderr is not None
-        deadline = time.monotonic() + 20
-        while (
-            time.monotonic() < deadline and "market stream connected" not in proc.stderr.readline()
-        ):
-            pass
         time.sleep(1.5)
         result = ttai("status", "--json")
         streams = {s["feed"]: s for s in json.loads(result.out)["streams"]}
@@ -756,19 +752,8 @@ def test_daemon_streams_at_once_with_ignore_market_hours_and_alerts_skip_while_c
     sim.streams.tick_interval = 0.05
     sim.market.pin("AAPL", 190, 189)
     assert ttai("alerts", "add", "AAPL", "above", "200").code == 0
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ttai_cli", "run", "--ignore-market-hours"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TTAI_NOTIFICATION_BACKEND": "none"},
-    )
+    proc, seen = launch("run", "--ignore-market-hours", until=("market stream connected",))
     try:
-        assert proc.stderr is not None
-        seen = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "market stream connected" not in seen:
-            seen += proc.stderr.readline()
-        assert "market stream connected" in seen, seen
         # the alerts job's first slot (at start, before the stream was up) may have polled
         polled_before = len(sim.requests_to("/market-data"))
         sim.market.pin("AAPL", 201, 189)

@@ -184,3 +184,15 @@ def migrate(
         db.execute("COMMIT")
         applied.append(name)
     return applied
+
+
+def db_time(moment: datetime | None) -> str | None:
+    """An aware time as the database keeps it: ISO 8601 in UTC (sorts, compares)."""
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def ny_time(value: str | None) -> datetime | None:
+    """A time read back from the database, in New York time."""
+    from ttai_cli.clock import NEW_YORK
+
+    return datetime.fromisoformat(value).astimezone(NEW_YORK) if value else None

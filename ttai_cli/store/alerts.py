@@ -20,17 +20,12 @@ from ttai_cli.alerts.rules import AlertSpec
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import UsageError
 from ttai_cli.notify.models import Notification
-from ttai_cli.store import Store
+from ttai_cli.store import Store, db_time, ny_time
 
 Enqueue = Callable[[sqlite3.Connection, Notification, str], bool]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value).astimezone(NEW_YORK) if value else None
+_iso, _time = db_time, ny_time  # the database's time form, both ways
 
 
 def _alert(row: sqlite3.Row) -> Alert:

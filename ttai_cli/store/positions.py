@@ -19,19 +19,14 @@ from ttai_cli.broker.models import Position
 from ttai_cli.broker.symbols import readable
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.notify.models import Notification
-from ttai_cli.store import Store
+from ttai_cli.store import Store, db_time, ny_time
 
 Enqueue = Callable[[sqlite3.Connection, Notification, str], bool]
 BASELINE_KEY = "positions_baseline"
 FETCHED_KEY = "positions_fetched_at"  # when the positions last applied were fetched
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value).astimezone(NEW_YORK) if value else None
+_iso, _time = db_time, ny_time  # the database's time form, both ways
 
 
 def position_label(symbol: str, today: date | None = None) -> str:

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from ttai_cli.clock import NEW_YORK, elapsed
-from ttai_cli.store import Store
+from ttai_cli.clock import elapsed
+from ttai_cli.store import Store, db_time, ny_time
 from ttai_cli.streaming.health import FeedHealth
 
 STALE_AFTER_S = 10.0  # a row not rewritten for this long belongs to a stream that is gone
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value).astimezone(NEW_YORK) if value else None
+_iso, _time = db_time, ny_time  # the database's time form, both ways
 
 
 @dataclass(frozen=True)
