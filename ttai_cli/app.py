@@ -75,6 +75,14 @@ Home = Annotated[
         help="State directory (database, locks). Default: $TTAI_HOME or the user data dir.",
     ),
 ]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        dir_okay=False,
+        help="The TOML config file (default $TTAI_CONFIG, then $TTAI_HOME/config.toml).",
+    ),
+]
 Demo = Annotated[
     bool, typer.Option("--demo", help="Use the built-in simulated account instead of tastytrade.")
 ]
@@ -101,6 +109,7 @@ def _global_options(
     ctx: typer.Context,
     env_file: EnvFile = None,
     home: Home = None,
+    config: ConfigFile = None,
     demo: Demo = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -108,7 +117,7 @@ def _global_options(
     version: Version = False,
 ) -> None:
     logs.setup(verbose=verbose, quiet=quiet, fmt=log_format.value)
-    ctx.obj = AppState(env_file=env_file, home=home, demo=demo)
+    ctx.obj = AppState(env_file=env_file, home=home, demo=demo, config=config)
 
 
 alerts.register(app)
@@ -127,7 +136,7 @@ watch.register(app)
 
 
 GLOBAL_FLAGS = frozenset({"--demo", "-q", "--quiet", "-v", "--verbose"})
-GLOBAL_VALUED = frozenset({"--env-file", "--home", "--log-format"})
+GLOBAL_VALUED = frozenset({"--env-file", "--home", "--config", "--log-format"})
 
 
 def _is_global(token: str) -> bool:

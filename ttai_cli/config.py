@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ttai_cli import logs
+from ttai_cli.config_file import FileConfig
 from ttai_cli.errors import ConfigError, CredentialsError
 
 NOTIFICATION_BACKENDS = (
@@ -80,6 +81,9 @@ class Settings:
     api_attempts: int = 4
     streaming: bool = True  # TTAI_STREAMING=0: never stream, alerts poll
     account_streamer_url: str | None = None  # TTAI_ACCOUNT_STREAMER_URL, else derived
+    # config.toml (--config, TTAI_CONFIG, $TTAI_HOME/config.toml) with the environment
+    # winning over it: routes, quiet hours, pings, management defaults
+    file: FileConfig = field(default_factory=FileConfig)
 
     @property
     def database_path(self) -> Path:
@@ -254,8 +258,10 @@ def load_settings(
     home: Path | None = None,
     demo: bool = False,
     environ: Mapping[str, str] | None = None,
+    config: Path | None = None,
 ) -> Settings:
-    """Resolve settings from the environment (default `os.environ`) and a `.env` file."""
+    """Resolve settings from the environment (default `os.environ`), a `.env` file and
+    `config.toml` (`config`, else `TTAI_CONFIG`, else `$TTAI_HOME/config.toml`)."""
     base_env = dict(os.environ if environ is None else environ)
     path = locate_env_file(env_file, base_env, home)
     merged = dict(read_env_file(path)) if path else {}
@@ -271,8 +277,13 @@ def load_settings(
     api_url = merged.get("TTAI_API_URL", "").strip() or None
     if api_url and not api_url.startswith(("http://", "https://")):
         raise ConfigError(f"TTAI_API_URL must start with http:// or https:// (got {api_url!r})")
+    from ttai_cli.config_file import load_file_config
+    from ttai_cli.notify.models import NOTIFICATION_TYPES
+
+    resolved_home = home_dir or default_home()
+    file_config = load_file_config(config, merged, resolved_home, NOTIFICATION_TYPES)
     return Settings(
-        home=home_dir or default_home(),
+        home=resolved_home,
         home_option=home_option,
         env_file=path,
         demo=demo or _flag(merged, "TTAI_DEMO"),
@@ -293,6 +304,7 @@ def load_settings(
         if merged.get("TTAI_STREAMING", "").strip()
         else True,
         account_streamer_url=_websocket_url(merged, "TTAI_ACCOUNT_STREAMER_URL"),
+        file=file_config,
     )
 
 

@@ -48,6 +48,7 @@ class AppState:
     env_file: Path | None = None
     home: Path | None = None
     demo: bool = False
+    config: Path | None = None
     _clock: Clock | None = None
     _settings: Settings | None = None
     _store: Store | None = None
@@ -82,7 +83,9 @@ class AppState:
         if self._settings is None:
             from ttai_cli.config import load_settings
 
-            self._settings = load_settings(env_file=self.env_file, home=self.home, demo=self.demo)
+            self._settings = load_settings(
+                env_file=self.env_file, home=self.home, demo=self.demo, config=self.config
+            )
         return self._settings
 
     def open_broker(self) -> Broker:

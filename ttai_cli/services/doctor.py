@@ -116,6 +116,58 @@ class DoctorService:
                 + ("; ".join(configured) if configured else "no destination URL set"),
             )
         )
+        checks.extend(self._file_config())
+        return checks
+
+    def _file_config(self) -> list[Check]:
+        """The effective config.toml values (URLs redacted) and where each came from."""
+        config = self.settings.file
+        sources = config.sources
+
+        def origin(key: str) -> str:
+            return f" ({sources[key]})" if key in sources else " (default)"
+
+        checks = [
+            Check(
+                "config",
+                INFO,
+                str(config.path) if config.path else "no config.toml (defaults; see --config)",
+            )
+        ]
+        for kind, backends in config.routes.items():
+            checks.append(
+                Check(
+                    "route",
+                    INFO,
+                    f"{kind} -> {', '.join(backends) or 'none'}" + origin(f"notify.routes.{kind}"),
+                )
+            )
+        if config.quiet_hours is None:
+            checks.append(Check("quiet hours", INFO, "none" + origin("notify.quiet_hours")))
+        else:
+            allowed = ", ".join(sorted(config.quiet_allow)) or "nothing"
+            checks.append(
+                Check(
+                    "quiet hours",
+                    INFO,
+                    f"{config.quiet_hours} New York{origin('notify.quiet_hours')}; "
+                    f"allowed through: {allowed}{origin('notify.quiet_allow')}",
+                )
+            )
+        for job, url in config.job_pings.items():
+            checks.append(
+                Check("ping", INFO, f"{job} -> {redact_url(url)}" + origin(f"jobs.{job}.ping"))
+            )
+        manage = config.manage
+        checks.append(
+            Check(
+                "manage",
+                INFO,
+                f"profit target {manage.profit_target}%{origin('manage.profit_target')}, "
+                f"manage at {manage.manage_dte} DTE{origin('manage.manage_dte')}, "
+                f"tested within {manage.tested_within}%{origin('manage.tested_within')}",
+            )
+        )
         return checks
 
     def _jobs_and_calendar(self, store: Store) -> list[Check]:

@@ -1,0 +1,124 @@
+"""config.toml: parsed with tomllib, every key checked, errors name the key and line,
+the environment wins, and `doctor` says where each value came from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ttai_cli.clock import NEW_YORK
+from ttai_cli.config import load_settings
+from ttai_cli.errors import ConfigError
+
+
+def settings_with(tmp_path: Path, text: str, **env: str):
+    (tmp_path / "config.toml").write_text(text)
+    return load_settings(environ={"TTAI_HOME": str(tmp_path), **env})
+
+
+def test_spec_example_is_read_from_home(tmp_path: Path) -> None:
+    settings = settings_with(
+        tmp_path,
+        """
+[notify]
+quiet_hours = "22:00-07:00"
+quiet_allow = ["order_filled", "order_rejected", "assignment_risk"]
+[notify.routes]
+briefing = ["slack"]
+alert_triggered = ["ntfy", "webhook"]
+[jobs.alerts]
+ping = "https://hc-ping.com/UUID"
+[jobs."cmd:backup"]
+ping = "https://hc-ping.com/OTHER/"
+[manage]
+profit_target = 50
+manage_dte = 21
+tested_within = 2.5
+""",
+    )
+    config = settings.file
+    assert config.route("briefing") == ("slack",)
+    assert config.route("alert_triggered") == ("ntfy", "webhook")
+    assert config.route("error") is None  # no route and no "*": every configured backend
+    assert config.ping_for("alerts") == "https://hc-ping.com/UUID"
+    assert config.ping_for("cmd:backup") == "https://hc-ping.com/OTHER"
+    assert config.manage.tested_within == Decimal("2.5")
+    assert config.sources["notify.routes.briefing"].endswith("config.toml line 6")
+
+
+def test_star_route_is_the_default_for_unrouted_types(tmp_path: Path) -> None:
+    config = settings_with(tmp_path, '[notify.routes]\n"*" = ["ntfy"]\nerror = []\n').file
+    assert config.route("briefing") == ("ntfy",)
+    assert config.route("error") == ()
+
+
+def test_quiet_hours_wrapping_midnight_hold_until_the_morning(tmp_path: Path) -> None:
+    config = settings_with(tmp_path, '[notify]\nquiet_hours = "22:00-07:00"\n').file
+    late = datetime(2026, 3, 7, 23, 30, tzinfo=NEW_YORK)  # the night before DST starts
+    assert config.held_until("alert_triggered", late) == datetime(2026, 3, 8, 7, 0, tzinfo=NEW_YORK)
+    assert config.held_until("order_filled", late) is None  # allowed through by default
+    assert config.held_until("alert_triggered", late.replace(hour=12)) is None
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    settings = settings_with(
+        tmp_path, '[notify]\nquiet_hours = "22:00-07:00"\n', TTAI_QUIET_HOURS="off"
+    )
+    assert settings.file.quiet_hours is None
+    assert settings.file.sources["notify.quiet_hours"] == "TTAI_QUIET_HOURS"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[notify\n", "not valid TOML"),
+        ("[notfy]\n", "notfy: unknown key"),
+        ('[notify]\nquiet_hours = "22:00-07:00"\nquiet = 1\n', "line 3: notify.quiet: unknown key"),
+        (
+            '[notify.routes]\nbriefing = ["sms"]\n',
+            "line 2: notify.routes.briefing: unknown backend sms",
+        ),
+        (
+            '[notify.routes]\nbriefings = ["slack"]\n',
+            "notify.routes.briefings: unknown notification type",
+        ),
+        ('[notify]\nquiet_hours = "22:00-25:00"\n', "line 2: notify.quiet_hours"),
+        ('[notify]\nquiet_hours = "7am-9am"\n', "notify.quiet_hours"),
+        ('[notify]\nquiet_allow = ["fills"]\n', "notify.quiet_allow: unknown notification type"),
+        ('[jobs.alerts]\nping = "hc-ping.com/x"\n', "jobs.alerts.ping: must start with http"),
+        ('[jobs.alerts]\npong = "https://x"\n', "line 2: jobs.alerts.pong: unknown key"),
+        ("[manage]\nmanage_dte = 2.5\n", "manage.manage_dte: must be a whole number"),
+        ("[manage]\nprofit_target = -5\n", "manage.profit_target: must be from"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        settings_with(tmp_path, text)
+
+
+def test_config_option_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--config .*: no such file"):
+        load_settings(environ={"TTAI_HOME": str(tmp_path)}, config=tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match=r"TTAI_CONFIG .*: no such file"):
+        load_settings(environ={"TTAI_HOME": str(tmp_path), "TTAI_CONFIG": str(tmp_path / "x")})
+
+
+def test_bad_config_is_one_line_and_exit_2_through_the_cli(tmp_path: Path, ttai) -> None:
+    (tmp_path / "bad.toml").write_text('[notify.routes]\nbriefing = ["sms"]\n')
+    result = ttai("--config", str(tmp_path / "bad.toml"), "--demo", "alerts", "list")
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "line 2: notify.routes.briefing: unknown backend sms" in result.err
+
+
+def test_doctor_shows_effective_config_redacted_with_sources(tmp_path: Path, ttai) -> None:
+    (tmp_path / "c.toml").write_text(
+        '[jobs.alerts]\nping = "https://hc-ping.com/5f1e2d3c-secret"\n[manage]\nmanage_dte = 14\n'
+    )
+    result = ttai("--config", str(tmp_path / "c.toml"), "--demo", "doctor", "--offline")
+    assert "5f1e2d3c-secret" not in result.out + result.err
+    assert "alerts -> https://hc-ping.com/" in result.out
+    assert "manage at 14 DTE" in result.out and "c.toml line 4" in result.out
