@@ -276,3 +276,23 @@ def test_positions_with_demo_after_the_command(ttai) -> None:  # type: ignore[no
     assert result.code == 0, result
     assert {p["underlying_symbol"] for p in json.loads(result.out)} >= {"AAPL", "SPY"}
     assert one_line_error(ttai("positions", "--home"), 2)
+
+
+def test_shell_completion_script_and_completions() -> None:
+    """`ttai --install-completion` exists (README); the script it installs completes
+    command names through the real entry point."""
+    script = run_subprocess("--show-completion", env={"SHELL": "/bin/bash"})
+    assert script.code == 0 and "_TTAI_COMPLETE=complete_bash" in script.out
+    completed = subprocess.run(
+        [sys.executable, "-c", "from ttai_cli.app import main; raise SystemExit(main())"],
+        env={
+            **os.environ,
+            "_TTAI_COMPLETE": "complete_bash",
+            "COMP_WORDS": "ttai al",
+            "COMP_CWORD": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert completed.stdout.split() == ["alerts"]

@@ -46,7 +46,7 @@ app = typer.Typer(
     help="Watch a tastytrade account on a schedule: alerts, a local record, briefings and "
     "notifications, guarded by NYSE market hours. Read-only: never places an order.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
