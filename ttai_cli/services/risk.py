@@ -20,7 +20,7 @@ Events: earnings and ex-dividend dates of held underlyings from today through
 
 from __future__ import annotations
 
-import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -213,6 +213,9 @@ class RiskService:
         self.quote_source = quote_source
 
     async def snapshot(self, broker: Broker) -> RiskReport:
+        """The report; its figures are also kept as the account's latest risk snapshot."""
+        import asyncio  # here: importing this module (`ttai metrics`) must stay cheap
+
         from ttai_cli.services.metrics import BorrowedBroker, MetricsService
 
         positions = await broker.positions()  # first: it looks the account up once
@@ -235,7 +238,7 @@ class RiskService:
         if spy is None and underlyings:
             raise BrokerError(f"tastytrade sent no {BENCHMARK} price: cannot beta-weight")
         now = self.clock.now()
-        return compute_risk(
+        report = compute_risk(
             positions,
             balances,
             prices,
@@ -245,6 +248,32 @@ class RiskService:
             now.astimezone(NEW_YORK).date(),
             as_of=now,
         )
+        self._keep(balances.account_number, report)
+        return report
+
+    def _keep(self, account_number: str, report: RiskReport) -> None:
+        """Keep the report's figures as the account's latest (`ttai metrics` reads them).
+        The report is what was asked for: a database too busy to take them is logged,
+        not an error."""
+        from ttai_cli.store.risk import RiskRepository, RiskSnapshot
+
+        try:
+            RiskRepository(self.store).save(
+                RiskSnapshot(
+                    account_number=account_number,
+                    at=report.as_of,
+                    net_liquidating_value=report.net_liquidating_value,
+                    maintenance_requirement=report.maintenance_requirement,
+                    buying_power_used_percent=report.buying_power_used_percent,
+                    beta_weighted_delta=report.beta_weighted_delta,
+                    theta=report.theta,
+                    vega=report.vega,
+                )
+            )
+        except sqlite3.Error as exc:
+            from ttai_cli import logs
+
+            logs.get("risk").warning("risk figures not kept for `ttai metrics`: %s", exc)
 
     async def fetch(self, open_broker: Callable[[], Broker]) -> RiskReport:
         """`snapshot` through a broker of its own (opened and closed here)."""

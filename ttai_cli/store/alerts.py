@@ -107,6 +107,13 @@ class AlertsRepository:
         ).fetchone()
         return int(row[0])
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(kind, status) -> how many alerts: status is `active` or `triggered`."""
+        rows = self.store.db.execute(
+            "SELECT type, status, count(*) FROM alerts GROUP BY type, status ORDER BY type, status"
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
     def watching(self, types: tuple[str, ...]) -> list[Alert]:
         """Alerts a check must look at: active ones, and triggered ones that re-arm by
         themselves (to see their condition turn false again)."""

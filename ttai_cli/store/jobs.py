@@ -25,6 +25,19 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(NEW_YORK) if value else None
 
 
+def _count_result(
+    db: sqlite3.Connection, job: str, result: str, now: datetime, count: int = 1
+) -> None:
+    """Add `count` to the job's lifetime tally of `result` (`job_results`, never pruned:
+    `ttai metrics` exports it as a counter), in the caller's transaction."""
+    db.execute(
+        "INSERT INTO job_results (job, result, count, last_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (account_number, job, result) DO UPDATE SET "
+        "count = count + excluded.count, last_at = excluded.last_at",
+        (job, result, count, now.astimezone(UTC).isoformat()),
+    )
+
+
 @dataclass(frozen=True)
 class JobStatus:
     """One row of `ttai status` (SPEC JSON shape), plus what the daemon adds later."""
@@ -43,6 +56,17 @@ class JobStatus:
     restarts: int = 0
     heartbeat_at: datetime | None = None
     state: str = "idle"  # idle, running, paused, stalled
+
+
+@dataclass(frozen=True)
+class ResultTally:
+    """How often a job ended with `result` (ok, error, timeout, cancelled, skipped) since
+    the database began counting, and when it last did."""
+
+    job: str
+    result: str
+    count: int
+    last_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,7 @@ class JobsRepository:
             )
             if remember_slot and slot is not None:
                 db.execute("UPDATE jobs SET last_slot = ? WHERE job = ?", (_iso(slot), job))
+            _count_result(db, job, result, now)
         return before, after
 
     def skipped(
@@ -201,6 +226,7 @@ class JobsRepository:
             )
             if remember_slot:
                 db.execute("UPDATE jobs SET last_slot = ? WHERE job = ?", (_iso(slot), job))
+            _count_result(db, job, "skipped", now, count)
 
     def last_slot(self, job: str) -> datetime | None:
         row = self.store.db.execute("SELECT last_slot FROM jobs WHERE job = ?", (job,)).fetchone()
@@ -257,6 +283,20 @@ class JobsRepository:
                 )
             )
         return result
+
+    def tallies(self) -> list[ResultTally]:
+        """Every job's lifetime count of runs by result (skipped slots included), by job
+        and result. Unlike `job_runs` these are never pruned, and never go down."""
+        rows = self.store.db.execute(
+            "SELECT job, result, sum(count), max(last_at) FROM job_results "
+            "GROUP BY job, result ORDER BY job, result"
+        )
+        return [ResultTally(r[0], r[1], int(r[2]), _parse(r[3])) for r in rows]
+
+    def failure_streaks(self) -> dict[str, int]:
+        """Job -> its consecutive failed runs now (0 once a run works)."""
+        rows = self.store.db.execute("SELECT job, failure_streak FROM jobs ORDER BY job")
+        return {r[0]: int(r[1]) for r in rows}
 
     def history(self, job: str, limit: int = 20) -> list[RunRecord]:
         rows = self.store.db.execute(

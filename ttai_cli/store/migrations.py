@@ -372,3 +372,71 @@ def m011_nlv_high_water(db: sqlite3.Connection) -> None:
         "INSERT OR IGNORE INTO nlv_high_water (account_number, date, high, at) "
         "SELECT account_number, date, net_liquidating_value, at FROM balance_snapshots"
     )
+
+
+@migration
+def m013_job_results_and_risk_snapshots(db: sqlite3.Connection) -> None:
+    # `ttai metrics` exports runs by result as Prometheus counters, which must never go
+    # down: job_runs keeps only 30 days, so every run and skip also counts here, for good.
+    # Jobs belong to no account: rows carry account_number '' (like market_metrics).
+    # Seeded from the jobs' own counters (runs, errors, skipped), split by result as far
+    # as the kept history tells: timeouts and cancelled runs as recorded, the rest of
+    # the errors as `error`, the rest of the runs as `ok`.
+    db.execute(
+        """
+        CREATE TABLE job_results (
+            account_number TEXT NOT NULL DEFAULT '',
+            job TEXT NOT NULL,
+            result TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            last_at TEXT,
+            PRIMARY KEY (account_number, job, result)
+        )
+        """
+    )
+    for job, runs, errors, skipped, last_finished, last_result in db.execute(
+        "SELECT job, runs, errors, skipped, last_finished_at, last_result FROM jobs"
+    ).fetchall():
+        seen = {
+            result: (count, last)
+            for result, count, last in db.execute(
+                "SELECT result, sum(count), max(coalesce(finished_at, started_at)) FROM job_runs "
+                "WHERE job = ? GROUP BY result",
+                (job,),
+            )
+        }
+        timeouts = min(errors, seen.get("timeout", (0, None))[0])
+        cancelled = min(runs - errors, seen.get("cancelled", (0, None))[0])
+        counts = {
+            "ok": runs - errors - cancelled,
+            "error": errors - timeouts,
+            "timeout": timeouts,
+            "cancelled": cancelled,
+            "skipped": skipped,
+        }
+        for result, count in counts.items():
+            last = seen.get(result, (0, None))[1]
+            if result == "ok" and last is None and last_result == "ok" and last_finished:
+                last = last_finished  # the history was pruned: the jobs row still knows
+            if count > 0 or last is not None:
+                db.execute(
+                    "INSERT INTO job_results (job, result, count, last_at) VALUES (?, ?, ?, ?)",
+                    (job, result, max(0, count), last),
+                )
+    # The latest risk snapshot per account (`ttai risk`, the risk alerts, the briefings,
+    # the live view all take one): what `ttai metrics` shows as beta-weighted delta.
+    # Figures as decimal strings, like the balance snapshots.
+    db.execute(
+        """
+        CREATE TABLE risk_snapshots (
+            account_number TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            net_liquidating_value TEXT NOT NULL,
+            maintenance_requirement TEXT NOT NULL,
+            buying_power_used_percent TEXT NOT NULL,
+            beta_weighted_delta TEXT NOT NULL,
+            theta TEXT NOT NULL,
+            vega TEXT NOT NULL
+        )
+        """
+    )

@@ -178,6 +178,16 @@ class Outbox:
         )
         return {r[0]: r[1] for r in rows}
 
+    def undelivered_counts(self) -> dict[tuple[str, str], int]:
+        """(destination, status) -> deliveries still in the outbox: every status but
+        `sent` and `dropped` (pending, failed, and any other waiting state)."""
+        rows = self.store.db.execute(
+            "SELECT destination, status, COUNT(*) FROM deliveries "
+            "WHERE status NOT IN ('sent', 'dropped') GROUP BY destination, status "
+            "ORDER BY destination, status"
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
     def retry(self, ids: list[str] | None) -> list[str]:
         """Send again: the failed deliveries (of the notifications `ids`, or all of them)
         become pending, due now, with a fresh count of attempts; so do the pending ones

@@ -135,6 +135,14 @@ class RecordsRepository:
         ).fetchone()
         return _balances(row) if row else None
 
+    def latest_balances_by_account(self) -> list[Balances]:
+        """Each account's latest daily snapshot, by account number."""
+        rows = self.store.db.execute(
+            "SELECT * FROM balance_snapshots b WHERE date = (SELECT max(date) FROM "
+            "balance_snapshots WHERE account_number = b.account_number) ORDER BY account_number"
+        )
+        return [_balances(r) for r in rows]
+
     def snapshot_before(self, day: date) -> tuple[date, Balances] | None:
         """The last daily snapshot strictly before `day` (the previous close's record)."""
         row = self.store.db.execute(
