@@ -24,6 +24,7 @@ from ttai_cli.cli import (
     history,
     jobs,
     market,
+    metrics,
     notify,
     portfolio,
     records,
@@ -133,6 +134,7 @@ notify.register(app)
 deploy.register(app)
 doctor.register(app)
 watch.register(app)
+metrics.register(app)
 
 
 GLOBAL_FLAGS = frozenset({"--demo", "-q", "--quiet", "-v", "--verbose"})
