@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,6 +29,16 @@ Jobs = Annotated[
 ]
 Name = Annotated[
     str | None, typer.Option("--name", help="Job name for a COMMAND (status, pause, lock).")
+]
+MetricsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--metrics-file",
+        metavar="FILE",
+        dir_okay=False,
+        help="Keep FILE up to date with `ttai metrics` (at start, every minute, at exit), "
+        "e.g. for node_exporter's textfile collector.",
+    ),
 ]
 MAX_NAME = 200  # a lock file's name must stay under the usual 255-byte limit
 WhenClosed = Annotated[
@@ -59,6 +70,7 @@ def run(
     jobs: Jobs = None,
     name: Name = None,
     when_closed: WhenClosed = "pause",
+    metrics_file: MetricsFileOption = None,
     *,
     schedule: ScheduleOptions,
 ) -> None:
@@ -71,8 +83,10 @@ def run(
     state = common.AppState.of(ctx)
     if names and command:
         raise UsageError("give jobs or a command after --, not both")
+    if metrics_file is not None and schedule.dry_run:
+        raise UsageError("--metrics-file goes with running jobs, not --dry-run")
     if not names and not command:
-        run_daemon(state, schedule, when_closed)
+        run_daemon(state, schedule, when_closed, metrics_file)
         return
     if when_closed != "pause":
         raise UsageError("--when-closed applies to the daemon (`ttai run` with no job)")
@@ -100,10 +114,15 @@ def run(
                     raise UsageError("streaming is turned off by TTAI_STREAMING: drop `stream`")
                 job.ignore_market_hours = schedule.ignore_market_hours
                 context.stream_health = job.health  # alerts / monitor here leave prices to it
-    run_scheduled(state, selected, schedule)
+    run_scheduled(state, selected, schedule, metrics_file=metrics_file)
 
 
-def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: str) -> None:
+def run_daemon(
+    state: common.AppState,
+    schedule: ScheduleOptions,
+    when_closed: str,
+    metrics_file: Path | None = None,
+) -> None:
     """Every job at its own cadence in one process, supervised (SPEC `run`)."""
     import dataclasses
 
@@ -139,7 +158,9 @@ def run_daemon(state: common.AppState, schedule: ScheduleOptions, when_closed: s
             job.ignore_market_hours = schedule.ignore_market_hours  # then: connected from now
             context.stream_health = job.health
     require_credentials_for(state, jobs)
-    code = state.scheduling().run_and_wait(jobs, schedule, daemon=DaemonOptions(when_closed=closed))
+    code = state.scheduling().run_and_wait(
+        jobs, schedule, daemon=DaemonOptions(when_closed=closed), metrics_file=metrics_file
+    )
     if code:
         raise typer.Exit(code)
 

@@ -18,6 +18,8 @@ import typer
 from ttai_cli.cli.common import emit_json, plain_table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ttai_cli.scheduling.options import ScheduleOptions
 
 PANEL = "Schedule"
@@ -231,8 +233,11 @@ def require_credentials_for(state: Any, jobs: list[Any]) -> None:
         settings.require_credentials()
 
 
-def run_scheduled(state: Any, jobs: list[Any], schedule: ScheduleOptions) -> None:
-    """Preview (`--dry-run`) or run `jobs` on `schedule`; exit with the SPEC code."""
+def run_scheduled(
+    state: Any, jobs: list[Any], schedule: ScheduleOptions, *, metrics_file: Path | None = None
+) -> None:
+    """Preview (`--dry-run`) or run `jobs` on `schedule`; exit with the SPEC code.
+    `metrics_file` (`ttai run --metrics-file`): where to keep the Prometheus exposition."""
     service = state.scheduling()
     if schedule.dry_run:
         if len(jobs) != 1:
@@ -242,6 +247,6 @@ def run_scheduled(state: Any, jobs: list[Any], schedule: ScheduleOptions) -> Non
         render_dry_run(service.dry_run(jobs[0], schedule), schedule.as_json)
         return
     require_credentials_for(state, jobs)
-    code = service.run_and_wait(jobs, schedule)
+    code = service.run_and_wait(jobs, schedule, metrics_file=metrics_file)
     if code:
         raise typer.Exit(code)

@@ -33,9 +33,11 @@ from ttai_cli.store.jobs import JobsRepository, JobStatus
 
 if TYPE_CHECKING:
     import asyncio
+    from pathlib import Path
 
     from ttai_cli.scheduling.engine import Outcome, Runner
     from ttai_cli.scheduling.schedules import Schedule
+    from ttai_cli.services.exposition import MetricsFile
     from ttai_cli.services.notifications import Notifier
     from ttai_cli.store.stream import FeedState
 
@@ -142,14 +144,20 @@ class SchedulingService:
         *,
         stop_grace: float = STOP_GRACE,
         daemon: DaemonOptions | None = None,
+        metrics_file: Path | None = None,
     ) -> int:
         """Run `jobs` per `options` (or, as the daemon, each at its own cadence) in this
-        process; the exit code per SPEC."""
+        process; the exit code per SPEC. `metrics_file`: keep the Prometheus exposition
+        there (at start, every minute, at the end)."""
         import asyncio
 
         if options.now is not None:
             raise UsageError("--now only goes with --dry-run (or `ttai market status`)")
-        return asyncio.run(self.run_jobs(jobs, options, stop_grace=stop_grace, daemon=daemon))
+        return asyncio.run(
+            self.run_jobs(
+                jobs, options, stop_grace=stop_grace, daemon=daemon, metrics_file=metrics_file
+            )
+        )
 
     def schedule_for(
         self, job: Job, options: ScheduleOptions, now: datetime, daemon: DaemonOptions | None
@@ -188,6 +196,7 @@ class SchedulingService:
         daemon: DaemonOptions | None = None,
         stop: asyncio.Event | None = None,
         max_chunk: float = 1.0,
+        metrics_file: Path | None = None,
     ) -> int:
         """The event-loop side of `run_and_wait` (tests drive it with a virtual clock)."""
         import asyncio
@@ -210,6 +219,8 @@ class SchedulingService:
         runs: list[Awaitable[Outcome]] = []
         outcomes: list[Outcome] = []
         watchdog: asyncio.Future[None] | None = None
+        metrics = self.metrics_file(metrics_file)
+        refreshing: asyncio.Future[None] | None = None
         try:
             for job in jobs:
                 lock = JobLock(self.settings.locks_dir, job.name)
@@ -253,6 +264,9 @@ class SchedulingService:
                     runs.append(catch_up(make_runner(), options.grace))
                 else:
                     runs.append(self.supervise(job, make_runner, stop, daemon or DaemonOptions()))
+            if metrics is not None:  # once the jobs are claimed: they show as running
+                await metrics.write()
+                refreshing = asyncio.ensure_future(metrics.refresh(stop))
             if runs:
                 sd_notify.notify(f"READY=1\nSTATUS=running {', '.join(j.name for _, j in held)}")
                 interval = sd_notify.watchdog_interval()
@@ -262,6 +276,9 @@ class SchedulingService:
         finally:
             if watchdog is not None:
                 watchdog.cancel()
+            if refreshing is not None:
+                refreshing.cancel()
+                await asyncio.gather(refreshing, return_exceptions=True)
             if runs:
                 sd_notify.notify("STOPPING=1")
             for lock, job in held:
@@ -269,6 +286,8 @@ class SchedulingService:
                 lock.release()
             for job in jobs:
                 await job.close()
+            if metrics is not None:  # the jobs' last runs, and no longer running
+                await metrics.write()
         if process.fatal is not None:  # revoked before anything worked: exit 2, one line
             raise process.fatal
         one_off = daemon is None and (options.catch_up or not options.repeats)
@@ -277,6 +296,19 @@ class SchedulingService:
         if stop.is_set() and runs:
             log.info("stopped cleanly")
         return max((o.exit_code for o in outcomes), default=0)
+
+    def metrics_file(self, path: Path | None) -> MetricsFile | None:
+        """The refresher of `ttai run --metrics-file` (None without one)."""
+        if path is None:
+            return None
+        from ttai_cli.services.exposition import (
+            ExpositionService,
+            MetricsFile,
+            configured_destinations,
+        )
+
+        service = ExpositionService(self.store, self.clock, configured_destinations(self.settings))
+        return MetricsFile(path, service, self.clock)
 
     async def supervise(
         self,
