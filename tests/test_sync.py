@@ -235,3 +235,63 @@ def test_an_older_look_at_positions_never_undoes_a_newer_one(store) -> None:  # 
         assert repo.apply(db, [position("AAPL")], t[3], enqueue, fetched_at=t[1]) == []
     assert {p.symbol for p in repo.stored()} == {"AAPL", "NVDA"}
     assert len(sent) == 1 and "NVDA" in sent[0]
+
+
+def test_sync_keeps_the_order_id_of_every_fill(
+    store, sim: SimulatedTastytrade, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    sim.now = clock.now
+    asyncio.run(sync_service(store, sim_server, clock, clean_env).run())
+    sent = {t["id"]: t.get("order-id") for t in sim.account.transactions}
+    stored = dict(store.db.execute("SELECT id, order_id FROM transactions").fetchall())
+    assert stored and all(stored[i] == sent[i] for i in stored)
+    assert stored[min(stored)] is None  # the deposit: no order made it
+    assert sum(1 for v in stored.values() if v is not None) == len(stored) - 1
+
+
+def test_records_kept_before_order_ids_are_fetched_again_once(
+    tmp_path: Path, sim: SimulatedTastytrade, sim_server, clean_env
+) -> None:  # type: ignore[no-untyped-def]
+    """A database from before migration m012: its transactions have no order id and the
+    next sync would only fetch from the last one's day. The migration asks for one fetch
+    from the day before the oldest held position opened; the sync after it is
+    incremental again."""
+    from ttai_cli.store import APPLICATION_ID, migrate, open_store
+    from ttai_cli.store.migrations import MIGRATIONS
+
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    sim.now = clock.now
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    names = [n for n, _ in MIGRATIONS]
+    migrate(db, MIGRATIONS[: names.index("m012_transaction_order_ids")])
+    trades = [t for t in sim.account.transactions if t["transaction-type"] == "Trade"]
+    last = trades[-1]
+    db.execute(
+        "INSERT INTO transactions (id, executed_at, transaction_date, type, sub_type, "
+        "description, value, net_value, fees) VALUES (?, ?, ?, 'Trade', '', '', '0', '0', '0')",
+        (last["id"], last["executed-at"], last["transaction-date"]),
+    )
+    db.execute(
+        "INSERT INTO positions (symbol, underlying_symbol, instrument_type, quantity, "
+        "average_open_price, multiplier, opened_at, updated_at) "
+        "VALUES ('AAPL', 'AAPL', 'Equity', '100', '200', '1', '2026-10-05T14:05:00+00:00', "
+        "'2026-11-20T15:00:00+00:00')"
+    )
+    db.close()
+    store = open_store(path)
+    try:
+        service = sync_service(store, sim_server, clock, clean_env)
+        assert service.since(None) == date(2026, 10, 4)  # not the last trade's day - 1
+        report = asyncio.run(service.run())
+        assert report.since == date(2026, 10, 4)
+        refetched = store.db.execute(
+            "SELECT order_id FROM transactions WHERE id = ?", (last["id"],)
+        ).fetchone()[0]
+        assert refetched == last["order-id"]
+        newest = max(t["transaction-date"] for t in sim.account.transactions)
+        assert service.since(None) == date.fromisoformat(newest) - timedelta(days=1)
+    finally:
+        store.close()

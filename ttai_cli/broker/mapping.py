@@ -61,6 +61,7 @@ def transaction(t: Any) -> Transaction:
         net_value=t.net_value,
         commission=t.commission,
         fees=fees,
+        order_id=t.order_id,
     )
 
 

@@ -95,6 +95,9 @@ class Transaction:
     net_value: Decimal  # signed, after fees
     commission: Decimal | None
     fees: Decimal  # clearing + regulatory + index fees, signed
+    # the order the fill belongs to (the API's `order-id`); None for what no order made
+    # (deposits, expirations, assignments) and for records stored before it was kept
+    order_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,13 @@ class SyncService:
         self.positions = PositionsRepository(store)
 
     def since(self, explicit: date | None) -> date:
+        """`explicit`, else the day before the last stored transaction, else 90 days
+        back; earlier if the store asks for a refetch (records kept before order ids)."""
+        start = self._since(explicit)
+        refetch = self.records.refetch_from()
+        return min(start, refetch) if refetch is not None else start
+
+    def _since(self, explicit: date | None) -> date:
         if explicit is not None:
             return explicit
         last = self.records.last_transaction_date()
@@ -94,6 +101,7 @@ class SyncService:
         now = self.clock.now()
         with self.store.transaction() as db:
             new = self.records.save_transactions(db, transactions)
+            self.records.refetched(db, start)
             closing = [
                 s
                 for s in self.positions.stored_quantities()

@@ -375,6 +375,26 @@ def m011_nlv_high_water(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m012_transaction_order_ids(db: sqlite3.Connection) -> None:
+    # The order each fill belongs to (`order-id`): strategies group an account's legs by
+    # the order that opened them. Rows stored before this have none, and a sync fetches
+    # incrementally, so the next sync is told (meta `transactions_refetch_from`) to fetch
+    # once more from the day before the oldest held position opened: it rewrites those
+    # rows by id, with their order ids.
+    from datetime import datetime, timedelta
+
+    db.execute("ALTER TABLE transactions ADD COLUMN order_id INTEGER")
+    stored = db.execute("SELECT 1 FROM transactions LIMIT 1").fetchone()
+    oldest = db.execute("SELECT min(opened_at) FROM positions").fetchone()
+    if stored and oldest and oldest[0]:
+        day = datetime.fromisoformat(oldest[0]).date() - timedelta(days=1)
+        db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('transactions_refetch_from', ?)",
+            (day.isoformat(),),
+        )
+
+
+@migration
 def m013_job_results_and_risk_snapshots(db: sqlite3.Connection) -> None:
     # `ttai metrics` exports runs by result as Prometheus counters, which must never go
     # down: job_runs keeps only 30 days, so every run and skip also counts here, for good.

@@ -11,6 +11,9 @@ from ttai_cli.clock import NEW_YORK
 from ttai_cli.store import Store
 
 LAST_SYNC_KEY = "last_sync_at"
+# set by migration m012: fetch transactions again from this date (rows stored before the
+# order ids were kept get theirs); cleared by the sync that did
+REFETCH_KEY = "transactions_refetch_from"
 
 
 def _dec(value: str | None) -> Decimal | None:
@@ -35,6 +38,7 @@ def _transaction(row: sqlite3.Row) -> Transaction:
         net_value=Decimal(row["net_value"]),
         commission=_dec(row["commission"]),
         fees=Decimal(row["fees"]),
+        order_id=row["order_id"],
     )
 
 
@@ -62,8 +66,8 @@ class RecordsRepository:
         known = {r[0] for r in db.execute("SELECT id FROM transactions")} if transactions else set()
         db.executemany(
             "INSERT OR REPLACE INTO transactions (id, executed_at, transaction_date, type, sub_type, description, symbol, "
-            "underlying_symbol, instrument_type, action, quantity, price, value, net_value, commission, fees) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "underlying_symbol, instrument_type, action, quantity, price, value, net_value, commission, fees, order_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     t.id,
@@ -82,6 +86,7 @@ class RecordsRepository:
                     str(t.net_value),
                     str(t.commission) if t.commission is not None else None,
                     str(t.fees),
+                    t.order_id,
                 )
                 for t in transactions
             ],
@@ -104,6 +109,21 @@ class RecordsRepository:
             (start.isoformat(), end.isoformat()),
         )
         return [_transaction(r) for r in rows]
+
+    def refetch_from(self) -> date | None:
+        """The date the next sync must fetch transactions from at the latest, if any."""
+        row = self.store.db.execute(
+            "SELECT value FROM meta WHERE key = ?", (REFETCH_KEY,)
+        ).fetchone()
+        return date.fromisoformat(row[0]) if row else None
+
+    @staticmethod
+    def refetched(db: sqlite3.Connection, since: date) -> None:
+        """A sync fetched transactions from `since`: a pending refetch from that date
+        or later is done."""
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (REFETCH_KEY,)).fetchone()
+        if row and since <= date.fromisoformat(row[0]):
+            db.execute("DELETE FROM meta WHERE key = ?", (REFETCH_KEY,))
 
     def last_transaction_date(self) -> date | None:
         row = self.store.db.execute("SELECT max(transaction_date) FROM transactions").fetchone()
