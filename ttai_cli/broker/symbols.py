@@ -90,14 +90,38 @@ def _today() -> date:
     return datetime.now(NEW_YORK).date()
 
 
+def short_date(day: date, today: date | None = None) -> str:
+    """A date as traders write an expiration: `1/15`, with the year when it is not
+    `today`'s (`1/15/27`). `today` is the New York date (default: now)."""
+    year = "" if day.year == (today or _today()).year else f"/{day:%y}"
+    return f"{day.month}/{day.day}{year}"
+
+
 def _option_label(
     root: str, expiration: date, right: str, strike: Decimal, today: date | None
 ) -> str:
-    year = "" if expiration.year == (today or _today()).year else f"/{expiration:%y}"
-    return f"{root} {expiration.month}/{expiration.day}{year} {strike.normalize():f}{right}"
+    return f"{root} {short_date(expiration, today)} {strike.normalize():f}{right}"
 
 
 _FUTURE_OPTION_PARTS = re.compile(r"^\./([A-Z0-9]{1,8}) +[A-Z0-9]{1,8} +(\d{6})([CP])([0-9.]+)$")
+
+
+def parse_option(symbol: str) -> OptionSymbol | None:
+    """An equity option (OCC) or a futures option (`./ESZ6 EW4Z6 261218C6000`, root
+    `/ESZ6`: the future it exercises into) split into its parts; None for anything else
+    or a malformed date or strike."""
+    occ = parse_occ(symbol)
+    if occ is not None:
+        return occ
+    future = _FUTURE_OPTION_PARTS.match(" ".join(symbol.strip().upper().split()))
+    if future is None:
+        return None
+    root, ymd, right, strike = future.groups()
+    try:
+        expiration = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+        return OptionSymbol(f"/{root}", expiration, right, Decimal(strike))
+    except (ValueError, ArithmeticError):
+        return None
 
 
 def readable(symbol: str, today: date | None = None) -> str:
