@@ -542,3 +542,164 @@ def test_label_adds_the_year_of_another_year() -> None:
     leg = option("SPY", JAN15, "P", "490", -1, "2.00", "2.00")
     s = only(group_strategies([leg], today=date(2026, 12, 28)))
     assert s.label == "SPY short put 1/15/27" and s.dte == 18
+
+
+# -- `ttai positions --strategies` through the real CLI, SDK and simulated API ---------------
+STRATEGY_FIELDS = [
+    "underlying",
+    "strategy",
+    "expiration",
+    "dte",
+    "legs",
+    "credit",
+    "max_profit",
+    "max_loss",
+    "pnl",
+    "pnl_percent_of_max",
+    "underlying_price",
+    "short_strikes",
+    "tested",
+    "as_of",
+]
+
+
+def premium_sellers_book(sim: object) -> dict[str, list[str]]:
+    """Replace the simulated book: an SPY iron condor (one order), a TSLA strangle (one
+    order), 100 AAPL shares and a short AAPL call (two orders). SPY is held at 560, 1.8 %
+    above the condor's 550 short put; TSLA at 250, 20 % from both short strikes."""
+    from ttai_cli.simulator.calendar import weekly_expiration
+
+    account = sim.account  # type: ignore[attr-defined]
+    account.positions.clear()
+    account.transactions.clear()
+    sim.market.pin("SPY", 560.0)  # type: ignore[attr-defined]
+    sim.market.pin("TSLA", 250.0)  # type: ignore[attr-defined]
+    now = datetime.now(NEW_YORK) - timedelta(days=3)
+    expiry = weekly_expiration(now.date() + timedelta(days=30))
+    expires_at = datetime.combine(expiry, time(16), NEW_YORK)
+    books: dict[str, list[str]] = {}
+
+    def sell_or_buy(order: int, root: str, legs: list[tuple[str, str, int, str]]) -> None:
+        for right, strike, quantity, price in legs:
+            symbol = occ_symbol(root, expiry, right, D(strike))
+            account.trade(
+                symbol,
+                quantity,
+                price,
+                now,
+                underlying=root,
+                instrument_type="Equity Option",
+                expires_at=expires_at,
+                order_id=order,
+            )
+            books.setdefault(root, []).append(symbol)
+
+    sell_or_buy(
+        900_001,
+        "SPY",
+        [
+            ("P", "540", 1, "1.10"),
+            ("P", "550", -1, "2.30"),
+            ("C", "650", -1, "2.05"),
+            ("C", "660", 1, "0.85"),
+        ],
+    )
+    sell_or_buy(900_002, "TSLA", [("C", "300", -1, "9.15"), ("P", "200", -1, "8.70")])
+    account.trade("AAPL", 100, "200.00", now - timedelta(days=10), order_id=900_003)
+    sell_or_buy(900_004, "AAPL", [("C", "260", -1, "3.00")])
+    return books
+
+
+def test_positions_strategies_json_per_spec_from_the_last_sync(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    books = premium_sellers_book(sim)
+    assert ttai("sync").code == 0
+    result = ttai("positions", "--strategies", "--json")
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert all(list(row) == STRATEGY_FIELDS for row in rows)
+    got = {row["strategy"]: row for row in rows}
+    assert set(got) == {"iron condor", "short strangle", "covered call"}
+    condor = got["iron condor"]
+    assert condor["underlying"] == "SPY" and condor["legs"] == books["SPY"]  # strike order
+    assert condor["credit"] == 240.0  # (2.30 - 1.10 + 2.05 - 0.85) x 100
+    assert condor["max_profit"] == 240.0 and condor["max_loss"] == 760.0  # 10 x 100 - 240
+    assert condor["short_strikes"] == [550.0, 650.0]
+    assert condor["underlying_price"] == 560.0
+    assert condor["tested"] is True  # (560 - 550) / 560 = 1.79 % <= 2 %
+    assert isinstance(condor["dte"], int) and 25 <= condor["dte"] <= 40
+    strangle = got["short strangle"]
+    assert strangle["credit"] == 1785.0 and strangle["max_loss"] is None
+    assert strangle["tested"] is False  # 20 % away
+    covered = got["covered call"]
+    assert covered["legs"][0] == "AAPL" and covered["credit"] == -19700.0  # 20000 paid, 300 got
+    # the P&L is the legs' P&L at the sync's marks
+    legs = {r["symbol"]: r for r in json.loads(ttai("positions", "--json").out)}
+    for row in rows:
+        assert row["pnl"] == pytest.approx(sum(legs[s]["pnl"] for s in row["legs"]), abs=0.005)
+        percent = row["pnl"] / abs(row["credit"]) * 100
+        assert row["pnl_percent_of_max"] == pytest.approx(percent, abs=0.006)
+    as_of = {row["as_of"] for row in rows}
+    assert as_of == {next(iter(legs.values()))["as_of"]}  # the sync's time, as positions say
+
+
+def test_positions_strategies_table_names_strategies_and_their_legs(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.broker.symbols import readable
+
+    books = premium_sellers_book(sim)
+    assert ttai("sync").code == 0
+    result = ttai("positions", "--strategies")
+    assert result.code == 0, result.err
+    out = result.out
+    assert "SPY iron condor" in out and "TESTED" in out and "As of" in out
+    assert "TSLA short strangle" in out and "AAPL covered call" in out
+    today = datetime.now(NEW_YORK).date()
+    for symbol in books["SPY"]:
+        assert readable(symbol, today) in out  # the legs beneath, readable
+    # each strategy's legs follow its own row
+    lines = out.splitlines()
+    condor = next(i for i, line in enumerate(lines) if "SPY iron condor" in line)
+    assert readable(books["SPY"][0], today) in lines[condor + 1]
+
+
+def test_positions_strategies_live_and_never_synced(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    premium_sellers_book(sim)
+    never = ttai("positions", "--strategies", "--json")
+    assert never.code == 0 and "no sync yet; showing live data" in never.err
+    live = ttai("positions", "--strategies", "--live", "--json")
+    assert live.code == 0 and live.err == ""
+    names = sorted(row["strategy"] for row in json.loads(live.out))
+    assert names == sorted(row["strategy"] for row in json.loads(never.out))
+    assert names == ["covered call", "iron condor", "short strangle"]
+
+
+def test_positions_strategies_on_the_demo(ttai) -> None:  # type: ignore[no-untyped-def]
+    result = ttai("--demo", "positions", "--strategies")
+    assert result.code == 0, result.err
+    assert "AAPL stock" in result.out and "Strategies" in result.out
+
+
+def test_positions_strategies_from_the_sync_without_tastytrade_shows_no_prices(
+    ttai, broker_env, sim, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The underlying prices are the one live part of the stored view: when tastytrade
+    cannot be reached the strategies still show, untested, with a warning."""
+    import json
+    import socket
+
+    premium_sellers_book(sim)
+    assert ttai("sync").code == 0
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    monkeypatch.setenv("TTAI_API_URL", f"http://127.0.0.1:{port}")
+    result = ttai("positions", "--strategies", "--json")
+    assert result.code == 0, result.err
+    rows = {row["strategy"]: row for row in json.loads(result.out)}
+    assert rows["iron condor"]["underlying_price"] is None
+    assert rows["iron condor"]["tested"] is False
+    assert rows["covered call"]["underlying_price"] is not None  # the shares' own mark
+    assert "no underlying prices" in result.err

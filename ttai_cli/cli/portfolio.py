@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ttai_cli.cli.common import AppState, AsJson, emit_json, money, number, run, table
 
+if TYPE_CHECKING:
+    from decimal import Decimal
+
 Live = Annotated[
     bool, typer.Option("--live", help="Ask tastytrade now instead of reading the last sync.")
+]
+Strategies = Annotated[
+    bool,
+    typer.Option(
+        "--strategies",
+        help="Group the legs into strategies (strangle, iron condor, covered call ...).",
+    ),
 ]
 Symbols = Annotated[
     list[str], typer.Argument(help="Symbols: AAPL, 'SPY 261218P00450000', /ESZ6, BTC/USD.")
@@ -59,10 +69,20 @@ def _never_synced() -> None:
     sys.stderr.write("ttai: no sync yet; showing live data (`ttai sync` keeps a local record)\n")
 
 
-def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
+def positions(
+    ctx: typer.Context,
+    live: Live = False,
+    strategies: Strategies = False,
+    as_json: AsJson = False,
+) -> None:
     """Open positions with mark, days to expiry and P&L (from the last sync, or --live).
     Every --json row carries `as_of`, when its data was fetched (the last sync, or now);
-    the table says it in its caption."""
+    the table says it in its caption. --strategies: one row per strategy with its legs
+    beneath (credit, P&L and its percent of the max, max loss, distance to the short
+    strikes)."""
+    if strategies:
+        _strategies(ctx, live, as_json)
+        return
     service = _service(ctx, stored=not live)
     age = None if live else _age(service)
     views = service.stored_positions() if age else run(service.live_positions())
@@ -96,6 +116,79 @@ def positions(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -
         rows,
         right=(1, 2, 3, 4, 5, 6),
         caption=_caption(as_of),
+    )
+
+
+def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
+    from ttai_cli.services.strategies import StrategiesService
+
+    state = AppState.of(ctx)
+    portfolio = _service(ctx, stored=not live)
+    age = None if live else _age(portfolio)
+    service = StrategiesService(
+        state.open_broker, state.clock, portfolio.store if age is not None else None
+    )
+    report = run(service.stored() if age is not None else service.live())
+    if not live and age is None:
+        _never_synced()
+    if as_json:
+        emit_json(
+            [
+                {
+                    "underlying": s.underlying,
+                    "strategy": s.name,
+                    "expiration": s.expiration,
+                    "dte": s.dte,
+                    "legs": s.symbols,
+                    "credit": s.credit,
+                    "max_profit": s.max_profit,
+                    "max_loss": s.max_loss,
+                    "pnl": s.pnl,
+                    "pnl_percent_of_max": s.pnl_percent_of_max,
+                    "underlying_price": s.underlying_price,
+                    "short_strikes": list(s.short_strikes),
+                    "tested": s.tested,
+                    "as_of": report.as_of,
+                }
+                for s in report.strategies
+            ]
+        )
+        return
+    from ttai_cli.broker.symbols import readable
+
+    def dollars(value: Decimal | None, signed: bool = False) -> str:
+        """Whole dollars: a strategy's figures fit 80 columns this way."""
+        if value is None:
+            return "—"
+        sign = "-" if value < 0 else "+" if signed and value > 0 else ""
+        return f"{sign}${abs(value):,.0f}"
+
+    today = state.clock.now().date()
+    rows: list[list[str]] = []
+    for s in report.strategies:
+        rows.append(
+            [
+                s.label + (" TESTED" if s.tested else ""),
+                "" if s.dte is None else str(s.dte),
+                dollars(s.credit, signed=True),
+                dollars(s.pnl, signed=True),
+                "—" if s.pnl_percent_of_max is None else f"{s.pnl_percent_of_max:+.0f}%",
+                "unlimited" if s.max_loss is None else dollars(s.max_loss),
+                "" if s.distance_percent is None else f"{s.distance_percent:.1f}%",
+                money(s.underlying_price) if s.underlying_price is not None else "",
+            ]
+        )
+        for leg in s.legs:
+            rows.append(
+                [f"  {number(leg.quantity)} {readable(leg.symbol, today)}  {money(leg.mark)}"]
+                + [""] * 7
+            )
+    table(
+        f"Strategies ({age})" if age else "Strategies (live)",
+        ["Strategy / legs, mark", "DTE", "Credit", "P&L", "% max", "Max loss", "Dist", "Price"],
+        rows,
+        right=(1, 2, 3, 4, 5, 6, 7),
+        caption=_caption(report.as_of),
     )
 
 
