@@ -14,7 +14,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bench import alerts, memory, notify, risk, schedule, startup, stream, watch
+from bench import alerts, memory, notify, risk, schedule, startup, strategies, stream, watch
 from bench.common import HEADER, Row
 
 
@@ -48,6 +48,7 @@ def main() -> int:
         ("stream", lambda: stream.rows(quick)),
         ("risk", lambda: risk.rows(3 if quick else 7)),
         ("watch", lambda: watch.rows(quick)),
+        ("strategies", lambda: strategies.rows(quick)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(run())

@@ -389,6 +389,24 @@ def test_a_rolled_call_stays_in_its_strangle() -> None:
     assert s.short_strikes == (D(200), D(320))
 
 
+def test_a_call_rolled_twice_stays_in_its_strangle() -> None:
+    put = option("TSLA", JAN15, "P", "200", -1, "8.70", "3.00")
+    first = option("TSLA", JAN15, "C", "300", -1, "9.15", "14.00")
+    second = option("TSLA", JAN15, "C", "320", -1, "8.00", "12.00")
+    third = option("TSLA", FEB19, "C", "340", -1, "9.00", "8.50")
+    history = [
+        *opened_by(21, put, first, days_ago=20),
+        fill(first, "Buy to Close", 1, 22, 9, "TSLA"),
+        fill(second, "Sell to Open", 1, 22, 9, "TSLA"),
+        fill(second, "Buy to Close", 1, 23, 2, "TSLA"),
+        fill(third, "Sell to Open", 1, 23, 2, "TSLA"),
+    ]
+    assert opening_orders([put, third], history) == {put.symbol: 21, third.symbol: 21}
+    s = only(group_strategies([put, third], history, today=TODAY))
+    # rolled out to February too: two expirations, a put and a call, no named shape
+    assert s.name == "custom" and s.opening_order == 21 and s.expiration == JAN15
+
+
 def test_an_opening_older_than_the_history_falls_back_to_the_expiration() -> None:
     short = option("SPY", JAN15, "P", "500", -2, "3.00", "2.00")
     # only the second contract's sale is in the record: -2 - (-1) is not flat before it

@@ -133,57 +133,52 @@ def opening_orders(
     """The order that opened each held symbol's quantity, following rolls; symbols
     whose opening the history does not show are absent (see the module docstring)."""
     held = {p.symbol: p.quantity for p in positions}
+    # every fill in time order, once; then per symbol (each list stays in that order)
+    ordered = sorted(
+        ((t, size) for t in transactions if (size := _signed(t)) is not None),
+        key=lambda f: (f[0].executed_at, f[0].id),
+    )
     fills: dict[str, list[tuple[Transaction, Decimal]]] = {}
-    for t in transactions:
-        size = _signed(t)
-        if size is not None:
-            assert t.symbol is not None
-            fills.setdefault(t.symbol, []).append((t, size))
-    # the fill that started the run each fill belongs to (None: before the history)
+    for fill in ordered:
+        fills.setdefault(fill[0].symbol or "", []).append(fill)
+    # the fill that started the run each fill belongs to (None: before the history). The
+    # quantity before the first fill is what is held now less every fill since; a fill
+    # made while the quantity was zero starts a run.
     run_start: dict[int, Transaction | None] = {}
     for symbol, trades in fills.items():
-        trades.sort(key=lambda f: (f[0].executed_at, f[0].id))
-        after = held.get(symbol, ZERO)
-        starts = [False] * len(trades)
-        for i in range(len(trades) - 1, -1, -1):  # back from what is held now
-            before = after - trades[i][1]
-            starts[i] = before == 0
-            after = before
+        quantity = held.get(symbol, ZERO) - sum((size for _, size in trades), ZERO)
         current: Transaction | None = None
-        for i, (t, _) in enumerate(trades):
-            if starts[i]:
+        for t, size in trades:
+            if not quantity:
                 current = t
             run_start[t.id] = current
-    # an order's chain: the chain of the legs it closes (a roll), else the order itself
-    orders: dict[int, list[Transaction]] = {}
-    for trades in fills.values():
-        for t, _ in trades:
-            if t.order_id is not None:
-                orders.setdefault(t.order_id, []).append(t)
-    chain: dict[int, int] = {}
-    first = {o: min((t.executed_at, t.id) for t in ts) for o, ts in orders.items()}
-    for order in sorted(orders, key=first.__getitem__):
-        rolled_from = [
-            start
-            for t in orders[order]
-            if (t.action or "").endswith("to Close")
-            and (start := run_start.get(t.id)) is not None
-            and start.order_id is not None
-            and start.order_id != order
-        ]
-        if rolled_from:
-            earliest = min(rolled_from, key=lambda s: (s.executed_at, s.id))
-            assert earliest.order_id is not None
-            chain[order] = chain.get(earliest.order_id, earliest.order_id)
-        else:
-            chain[order] = order
+            quantity += size
+    # a roll: an order that closes legs another order opened continues that order's
+    # chain (when it closes legs of several, the chain of the first leg it closes)
+    rolled_from: dict[int, int] = {}
+    for t, _ in ordered:
+        order = t.order_id
+        if order is None or order in rolled_from or not (t.action or "").endswith("to Close"):
+            continue
+        start = run_start.get(t.id)
+        if start is not None and start.order_id is not None and start.order_id != order:
+            rolled_from[order] = start.order_id
+
+    def chain(order: int) -> int:
+        seen = {order}
+        while order in rolled_from and rolled_from[order] not in seen:
+            order = rolled_from[order]
+            seen.add(order)
+        return order
+
     found: dict[str, int] = {}
     for symbol, quantity in held.items():
-        if quantity == 0 or not fills.get(symbol):
+        own = fills.get(symbol) if quantity else None
+        if not own:
             continue
-        start = run_start.get(fills[symbol][-1][0].id)
+        start = run_start.get(own[-1][0].id)
         if start is not None and start.order_id is not None:
-            found[symbol] = chain[start.order_id]
+            found[symbol] = chain(start.order_id)
     return found
 
 
@@ -317,16 +312,12 @@ def build_strategy(
     """One group of legs as a `Strategy` (its name from `shapes.name` unless given)."""
     legs = sorted(legs, key=_leg_order)
     opened = shapes.credit(legs)
-    max_profit, max_loss = shapes.payoff_bounds(legs)
+    max_profit, max_loss = shapes.payoff_bounds(legs, opened)
     marks = [leg.position.mark for leg in legs]
     cost_to_close = pnl = percent = None
     if all(m is not None for m in marks):
         value = sum(
-            (
-                m * leg.quantity * leg.multiplier
-                for m, leg in zip(marks, legs, strict=True)
-                if m is not None
-            ),
+            (m * leg.size for m, leg in zip(marks, legs, strict=True) if m is not None),
             ZERO,
         )
         cost_to_close = -value

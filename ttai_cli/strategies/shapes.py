@@ -7,9 +7,10 @@ group its strategy name; `payoff_bounds()` its maximum profit and loss at expira
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from ttai_cli.broker import symbols as sym
 from ttai_cli.broker.models import Position
@@ -62,29 +63,35 @@ NAMES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leg:
     """A position as a strategy leg. `kind`: `option` (equity or futures option),
     `stock`, `future`, `crypto`, or `other`. Options carry right, strike and
-    expiration (from the symbol); a future its expiry date (from `expires_at`)."""
+    expiration (from the symbol); a future its expiry date (from `expires_at`).
+    `quantity` (signed) and `multiplier` are the position's, `size` their product."""
 
     position: Position
     kind: str
     right: str | None = None  # "C" or "P"
     strike: Decimal | None = None
     expiration: date | None = None
+    quantity: Decimal = field(init=False)
+    multiplier: Decimal = field(init=False)
+    size: Decimal = field(init=False)
+    is_short_option: bool = field(init=False)
 
-    @property
-    def quantity(self) -> Decimal:
-        return self.position.quantity
+    def __post_init__(self) -> None:
+        # copied once: the grouping reads them many times per leg
+        quantity, multiplier = self.position.quantity, self.position.multiplier
+        object.__setattr__(self, "quantity", quantity)
+        object.__setattr__(self, "multiplier", multiplier)
+        object.__setattr__(self, "size", quantity * multiplier)
+        object.__setattr__(self, "is_short_option", self.kind == "option" and quantity < 0)
 
-    @property
-    def multiplier(self) -> Decimal:
-        return self.position.multiplier
 
-    @property
-    def is_short_option(self) -> bool:
-        return self.kind == "option" and self.quantity < 0
+# an account's option symbols are parsed once per process, not on every grouping (the
+# monitor and the live view group the same book again and again); OptionSymbol is frozen
+_parse_option = lru_cache(maxsize=16_384)(sym.parse_option)
 
 
 def leg_of(position: Position) -> Leg:
@@ -92,7 +99,7 @@ def leg_of(position: Position) -> Leg:
     symbol cannot be parsed is `other` (it will stand alone as `custom`)."""
     kind = position.instrument_type
     if position.is_option:
-        parsed = sym.parse_option(position.symbol)
+        parsed = _parse_option(position.symbol)
         if parsed is None:
             return Leg(position, "other")
         return Leg(position, "option", parsed.right, parsed.strike, parsed.expiration)
@@ -164,8 +171,8 @@ def _covers(stocks: list[Leg], options: list[Leg]) -> bool:
         return False
     if not all(leg.right == "C" and leg.quantity < 0 for leg in options):
         return False
-    needed = sum((abs(leg.quantity) * leg.multiplier for leg in options), ZERO)
-    return stocks[0].quantity * stocks[0].multiplier >= needed
+    needed = -sum((leg.size for leg in options), ZERO)
+    return stocks[0].size >= needed
 
 
 def _pair(a: Leg, b: Leg) -> str:
@@ -206,31 +213,22 @@ def _iron(legs: list[Leg]) -> str:
 def credit(legs: list[Leg]) -> Decimal:
     """Dollars received to open (negative: paid): `-sum(average_open_price x quantity x
     multiplier)` with signed quantities."""
-    return -sum(
-        (leg.position.average_open_price * leg.quantity * leg.multiplier for leg in legs), ZERO
-    )
+    return -sum((leg.position.average_open_price * leg.size for leg in legs), ZERO)
 
 
-def _value_at(leg: Leg, price: Decimal) -> Decimal:
-    """A leg's value per unit when the underlying is at `price`: an option's intrinsic
-    value, shares (and futures, crypto) the price itself."""
-    if leg.kind != "option":
-        return price
-    assert leg.strike is not None
-    if leg.right == "C":
-        return max(price - leg.strike, ZERO)
-    return max(leg.strike - price, ZERO)
-
-
-def payoff_bounds(legs: list[Leg]) -> tuple[Decimal | None, Decimal | None]:
+def payoff_bounds(
+    legs: list[Leg], opened: Decimal | None = None
+) -> tuple[Decimal | None, Decimal | None]:
     """(max profit, max loss) in dollars over every underlying price from 0 up, at the
     nearest expiration; None where there is no bound (unlimited) or none can be known.
+    `opened`: the legs' `credit` when the caller has it already.
 
     The P&L at price S is `sum((value(S) - average_open_price) x quantity x
-    multiplier)`; it is piecewise linear with corners at the strikes, so it is evaluated
-    at 0 and at every strike, and its slope above the highest strike says whether a
-    side is unlimited (more long than short calls and shares: unlimited profit; the
-    other way round: unlimited loss). Max loss is a positive number of dollars.
+    multiplier)`, where an option's value is its intrinsic value and a share's the
+    price; it is piecewise linear with corners at the strikes, so it is evaluated at 0
+    and at every strike, and its slope above the highest strike says whether a side is
+    unlimited (more long than short calls and shares: unlimited profit; the other way
+    round: unlimited loss). Max loss is a positive number of dollars.
 
     Several expirations (calendars, diagonals): legs expiring later are valued at their
     intrinsic value at the nearest expiration. For long legs that is a floor (an
@@ -242,24 +240,34 @@ def payoff_bounds(legs: list[Leg]) -> tuple[Decimal | None, Decimal | None]:
     """
     if any(leg.kind not in ("option", "stock") for leg in legs):
         return None, None
-    expirations = sorted({leg.expiration for leg in legs if leg.expiration is not None})
-    nearest = expirations[0] if expirations else None
-    later_short = any(leg.is_short_option and leg.expiration != nearest for leg in legs)
-    opened = credit(legs)
-    points = sorted({ZERO, *(leg.strike for leg in legs if leg.strike is not None)})
-    pnl = [
-        opened + sum((_value_at(leg, p) * leg.quantity * leg.multiplier for leg in legs), ZERO)
-        for p in points
+    if opened is None:
+        opened = credit(legs)
+    # (is an option, is a call, strike, signed size) per leg, read once
+    shapes = [
+        (leg.kind == "option", leg.right == "C", leg.strike or ZERO, leg.size) for leg in legs
     ]
+    points = {ZERO}
+    points.update(leg.strike for leg in legs if leg.strike is not None)
+    pnl = []
+    for price in points:
+        total = opened
+        for is_option, is_call, strike, size in shapes:
+            if not is_option:
+                total += price * size
+            elif is_call:
+                if price > strike:
+                    total += (price - strike) * size
+            elif strike > price:
+                total += (strike - price) * size
+        pnl.append(total)
     # above the highest strike every call (and share) moves 1:1 with the price
-    slope = sum(
-        (leg.quantity * leg.multiplier for leg in legs if leg.kind == "stock" or leg.right == "C"),
-        ZERO,
-    )
+    slope = sum((size for is_option, is_call, _, size in shapes if is_call or not is_option), ZERO)
     max_profit = None if slope > 0 else max(pnl)
     max_loss = None if slope < 0 else -min(pnl)
+    expirations = {leg.expiration for leg in legs if leg.expiration is not None}
     if len(expirations) > 1:
+        nearest = min(expirations)
         max_profit = None
-        if later_short:
+        if any(leg.is_short_option and leg.expiration != nearest for leg in legs):
             max_loss = None
     return max_profit, max_loss
