@@ -389,6 +389,28 @@ def test_a_rolled_call_stays_in_its_strangle() -> None:
     assert s.short_strikes == (D(200), D(320))
 
 
+def test_a_strangle_legged_into_with_two_orders_is_one_strangle() -> None:
+    """The put sold one day, the call the next: each its own order's only leg."""
+    put = option("TSLA", JAN15, "P", "200", -1, "8.70", "2.60")
+    call = option("TSLA", JAN15, "C", "300", -1, "9.15", "4.00")
+    history = [*opened_by(31, put, days_ago=10), *opened_by(32, call, days_ago=9)]
+    s = only(group_strategies([put, call], history, today=TODAY))
+    assert s.name == "short strangle" and s.opening_order == 31  # the earlier order
+    assert s.credit == D("1785.00") and s.pnl == D("1125.00")  # as one strangle
+
+
+def test_shares_take_the_short_call_before_a_lone_put_does() -> None:
+    stock = shares("AAPL", 100, "200.00", "210.00")
+    call = option("AAPL", JAN15, "C", "220", -1, "3.00", "2.50")
+    put = option("AAPL", JAN15, "P", "190", -1, "2.00", "1.00")
+    history = [*opened_by(33, call), *opened_by(34, put)]  # two orders, one leg each
+    got = group_strategies([stock, call, put], history, today=TODAY)
+    assert sorted(s.name for s in got) == ["covered call", "short put"]
+    # with no history the call and the put share an expiration: one group, a strangle
+    names = sorted(s.name for s in group_strategies([stock, call, put], today=TODAY))
+    assert names == ["short strangle", "stock"]
+
+
 def test_a_call_rolled_twice_stays_in_its_strangle() -> None:
     put = option("TSLA", JAN15, "P", "200", -1, "8.70", "3.00")
     first = option("TSLA", JAN15, "C", "300", -1, "9.15", "14.00")

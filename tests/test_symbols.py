@@ -72,3 +72,21 @@ def test_readable_without_a_date_uses_this_year() -> None:
     assert readable(occ_symbol("SPY", date(year + 1, 6, 18), "P", Decimal("450"))) == (
         f"SPY 6/18/{(year + 1) % 100:02d} 450P"
     )
+
+
+def test_short_date_adds_the_year_of_another_year() -> None:
+    from ttai_cli.broker.symbols import short_date
+
+    assert short_date(date(2027, 1, 15), today=date(2027, 1, 4)) == "1/15"
+    assert short_date(date(2027, 1, 15), today=date(2026, 12, 28)) == "1/15/27"
+
+
+def test_parse_option_reads_equity_and_futures_options() -> None:
+    from ttai_cli.broker.symbols import parse_option
+
+    future = parse_option("./ESZ6 EW4Z6 261218C6000")
+    assert future is not None and future.root == "/ESZ6"
+    assert (future.expiration, future.right, future.strike) == (date(2026, 12, 18), "C", 6000)
+    equity = parse_option("SPY   261218P00450000")
+    assert equity is not None and (equity.root.strip(), equity.strike) == ("SPY", 450)
+    assert parse_option("/ESZ6") is None and parse_option("./ESZ6 EW4Z6 261318C6000") is None

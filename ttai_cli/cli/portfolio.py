@@ -123,11 +123,8 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
     from ttai_cli.services.strategies import StrategiesService
 
     state = AppState.of(ctx)
-    portfolio = _service(ctx, stored=not live)
-    age = None if live else _age(portfolio)
-    service = StrategiesService(
-        state.open_broker, state.clock, portfolio.store if age is not None else None
-    )
+    service = StrategiesService(state.open_broker, state.clock, None if live else state.store())
+    age = None if live else _age(service)
     report = run(service.stored() if age is not None else service.live())
     if not live and age is None:
         _never_synced()

@@ -80,6 +80,14 @@ class StrategiesService:
         self.store = store
         self.tested_within = tested_within
 
+    def last_sync(self) -> datetime | None:
+        """When the last sync fetched what `stored()` shows; None if never (or no store)."""
+        if self.store is None:
+            return None
+        from ttai_cli.store.records import RecordsRepository
+
+        return RecordsRepository(self.store).last_sync()
+
     def _today(self) -> date:
         return self.clock.now().astimezone(NEW_YORK).date()
 
@@ -145,12 +153,9 @@ class StrategiesService:
             replace(p, mark=quotes[p.symbol].mark) if p.mark is None and p.symbol in quotes else p
             for p in positions
         ]
+        underlyings = set(_underlyings(positions))
         prices.update(
-            {
-                s: q.price
-                for s, q in quotes.items()
-                if q.price is not None and s in set(_underlyings(positions))
-            }
+            {s: q.price for s, q in quotes.items() if q.price is not None and s in underlyings}
         )
         strategies = self._group(marked, transactions, prices, balances.cash_balance)
         return StrategiesReport(strategies, fetched_at)

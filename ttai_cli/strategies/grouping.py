@@ -12,13 +12,17 @@ Grouping, per underlying:
    A leg whose opening fill is older than the history, or was made by no order (an
    assignment), has no known opening order.
 2. Legs with no known opening order: by expiration (options) or on their own (shares).
-   Among these, a lone short option and a lone long option of the same right and size,
-   the long one expiring later, are one calendar (or diagonal): that shape spans two
-   expirations, so grouping by expiration alone would never find it.
-3. Long shares and short calls on their own (single-order groups of short calls only)
-   are one covered call, nearest expiration first, as long as the shares cover the
-   contracts (`|quantity| x multiplier` shares each); calls beyond that stay apart.
-4. Futures, cryptocurrencies and instruments of no known kind are each their own
+3. Long shares and groups of short calls only are one covered call, nearest expiration
+   first, as long as the shares cover the contracts (`|quantity| x multiplier` shares
+   each); calls beyond that stay apart.
+4. A strangle legged into: a lone short put and a lone short call (each its group's
+   only leg, whatever opened them) of one expiration and size are one short strangle
+   (or straddle); its opening order is the earlier order (the lower id).
+5. Among the legs of no known opening order, a lone short option and a lone long option
+   of the same right and size, the long one expiring later, are one calendar (or
+   diagonal): that shape spans two expirations, so grouping by expiration alone would
+   never find it.
+6. Futures, cryptocurrencies and instruments of no known kind are each their own
    strategy (`future`, `crypto`, `custom`). Futures options group like equity options.
 Nothing is dropped: a group of no known shape is `custom`. A leg closed early leaves
 the smaller strategy of what is still held (an iron condor whose call side was bought
@@ -199,6 +203,7 @@ def _option_groups(legs: list[Leg], opened: Mapping[str, int]) -> dict[Key, list
             key = ("expiration", leg.expiration)
         groups.setdefault(key, []).append(leg)
     _cover_calls(groups)
+    _pair_strangles(groups)
     _pair_calendars(groups)
     return groups
 
@@ -232,6 +237,37 @@ def _cover_calls(groups: dict[Key, list[Leg]]) -> None:
             covered.extend(groups.pop(key))
     if covered:
         groups[stock_key] = [stock, *covered]
+
+
+def _earlier(a: Key, b: Key) -> Key:
+    """The key of the earlier opening order (a lower order id); an order before none."""
+
+    def rank(key: Key) -> tuple[int, int]:
+        kind, value = key
+        return (0, value) if kind == "order" and isinstance(value, int) else (1, 0)
+
+    return min(a, b, key=rank)
+
+
+def _pair_strangles(groups: dict[Key, list[Leg]]) -> None:
+    lone = [(k, g[0]) for k, g in groups.items() if len(g) == 1 and g[0].is_short_option]
+    calls = [(k, leg) for k, leg in lone if leg.right == "C"]
+    for put_key, put in ((k, leg) for k, leg in lone if leg.right == "P"):
+        match = next(
+            (
+                (k, leg)
+                for k, leg in calls
+                if leg.expiration == put.expiration
+                and leg.quantity == put.quantity
+                and leg.multiplier == put.multiplier
+            ),
+            None,
+        )
+        if match is None:
+            continue
+        calls.remove(match)
+        del groups[put_key], groups[match[0]]
+        groups[_earlier(put_key, match[0])] = [put, match[1]]
 
 
 def _pair_calendars(groups: dict[Key, list[Leg]]) -> None:
