@@ -191,7 +191,8 @@ Key = tuple[str, object]
 
 def _option_groups(legs: list[Leg], opened: Mapping[str, int]) -> dict[Key, list[Leg]]:
     """One underlying's shares and options keyed by opening order, else expiration
-    (options) or alone (shares); then calendars and covered calls paired."""
+    (options) or alone (shares); then covered calls, strangles legged into and
+    calendars paired (steps 1-5 of the module docstring)."""
     groups: dict[Key, list[Leg]] = {}
     for leg in legs:
         order = opened.get(leg.position.symbol)
