@@ -12,7 +12,7 @@ import hashlib
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -34,6 +34,7 @@ BASE_PRICES = {
     "SPX": 5900.0,
     "VIX": 16.0,
     "/ES": 5950.0,
+    "/MES": 5950.0,
     "/NQ": 21000.0,
     "/CL": 70.0,
     "/GC": 2650.0,
@@ -133,14 +134,18 @@ class RandomWalkMarket:
         self.pinned: dict[str, tuple[float, float | None]] = {}
 
     def pin(self, symbol: str, price: float, prev_close: float | None = None) -> None:
-        """Hold `symbol` at `price` (options on it are priced from it) until unpinned."""
+        """Hold `symbol` at `price` (options on it are priced from it) until unpinned.
+        An option pinned is quoted at its own `price` whatever its underlying does (its
+        Greeks still follow the underlying)."""
         self.pinned[symbol] = (price, prev_close)
 
     def base_price(self, symbol: str) -> float:
         if symbol in BASE_PRICES:
             return BASE_PRICES[symbol]
-        if symbol.startswith("/") and symbol[:3] in BASE_PRICES:  # /ESZ6 -> /ES
-            return BASE_PRICES[symbol[:3]]
+        if symbol.startswith("/"):  # a contract on its root: /ESZ6 -> /ES, /MESZ6 -> /MES
+            root = next((symbol[:n] for n in (4, 3) if symbol[:n] in BASE_PRICES), None)
+            if root is not None:
+                return BASE_PRICES[root]
         return 20 + 480 * _unit(self.seed, "base", symbol)
 
     def volatility(self, symbol: str) -> float:
@@ -184,7 +189,16 @@ class RandomWalkMarket:
         kind = kind_of(symbol)
         day = self.now().astimezone(NEW_YORK).date()
         if kind == "equity-option":
-            return self._option_quote(symbol, day)
+            quote = self._option_quote(symbol, day)
+            pinned = self.pinned.get(symbol)
+            if pinned is None:
+                return quote
+            # its own price; the Greeks still from its underlying (the feed streams them)
+            own = money(pinned[0])
+            before = money(pinned[1]) if pinned[1] is not None else own
+            return replace(
+                quote, bid=own, ask=own, mark=own, last=own, prev_close=before, day_open=before
+            )
         spot = self.spot(symbol)
         prev = self.close_price(symbol, day - timedelta(days=1))
         spread = max(0.01, spot * 0.0002)
