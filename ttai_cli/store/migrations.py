@@ -460,3 +460,20 @@ def m013_job_results_and_risk_snapshots(db: sqlite3.Connection) -> None:
         )
         """
     )
+
+
+@migration
+def m014_futures_sessions(db: sqlite3.Connection) -> None:
+    # The CME Globex calendar (futures and futures options), cached like NYSE's
+    # `market_sessions`: one row per trade date, the open (the evening before) and close
+    # as UTC ISO times. Exchange hours, not account data: no account_number.
+    db.execute(
+        """
+        CREATE TABLE futures_sessions (
+            date TEXT PRIMARY KEY,
+            open TEXT NOT NULL,
+            close TEXT NOT NULL,
+            early_close INTEGER NOT NULL
+        )
+        """
+    )
