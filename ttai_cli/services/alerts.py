@@ -11,6 +11,11 @@ request; bp-usage and drawdown, and the NLV raises the day's high-water mark), t
 portfolio risk snapshot (theta, beta-delta), and earnings alerts the day-cached market
 metrics. A risk snapshot that fails leaves those alerts unknown, not the whole cycle.
 
+Market hours per instrument: a scheduled cycle checks each alert only while its own
+market is open (`open_markets`: NYSE for equities and equity options, CME Globex for
+futures, crypto always); the others wait, are not fetched, and are counted in the
+summary. One-off runs with --ignore-market-hours check every alert.
+
 Re-arming (`--repeat-after`): a triggered alert re-arms by itself once its condition
 has been seen false again and `repeat_after` has passed since it fired, so an alert on a
 price hovering at its threshold does not fire on every check.
@@ -35,6 +40,7 @@ from ttai_cli.store.outbox import enqueue_with
 if TYPE_CHECKING:  # the checking machinery loads only when a check runs
     from ttai_cli.alerts.evaluate import MarketView
     from ttai_cli.broker.models import Broker, MarketMetric, Position, Quote
+    from ttai_cli.market.hours import MarketFilter
     from ttai_cli.notify.models import Notification
     from ttai_cli.services.notifications import Notifier
     from ttai_cli.services.portfolio import PositionView
@@ -63,6 +69,17 @@ class CycleReport:
     requests: int = 0
     quote_requests: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def wait_for_markets(self, waiting: dict[str, int]) -> None:
+        """Note the alerts left for their market to open (`admitted`)."""
+        if waiting:
+            from ttai_cli.market.instruments import LABELS
+
+            count = sum(waiting.values())
+            closed = " and ".join(LABELS[m] for m in waiting)
+            self.notes.append(
+                f"{_count(count, 'alert')} {'waits' if count == 1 else 'wait'} for {closed} to open"
+            )
 
     def summary(self) -> str:
         if not self.alerts and not self.position_changes:
@@ -172,11 +189,19 @@ class AlertsService:
         self.repo.rearm(ids)
 
     # -- checking ----------------------------------------------------------------------------
-    async def check(self, types: tuple[str, ...] = FAST_TYPES) -> CycleReport:
-        """One `alerts check` cycle (price, change and IV rank by default)."""
+    async def check(
+        self, types: tuple[str, ...] = FAST_TYPES, open_markets: MarketFilter | None = None
+    ) -> CycleReport:
+        """One `alerts check` cycle (price, change and IV rank by default); with
+        `open_markets`, only the alerts whose market it says is open."""
         alerts = self.repo.watching(types)
+        waiting: dict[str, int] = {}
+        if open_markets is not None and alerts:
+            alerts, waiting = admitted(alerts, open_markets)
         if not alerts:
-            return CycleReport()
+            report = CycleReport()
+            report.wait_for_markets(waiting)
+            return report
         if self.progress is not None and len(alerts) >= PROGRESS_AFTER_ALERTS:
             symbols = len({a.symbol for a in alerts})
             self.progress(f"checking {len(alerts):,} alerts on {symbols:,} symbols")
@@ -187,6 +212,7 @@ class AlertsService:
         report = await self.settle(alerts, view)
         report.requests = stats.requests
         report.quote_requests = stats.by_path["/market-data/by-type"]
+        report.wait_for_markets(waiting)
         return report
 
     async def gather(
@@ -322,6 +348,31 @@ class AlertsService:
     async def flush(self) -> None:
         if self.notifier is not None:
             await self.notifier.flush()
+
+
+def admitted(alerts: list[Alert], open_markets: MarketFilter) -> tuple[list[Alert], dict[str, int]]:
+    """The alerts whose market is open (`open_markets`), and how many wait per closed
+    market. An equity symbol (no slash) is known without a call: the cycle of an
+    equity-only account pays one substring test per alert and one calendar lookup."""
+    from ttai_cli.market.instruments import EQUITY, market_of
+
+    equity_open = open_markets(EQUITY)
+    kept: list[Alert] = []
+    waiting: dict[str, int] = {}
+    for alert in alerts:
+        symbol = alert.symbol
+        if "/" not in symbol:
+            if equity_open:
+                kept.append(alert)
+                continue
+            market = EQUITY
+        else:
+            market = market_of(symbol)
+            if open_markets(market):
+                kept.append(alert)
+                continue
+        waiting[market] = waiting.get(market, 0) + 1
+    return kept, waiting
 
 
 @dataclass

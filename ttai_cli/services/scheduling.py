@@ -98,7 +98,11 @@ class SchedulingService:
         guard = None
         if job.market_aware and not options.ignore_market_hours:
             live = live and getattr(job, "confirm_live", True)
-            guard = MarketGuard(self.calendar(), self.live_check if live else None)
+            guard = MarketGuard(
+                self.calendar(),
+                self.live_check if live else None,
+                getattr(job, "alert_markets", None),  # jobs that check alerts: their markets
+            )
         reason = (
             "market hours ignored" if job.market_aware else "scheduled (not bound to market hours)"
         )

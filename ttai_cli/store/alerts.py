@@ -114,6 +114,19 @@ class AlertsRepository:
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
+    def markets_watching(self, types: tuple[str, ...]) -> frozenset[str]:
+        """The markets (`instruments.market_of`) the alerts a check looks at trade on,
+        NYSE always among them. Only symbols with a slash can be anything but equity,
+        so the query returns none for an equity-only account."""
+        from ttai_cli.market.instruments import EQUITY_ONLY, market_of
+
+        marks = ",".join("?" * len(types))
+        rows = self.store.db.execute(
+            f"SELECT DISTINCT symbol FROM alerts WHERE type IN ({marks}) AND (status = 'active' OR repeat_after_s IS NOT NULL) AND instr(symbol, '/') > 0",
+            types,
+        )
+        return EQUITY_ONLY.union(market_of(r[0]) for r in rows)
+
     def watching(self, types: tuple[str, ...]) -> list[Alert]:
         """Alerts a check must look at: active ones, and triggered ones that re-arm by
         themselves (to see their condition turn false again)."""
