@@ -6,6 +6,8 @@ Guarantees, each covered by tests with an injected clock:
   skipped ("previous run still going"), and the next run waits for the next slot.
 - Suspend-safe: sleeps are short chunks that re-read the wall clock, so after a laptop
   resumes, the most recent due slot fires at once (older ones are recorded as missed).
+  Each chunk also lets the schedule bring its next slot forward (`Schedule.revise`: an
+  alert on a market that is open now was added while the runner slept until NYSE's open).
 - Stop: SIGTERM, SIGINT and SIGHUP end a sleep (or a live market check) at once; a run
   in progress is asked to terminate and gets `stop_grace` seconds, then it is cancelled;
   it is recorded as cancelled, not as failed. The exit code is 0 (the service makes Ctrl-C
@@ -114,9 +116,10 @@ class Runner:
             slot = self.schedule.after(self.last_slot)
         while slot is not None and not self.stop.is_set():
             self.repo.heartbeat(self.job.name, self.clock.now(), slot)
-            if not await self._sleep_until(slot):
+            reached = await self._sleep_until(slot)
+            if reached is None:
                 break
-            slot = self._latest_due(slot)
+            slot = self._latest_due(reached)
             self.last_slot = slot
             decision = await self.unless_stopped(self.policy.confirm(slot, self.clock.now()))
             if decision is None or self.stop.is_set():  # no run starts after a stop
@@ -132,19 +135,26 @@ class Runner:
         return self.outcome
 
     # -- time ----------------------------------------------------------------------------------
-    async def _sleep_until(self, target: datetime) -> bool:
-        """Sleep in chunks, re-reading the wall clock; False if stopped first."""
+    async def _sleep_until(self, target: datetime) -> datetime | None:
+        """Sleep in chunks, re-reading the wall clock, until `target`, or an earlier slot
+        the schedule revises it to meanwhile (`Schedule.revise`); that slot, or None if
+        stopped first."""
         stopper = asyncio.ensure_future(self.stop.wait())
         try:
             while not self.stop.is_set():
-                remaining = (target - self.clock.now()).total_seconds()
+                now = self.clock.now()
+                revised = self.schedule.revise(target, now)
+                if revised is not None and revised < target:
+                    target = revised
+                    self.repo.heartbeat(self.job.name, now, target)
+                remaining = (target - now).total_seconds()
                 if remaining <= 0:
-                    return True
+                    return target
                 sleeper = asyncio.ensure_future(self.clock.sleep(min(remaining, self.max_chunk)))
                 await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 if not sleeper.done():
                     sleeper.cancel()
-            return False
+            return None
         finally:
             stopper.cancel()
 

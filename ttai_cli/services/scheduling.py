@@ -167,7 +167,7 @@ class SchedulingService:
         self, job: Job, options: ScheduleOptions, now: datetime, daemon: DaemonOptions | None
     ) -> Schedule:
         from ttai_cli.scheduling.schedules import Every, Merged
-        from ttai_cli.scheduling.sessions import DuringSessions, WhileClosed
+        from ttai_cli.scheduling.sessions import DuringMarkets, DuringSessions, WhileClosed
 
         # --ignore-market-hours: a job that repeats while NYSE is open (monitor, alerts,
         # sync) keeps that cadence at all hours, under --loop and in the daemon
@@ -180,7 +180,12 @@ class SchedulingService:
             return Every(every)
         calendar = self.calendar()
         if job.cadence is not None:  # polling jobs: at their cadence while open
-            during = DuringSessions(calendar, job.cadence)
+            markets = getattr(job, "alert_markets", None)
+            during: Schedule = (
+                DuringMarkets(calendar, job.cadence, markets)  # jobs that check alerts
+                if markets is not None  # NYSE alone: DuringSessions' own slots
+                else DuringSessions(calendar, job.cadence)
+            )
             return (
                 during
                 if daemon.when_closed is None
