@@ -84,7 +84,7 @@ def status(ctx: typer.Context, now: Now = None, as_json: AsJson = False) -> None
     ]
     table("NYSE", ["", ""], rows, show_header=False)
     table(
-        "Every market's hours (alerts follow their instrument's)",
+        "Each alert keeps its market's hours",
         ["", ""],
         [[_MARKET_NAMES[name], _market_line(state)] for name, state in markets.items()],
         show_header=False,
@@ -92,17 +92,19 @@ def status(ctx: typer.Context, now: Now = None, as_json: AsJson = False) -> None
 
 
 _MARKET_NAMES = {
-    "equity": "Equities (NYSE)",
-    "futures": "Futures (CME Globex)",
+    "equity": "Equities: NYSE",
+    "futures": "Futures: CME Globex",
     "crypto": "Crypto",
 }
 
 
 def _market_line(state: MarketState) -> str:
-    """`open until the 17:00 halt; next open Mon 18:00`: one line per market."""
-    if state.next_open is None:
-        return state.reason
-    return f"{state.reason}; next open {state.next_open:%a %m-%d %H:%M}"
+    """`closed: daily halt until 18:00`, `closed: Sunday; opens Mon 09:30`: one line
+    per market, the next open added where the reason does not say it."""
+    reason = state.reason.split(" (no session on ")[0]  # the Now row has the date
+    if state.open or state.next_open is None or " until " in reason:
+        return reason
+    return f"{reason}; opens {state.next_open:%a %H:%M}"
 
 
 @market_app.command()

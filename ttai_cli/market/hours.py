@@ -130,7 +130,7 @@ class MarketHours:
         if local.weekday() >= 5:
             return f"closed: weekend until {until}"
         if self.futures.session_on(local.date()) is None:
-            return f"closed: holiday (no session on {local:%a %Y-%m-%d}) until {until}"
+            return f"closed: holiday until {until}"
         return f"closed until {until}"
 
     # -- several markets -----------------------------------------------------------------------

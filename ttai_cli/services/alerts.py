@@ -73,10 +73,10 @@ class CycleReport:
     def wait_for_markets(self, waiting: dict[str, int]) -> None:
         """Note the alerts left for their market to open (`admitted`)."""
         if waiting:
-            from ttai_cli.market.instruments import LABELS
+            from ttai_cli.market.instruments import LABELS, MARKETS
 
             count = sum(waiting.values())
-            closed = " and ".join(LABELS[m] for m in waiting)
+            closed = " and ".join(LABELS[m] for m in MARKETS if m in waiting)
             self.notes.append(
                 f"{_count(count, 'alert')} {'waits' if count == 1 else 'wait'} for {closed} to open"
             )
