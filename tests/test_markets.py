@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CANARY_REFRESH, CANARY_SECRET, fill_calendar
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, VirtualClock
 from tests.test_broker import make_broker
 from ttai_cli.alerts.rules import parse_alert
 from ttai_cli.clock import NEW_YORK
@@ -42,7 +42,7 @@ from ttai_cli.market.hours import MarketHours, OpenNow
 from ttai_cli.market.instruments import CRYPTO, EQUITY, EQUITY_ONLY, FUTURES, market_of
 from ttai_cli.scheduling.options import ScheduleOptions
 from ttai_cli.scheduling.sessions import DuringMarkets, DuringSessions, MarketStreams
-from ttai_cli.services.scheduling import SchedulingService
+from ttai_cli.services.scheduling import DaemonOptions, SchedulingService
 from ttai_cli.services.stream import StreamSettings
 from ttai_cli.simulator.app import SimulatedTastytrade
 from ttai_cli.simulator.server import RunningServer, serve
@@ -370,6 +370,52 @@ def test_daemon_schedule_follows_the_markets_with_an_alert(mstore: Store) -> Non
     watched.add(FUTURES)
     after_close = schedule.after(ny("2026-03-13T16:59:30"))
     assert after_close is not None and after_close.astimezone(NEW_YORK) == ny("2026-03-15T18:00")
+
+
+def test_daemon_asleep_until_monday_checks_a_btc_alert_added_on_saturday_within_a_minute(
+    mstore: Store, clean_env: Path
+) -> None:
+    clock = VirtualClock(ny("2026-03-14T09:55"))  # Saturday: NYSE and CME closed
+    sim = SimulatedTastytrade(
+        any_symbol=True,
+        seed=3,
+        now=clock.now,
+        client_secret=CANARY_SECRET,
+        refresh_token=CANARY_REFRESH,
+    )
+    settings = load_settings(
+        environ={"TTAI_HOME": str(clean_env), "TTAI_NOTIFICATION_BACKEND": "none"}
+    )
+    clean_env.mkdir(parents=True, exist_ok=True)
+    repo = AlertsRepository(mstore)
+    aapl = repo.add(parse_alert("AAPL", "price", "above", "1"), clock.now())
+    with serve(sim) as server:
+        context = JobContext(settings, mstore, clock, lambda: make_broker(server))
+        jobs = [create_job("alerts", context)]
+        service = SchedulingService(settings, clock, store=mstore)
+        stop = asyncio.Event()
+        added: list[int] = []
+
+        async def weekend() -> int:
+            daemon = asyncio.ensure_future(
+                service.run_jobs(
+                    jobs, ScheduleOptions(), daemon=DaemonOptions(), stop=stop, max_chunk=60
+                )
+            )
+            await clock.drive(ny("2026-03-14T10:00"), lambda: len(jobs))
+            (status,) = JobsRepository(mstore).statuses()
+            assert status.next_run_at == ny("2026-03-16T09:30"), "asleep until NYSE opens"
+            added.append(repo.add(parse_alert(BTC, "price", "above", "1"), clock.now()))
+            await clock.drive(ny("2026-03-14T10:05"), lambda: len(jobs))
+            stop.set()
+            return await daemon
+
+        assert asyncio.run(weekend()) == 0
+    runs = [r for r in JobsRepository(mstore).history("alerts", 50) if r.result == "ok"]
+    first = min(r.slot for r in runs if r.slot is not None)
+    assert ny("2026-03-14T10:00") < first <= ny("2026-03-14T10:01:30")
+    statuses = {a.id: a.status for a in repo.all_alerts()}
+    assert statuses[added[0]] == "triggered" and statuses[aapl] == "active"
 
 
 def test_stream_schedule_stays_connected_while_a_watched_market_is_open(mstore: Store) -> None:
