@@ -477,3 +477,11 @@ def m014_futures_sessions(db: sqlite3.Connection) -> None:
         )
         """
     )
+
+
+@migration
+def m017_deliveries_held_until(db: sqlite3.Connection) -> None:
+    # Quiet hours: a delivery made while its type may not go out is stored pending with
+    # the end of the window (UTC ISO). Flushes skip it until then, without counting an
+    # attempt and without holding back the deliveries behind it; NULL: it may go at once.
+    db.execute("ALTER TABLE deliveries ADD COLUMN held_until TEXT")

@@ -4,6 +4,11 @@
 (an alert marked triggered, a sync) and the notification commit together or not at all.
 A delivery is `pending`, `sent`, `failed` (for good: the destination rejected it, kept
 until retried or dropped) or `dropped` (given up by the user, kept for the record).
+
+Quiet hours: a pending delivery may carry `held_until`, the end of the quiet window it was
+made in. Until then it is *held*: listed as such (`Delivery.held_at(now)`), never tried (its
+attempts stay untouched) and it holds back nothing behind it; from then on it is an
+ordinary pending delivery, in its place in the creation order.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ class Delivery:
     next_attempt_at: datetime | None
     last_error: str | None
     notification: Notification
+    held_until: datetime | None = None
+
+    def held_at(self, now: datetime) -> bool:
+        """Whether quiet hours still hold it back at `now` (it goes at `held_until`)."""
+        return self.status == "pending" and self.held_until is not None and self.held_until > now
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -56,9 +66,11 @@ class Outbox:
         notification: Notification,
         destinations: list[str],
         key: str | None = None,
+        held_until: datetime | None = None,
     ) -> bool:
         """Store `notification` with a pending delivery per destination, in the caller's
-        transaction. False (nothing stored) when `key` was already used."""
+        transaction; with `held_until` (quiet hours) each waits until then. False (nothing
+        stored) when `key` was already used. No destination: kept for the record only."""
         cursor = db.execute(
             "INSERT OR IGNORE INTO notifications (id, key, created_at, type, title, body, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -75,8 +87,8 @@ class Outbox:
             return False
         seq = cursor.lastrowid
         db.executemany(
-            "INSERT INTO deliveries (seq, destination) VALUES (?, ?)",
-            [(seq, d) for d in destinations],
+            "INSERT INTO deliveries (seq, destination, held_until) VALUES (?, ?, ?)",
+            [(seq, d, _iso(held_until)) for d in destinations],
         )
         return True
 
@@ -104,6 +116,7 @@ class Outbox:
             else None,
             last_error=row["last_error"],
             notification=_row_notification(row),
+            held_until=datetime.fromisoformat(row["held_until"]) if row["held_until"] else None,
         )
 
     def mark(
@@ -133,13 +146,38 @@ class Outbox:
                 ),
             )
 
-    def destinations_with_pending(self) -> list[str]:
-        return [
-            r[0]
-            for r in self.store.db.execute(
-                "SELECT DISTINCT destination FROM deliveries WHERE status = 'pending'"
-            )
-        ]
+    def destinations_with_pending(self, now: datetime | None = None) -> list[str]:
+        """Destinations with a pending delivery; given `now`, only those with one that
+        quiet hours do not hold back at `now` (something a flush could send)."""
+        rows = self.store.db.execute(
+            "SELECT destination, held_until FROM deliveries WHERE status = 'pending'"
+        )
+        found: dict[str, None] = {}
+        for destination, held_until in rows:
+            if now is None or held_until is None or datetime.fromisoformat(held_until) <= now:
+                found[destination] = None
+        return list(found)
+
+    def held(self, now: datetime) -> list[Delivery]:
+        """The deliveries quiet hours still hold back at `now`, oldest first."""
+        rows = self.store.db.execute(
+            """
+            SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
+            FROM deliveries d JOIN notifications n ON n.seq = d.seq
+            WHERE d.status = 'pending' AND d.held_until IS NOT NULL ORDER BY d.seq, d.destination
+            """
+        ).fetchall()
+        # compared as datetimes, not as text: ISO strings with and without microseconds
+        # do not sort by time
+        return [d for d in map(self._delivery, rows) if d.held_at(now)]
+
+    def released(self, now: datetime) -> int:
+        """How many deliveries quiet hours held and have let go by `now` that are still
+        pending (no flush has sent them yet, or their destination is failing)."""
+        rows = self.store.db.execute(
+            "SELECT held_until FROM deliveries WHERE status = 'pending' AND held_until IS NOT NULL"
+        )
+        return sum(1 for (until,) in rows if datetime.fromisoformat(until) <= now)
 
     def undelivered(self) -> list[Delivery]:
         """Pending and failed deliveries, oldest first: what `ttai notify outbox` lists."""
@@ -191,7 +229,8 @@ class Outbox:
     def retry(self, ids: list[str] | None) -> list[str]:
         """Send again: the failed deliveries (of the notifications `ids`, or all of them)
         become pending, due now, with a fresh count of attempts; so do the pending ones
-        of `ids`. Returns the destinations concerned. All or nothing: an id that has no
+        of `ids`, held ones included (naming one is asking for it now, quiet hours or
+        not). Returns the destinations concerned. All or nothing: an id that has no
         failed or pending delivery changes nothing (`UsageError`)."""
         with self.store.transaction() as db:
             if ids is None:
@@ -204,7 +243,8 @@ class Outbox:
                 for seq in self._resolve(db, ids):
                     rows += db.execute(
                         "UPDATE deliveries SET status = 'pending', attempts = 0, "
-                        "next_attempt_at = NULL WHERE seq = ? AND status IN ('pending', 'failed') "
+                        "next_attempt_at = NULL, held_until = NULL "
+                        "WHERE seq = ? AND status IN ('pending', 'failed') "
                         "RETURNING destination",
                         (seq,),
                     ).fetchall()
