@@ -227,10 +227,18 @@ def render_dry_run(previews: list[Any], as_json: bool) -> None:
 
 def require_credentials_for(state: Any, jobs: list[Any]) -> None:
     """A missing credential is a configuration error (exit 2, one line) before the first
-    run, not one failed run per cycle, for jobs that talk to tastytrade."""
+    run, not one failed run per cycle, for jobs that talk to tastytrade. So is a
+    notification backend or route that names a destination without its URL (every job
+    may notify, if only of its own failure)."""
     settings = state.settings
     if not settings.demo and any(job.needs_broker for job in jobs):
         settings.require_credentials()
+    if settings.notification_backends != ("auto",) or settings.file.routes:
+        import sys  # (`auto` without routes cannot name a missing URL: no import needed)
+
+        from ttai_cli.services.notifications import resolve_routing
+
+        resolve_routing(settings, sys.stderr.isatty())
 
 
 def run_scheduled(

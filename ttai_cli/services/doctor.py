@@ -134,14 +134,35 @@ class DoctorService:
                 str(config.path) if config.path else "no config.toml (defaults; see --config)",
             )
         ]
+        from ttai_cli.services.notifications import unreachable_routes, url_variable
+
+        unreachable: dict[str, list[str]] = {}
+        for route_key, backend in unreachable_routes(self.settings):
+            unreachable.setdefault(route_key, []).append(backend)
+        muted = self.settings.notification_backends == ("none",)
         for kind, backends in config.routes.items():
-            checks.append(
-                Check(
-                    "route",
-                    INFO,
-                    f"{kind} -> {', '.join(backends) or 'none'}" + origin(f"notify.routes.{kind}"),
+            key = f"notify.routes.{kind}"
+            shown = ", ".join(backends) or "none (stored, not sent)"
+            if muted:
+                checks.append(
+                    Check(
+                        "route",
+                        INFO,
+                        f"{kind} -> {shown}{origin(key)}; muted by TTAI_NOTIFICATION_BACKEND=none",
+                    )
                 )
-            )
+            elif key in unreachable:
+                missing = ", ".join(url_variable(b) for b in unreachable[key])
+                checks.append(
+                    Check(
+                        "route",
+                        WARN,
+                        f"{kind} -> {shown}{origin(key)}: points nowhere, {missing} not set "
+                        "(commands that notify exit 2 until it is)",
+                    )
+                )
+            else:
+                checks.append(Check("route", INFO, f"{kind} -> {shown}{origin(key)}"))
         if config.quiet_hours is None:
             checks.append(Check("quiet hours", INFO, "none" + origin("notify.quiet_hours")))
         else:
