@@ -230,6 +230,7 @@ class SchedulingService:
         watchdog: asyncio.Future[None] | None = None
         metrics = self.metrics_file(metrics_file)
         refreshing: asyncio.Future[None] | None = None
+        deliverer: asyncio.Future[None] | None = None
         try:
             for job in jobs:
                 lock = JobLock(self.settings.locks_dir, job.name)
@@ -281,6 +282,9 @@ class SchedulingService:
                 interval = sd_notify.watchdog_interval()
                 if interval:
                     watchdog = asyncio.ensure_future(_ping_watchdog(interval))
+                if daemon is not None and self.settings.file.quiet_hours is not None:
+                    # quiet hours end at 07:00 while the jobs wait for the open: deliver then
+                    deliverer = asyncio.ensure_future(self.notifier().deliver_released(stop))
             outcomes = list(await asyncio.gather(*runs))
         finally:
             if watchdog is not None:
@@ -288,6 +292,10 @@ class SchedulingService:
             if refreshing is not None:
                 refreshing.cancel()
                 await asyncio.gather(refreshing, return_exceptions=True)
+            if deliverer is not None:
+                deliverer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await deliverer
             if runs:
                 sd_notify.notify("STOPPING=1")
             for lock, job in held:
@@ -360,7 +368,6 @@ class SchedulingService:
         revoked while the process ran makes one `error` notification at once, for all its
         jobs, and no "keeps failing" one after it, until a run works again."""
         from ttai_cli.notify.models import Notification
-        from ttai_cli.services.notifications import Notifier
 
         if revoked:
             if self._told_revoked:
@@ -390,9 +397,14 @@ class SchedulingService:
             )
         else:
             return
+        await self.notifier().notify(notification)
+
+    def notifier(self) -> Notifier:
         if self._notifier is None:
+            from ttai_cli.services.notifications import Notifier
+
             self._notifier = Notifier(self.settings, self.store, self.clock)
-        await self._notifier.notify(notification)
+        return self._notifier
 
     # -- status / pause / resume --------------------------------------------------------------
     def statuses(self, now: datetime | None = None) -> list[JobStatus]:
