@@ -98,7 +98,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
             d.notification.id[:8],
             f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}",
             d.destination,
-            f"held until {d.held_until.astimezone(NEW_YORK):%H:%M}"
+            f"held {d.held_until.astimezone(NEW_YORK):%H:%M}"
             if d.held_until is not None and d.held_at(now)
             else d.status,
             str(d.attempts),
@@ -113,7 +113,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
         rows,
         right=(4,),
         wrap=(5, 6),
-        caption="held: quiet hours (New York time); they go once the window ends"
+        caption="held HH:MM: quiet hours hold it; it goes at HH:MM, New York time"
         if any(d.held_at(now) for d in deliveries)
         else None,
     )

@@ -195,12 +195,19 @@ class Routing:
         return [kind for kind in LOCAL_KINDS if kind in route]
 
     def every_remote(self) -> list[str]:
-        """Every remote destination some notification can go to (the default set and
-        every backend a route names): where `ttai notify test` goes."""
-        if self.muted:
-            return []
-        named = {b for backends in self.config.routes.values() for b in backends}
-        return [k for k in REMOTE_KINDS if k in self.default_remotes or k in named]
+        """Every remote destination some type of notification goes to: where `ttai
+        notify test` goes (`--backend` reaches one that nothing is routed to)."""
+        from ttai_cli.notify.models import NOTIFICATION_TYPES
+
+        used = {kind for t in NOTIFICATION_TYPES for kind in self.remotes(t)}
+        return [kind for kind in REMOTE_KINDS if kind in used]
+
+    def every_local(self) -> list[str]:
+        """Every local output some type of notification prints on."""
+        from ttai_cli.notify.models import NOTIFICATION_TYPES
+
+        used = {kind for t in NOTIFICATION_TYPES for kind in self.locals(t)}
+        return [kind for kind in LOCAL_KINDS if kind in used]
 
 
 def resolve_routing(settings: Settings, stderr_is_tty: bool) -> Routing:
@@ -504,13 +511,13 @@ class Notifier:
             raise ConfigError(
                 f"--backend: unknown backend {only!r} (choose from {', '.join(sorted(known))})"
             )
-        # every active destination, or the one asked for (even when it is not active)
+        # every destination something is routed to, or the one asked for (even when not)
         remote = (
             self.routing.every_remote() if only is None else [k for k in self.remotes if k == only]
         )
-        local = [o for o in self.locals if only in (None, o.kind)]
+        local = [self._outputs[k] for k in self.routing.every_local() if only in (None, k)]
         if only in LOCAL_KINDS and not local:
-            local = [LocalOutput(only, self._stderr)]
+            local = [self._outputs[only]]
         if only in REMOTE_KINDS and not remote:
             raise ConfigError(f"{only} has no URL configured")
         notification = Notification(
@@ -534,7 +541,7 @@ class Notifier:
         return results
 
     def describe(self) -> list[dict[str, Any]]:
-        return [{"backend": o.kind, "destination": o.kind} for o in self.locals] + [
+        return [{"backend": k, "destination": k} for k in self.routing.every_local()] + [
             {"backend": kind, "destination": self.remotes[kind].shown}
             for kind in self.routing.every_remote()
         ]
