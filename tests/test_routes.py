@@ -7,7 +7,7 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,9 +18,15 @@ from tests.test_cli import one_line_error
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import load_settings
 from ttai_cli.errors import ConfigError
+from ttai_cli.jobs.base import Job, RunContext
+from ttai_cli.market.calendar import MarketCalendar
 from ttai_cli.notify.models import Notification
+from ttai_cli.scheduling.options import ScheduleOptions
+from ttai_cli.scheduling.schedules import Daily, Schedule
 from ttai_cli.services.notifications import DeliveryPolicy, Notifier
+from ttai_cli.services.scheduling import DaemonOptions, SchedulingService
 from ttai_cli.store import open_store
+from ttai_cli.store.jobs import JobsRepository
 
 QUIET = '[notify]\nquiet_hours = "22:00-07:00"\n'
 
@@ -353,31 +359,6 @@ def test_quiet_hours_across_a_dst_change_release_at_seven_local(
     assert hook.delivered == [held.id]
 
 
-def test_the_daemon_delivers_at_the_end_of_quiet_hours_while_its_jobs_wait(
-    receivers: dict[str, Receiver], clean_env: Path
-) -> None:
-    write_config(clean_env, QUIET)
-    hook = receivers["webhook"]
-    clock = VirtualClock(ny("2026-03-11 06:30"))
-    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": hook.url}, clock)
-    held = alert()
-    before_seven: list[str] = []
-
-    async def morning() -> None:
-        await notifier.notify(held)
-        stop = asyncio.Event()
-        task = asyncio.ensure_future(notifier.deliver_released(stop))
-        await clock.drive(ny("2026-03-11 06:59:59"), lambda: 1)
-        before_seven.extend(hook.delivered)
-        await clock.drive(ny("2026-03-11 07:01"), lambda: 1)  # within a minute of 07:00
-        stop.set()
-        task.cancel()
-
-    asyncio.run(morning())
-    assert before_seven == [] and hook.delivered == [held.id]
-    assert hook.attempts(held.id) == 1
-
-
 # -- the commands -------------------------------------------------------------------------------
 def test_outbox_shows_held_with_the_time_and_flush_exits_0_while_only_held_wait(
     receivers: dict[str, Receiver], clean_env: Path, ttai, monkeypatch
@@ -425,3 +406,53 @@ def test_a_notifier_refuses_a_route_to_a_backend_without_its_url(clean_env: Path
     write_config(clean_env, '[notify.routes]\nbriefing = ["slack"]\n')
     with pytest.raises(ConfigError, match=r"line 2: notify\.routes\.briefing: slack has no URL"):
         make_notifier(clean_env, {}, FakeClock(ny("2026-03-10 11:00")))
+
+
+class WaitsForTheOpen(Job):
+    """A daemon job with nothing to do before 09:30 (like every job before the open)."""
+
+    name = "waits"
+
+    def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
+        return Daily(time(9, 30))
+
+    async def run(self, ctx: RunContext) -> str | None:
+        return "ran"
+
+
+def test_ttai_run_with_quiet_hours_delivers_at_their_end_before_any_job_runs(
+    receivers: dict[str, Receiver], clean_env: Path, store
+) -> None:  # type: ignore[no-untyped-def]
+    write_config(clean_env, QUIET)
+    hook = receivers["webhook"]
+    clock = VirtualClock(ny("2026-03-11 06:30"))
+    settings = load_settings(environ={"TTAI_HOME": str(clean_env), "TTAI_WEBHOOK_URL": hook.url})
+    notifier = Notifier(settings, store, clock, stderr=io.StringIO, stderr_is_tty=False)
+    service = SchedulingService(settings, clock, store=store)
+    held = alert()
+    seen: dict[str, list[str]] = {}
+
+    async def morning() -> int:
+        await notifier.notify(held)
+        stop = asyncio.Event()
+        daemon = asyncio.ensure_future(
+            service.run_jobs(
+                [WaitsForTheOpen()],
+                ScheduleOptions(),
+                daemon=DaemonOptions(),
+                stop=stop,
+                max_chunk=3600,
+            )
+        )
+        await clock.drive(ny("2026-03-11 06:59:59"), lambda: 2)
+        seen["06:59:59"] = list(hook.delivered)
+        seen["asleep"] = [str(clock.asleep())]
+        await clock.drive(ny("2026-03-11 07:01"), lambda: 2)
+        seen["07:01"] = list(hook.delivered)
+        stop.set()
+        return await daemon
+
+    assert asyncio.run(morning()) == 0
+    assert seen == {"06:59:59": [], "asleep": ["2"], "07:01": [held.id]}
+    assert hook.attempts(held.id) == 1
+    assert JobsRepository(store).history("waits", 5) == [], "no job ran: the daemon delivered"
