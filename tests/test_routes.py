@@ -359,6 +359,25 @@ def test_quiet_hours_across_a_dst_change_release_at_seven_local(
     assert hook.delivered == [held.id]
 
 
+def test_held_times_compare_as_instants_to_the_microsecond(store) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.store.outbox import Outbox
+
+    release = ny("2026-03-11 07:00")
+    with store.transaction() as db:
+        Outbox.add(db, alert(), ["webhook"], held_until=release)
+    outbox = Outbox(store)
+    for now, held in (
+        (release - timedelta(microseconds=1), 1),
+        (release, 0),
+        (release + timedelta(microseconds=1), 0),
+        (release.astimezone(UTC) - timedelta(seconds=1), 1),  # any offset: an instant
+    ):
+        assert outbox.held(now)[0] == held, now
+        assert outbox.released(now) == 1 - held, now
+        assert outbox.destinations_with_pending(now) == ([] if held else ["webhook"]), now
+    assert outbox.held(release - timedelta(hours=1))[1:] == (release, release)
+
+
 # -- the commands -------------------------------------------------------------------------------
 def test_outbox_shows_held_with_the_time_and_flush_exits_0_while_only_held_wait(
     receivers: dict[str, Receiver], clean_env: Path, ttai, monkeypatch

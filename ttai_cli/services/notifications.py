@@ -317,10 +317,7 @@ class Notifier:
         hours: held ones stay held (counted in the report, they are not failures)."""
         report = FlushReport()
         now = self.clock.now()
-        held = self.outbox.held(now)
-        if held:
-            times = [d.held_until for d in held if d.held_until is not None]
-            report.held, report.held_from, report.held_to = len(held), min(times), max(times)
+        report.held, report.held_from, report.held_to = self.outbox.held(now)
         pending = [d for d in REMOTE_KINDS if d in self.outbox.destinations_with_pending(now)]
         if only is not None:
             pending = [d for d in pending if d in only]
@@ -379,7 +376,7 @@ class Notifier:
         now = self.clock.now()
         # held ones are passed over, not waited behind: quiet hours delay them, not the
         # notifications allowed through after them
-        deliveries = [d for d in self.outbox.pending(kind) if not d.held_at(now)]
+        deliveries = self.outbox.pending(kind, now)
         if not deliveries:
             return
         if destination is None:

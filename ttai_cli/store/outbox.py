@@ -41,6 +41,17 @@ class Delivery:
         return self.status == "pending" and self.held_until is not None and self.held_until > now
 
 
+# A delivery quiet hours still hold back at the instant bound as `?` (see `_instant`).
+_HELD = "(d.held_until IS NOT NULL AND d.held_until > ?)"
+
+
+def _instant(moment: datetime) -> str:
+    """`held_until` and the times compared with it: one fixed layout (UTC, always six
+    digits of microseconds), so that comparing the text compares the instants exactly
+    (SQLite's julianday() would round to the millisecond)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
@@ -88,19 +99,22 @@ class Outbox:
         seq = cursor.lastrowid
         db.executemany(
             "INSERT INTO deliveries (seq, destination, held_until) VALUES (?, ?, ?)",
-            [(seq, d, _iso(held_until)) for d in destinations],
+            [(seq, d, held_until and _instant(held_until)) for d in destinations],
         )
         return True
 
-    def pending(self, destination: str) -> list[Delivery]:
-        """Pending deliveries for `destination`, oldest first (due now or not)."""
+    def pending(self, destination: str, now: datetime | None = None) -> list[Delivery]:
+        """Pending deliveries for `destination`, oldest first (due now or not); given
+        `now`, without those quiet hours still hold back then."""
         rows = self.store.db.execute(
-            """
+            f"""
             SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
             FROM deliveries d JOIN notifications n ON n.seq = d.seq
-            WHERE d.destination = ? AND d.status = 'pending' ORDER BY d.seq
+            WHERE d.destination = ? AND d.status = 'pending'
+                {"" if now is None else f"AND NOT {_HELD}"}
+            ORDER BY d.seq
             """,
-            (destination,),
+            (destination,) if now is None else (destination, _instant(now)),
         ).fetchall()
         return [self._delivery(r) for r in rows]
 
@@ -149,35 +163,41 @@ class Outbox:
     def destinations_with_pending(self, now: datetime | None = None) -> list[str]:
         """Destinations with a pending delivery; given `now`, only those with one that
         quiet hours do not hold back at `now` (something a flush could send)."""
-        rows = self.store.db.execute(
-            "SELECT destination, held_until FROM deliveries WHERE status = 'pending'"
-        )
-        found: dict[str, None] = {}
-        for destination, held_until in rows:
-            if now is None or held_until is None or datetime.fromisoformat(held_until) <= now:
-                found[destination] = None
-        return list(found)
+        if now is None:
+            rows = self.store.db.execute(
+                "SELECT DISTINCT destination FROM deliveries d WHERE status = 'pending'"
+            )
+        else:
+            rows = self.store.db.execute(
+                f"SELECT DISTINCT destination FROM deliveries d "
+                f"WHERE status = 'pending' AND NOT {_HELD}",
+                (_instant(now),),
+            )
+        return [r[0] for r in rows]
 
-    def held(self, now: datetime) -> list[Delivery]:
-        """The deliveries quiet hours still hold back at `now`, oldest first."""
-        rows = self.store.db.execute(
-            """
-            SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
-            FROM deliveries d JOIN notifications n ON n.seq = d.seq
-            WHERE d.status = 'pending' AND d.held_until IS NOT NULL ORDER BY d.seq, d.destination
-            """
-        ).fetchall()
-        # compared as datetimes, not as text: ISO strings with and without microseconds
-        # do not sort by time
-        return [d for d in map(self._delivery, rows) if d.held_at(now)]
+    def held(self, now: datetime) -> tuple[int, datetime | None, datetime | None]:
+        """(how many deliveries quiet hours still hold back at `now`, when the first of
+        them goes, when the last goes)."""
+        count, first, last = self.store.db.execute(
+            "SELECT COUNT(*), MIN(d.held_until), MAX(d.held_until) "
+            f"FROM deliveries d WHERE d.status = 'pending' AND {_HELD}",
+            (_instant(now),),
+        ).fetchone()
+        return (
+            count,
+            datetime.fromisoformat(first) if first else None,
+            datetime.fromisoformat(last) if last else None,
+        )
 
     def released(self, now: datetime) -> int:
         """How many deliveries quiet hours held and have let go by `now` that are still
         pending (no flush has sent them yet, or their destination is failing)."""
-        rows = self.store.db.execute(
-            "SELECT held_until FROM deliveries WHERE status = 'pending' AND held_until IS NOT NULL"
-        )
-        return sum(1 for (until,) in rows if datetime.fromisoformat(until) <= now)
+        (count,) = self.store.db.execute(
+            "SELECT COUNT(*) FROM deliveries d WHERE d.status = 'pending' "
+            "AND d.held_until IS NOT NULL AND d.held_until <= ?",
+            (_instant(now),),
+        ).fetchone()
+        return int(count)
 
     def undelivered(self) -> list[Delivery]:
         """Pending and failed deliveries, oldest first: what `ttai notify outbox` lists."""
