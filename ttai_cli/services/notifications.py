@@ -108,7 +108,7 @@ class FlushReport:
     failed: int = 0
     pending: dict[str, str] = field(default_factory=dict)  # destination -> last error
     skipped_locked: bool = False
-    held: int = 0  # deliveries quiet hours still hold back (not failures)
+    held: int = 0  # notifications quiet hours still hold back (not failures)
     held_from: datetime | None = None  # when the first of them goes
     held_to: datetime | None = None  # when the last of them goes
 

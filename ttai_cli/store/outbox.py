@@ -176,10 +176,10 @@ class Outbox:
         return [r[0] for r in rows]
 
     def held(self, now: datetime) -> tuple[int, datetime | None, datetime | None]:
-        """(how many deliveries quiet hours still hold back at `now`, when the first of
-        them goes, when the last goes)."""
+        """(how many notifications quiet hours still hold back from some destination at
+        `now`, when the first of them goes, when the last goes)."""
         count, first, last = self.store.db.execute(
-            "SELECT COUNT(*), MIN(d.held_until), MAX(d.held_until) "
+            "SELECT COUNT(DISTINCT d.seq), MIN(d.held_until), MAX(d.held_until) "
             f"FROM deliveries d WHERE d.status = 'pending' AND {_HELD}",
             (_instant(now),),
         ).fetchone()
