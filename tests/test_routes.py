@@ -475,3 +475,36 @@ def test_ttai_run_with_quiet_hours_delivers_at_their_end_before_any_job_runs(
     assert seen == {"06:59:59": [], "asleep": ["2"], "07:01": [held.id]}
     assert hook.attempts(held.id) == 1
     assert JobsRepository(store).history("waits", 5) == [], "no job ran: the daemon delivered"
+
+
+def test_metrics_count_held_notifications_as_held(tmp_path: Path, ttai) -> None:
+    """`ttai_outbox_notifications{status="held"}`: what quiet hours hold is neither
+    pending (about to go) nor failed."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from ttai_cli.services.exposition import ExpositionService
+    from ttai_cli.store import open_store
+
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "config.toml").write_text('[notify]\nquiet_hours = "22:00-07:00"\n')
+    settings = load_settings(
+        environ={
+            "TTAI_HOME": str(home),
+            "TTAI_NOTIFICATION_BACKEND": "webhook",
+            "TTAI_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+        }
+    )
+    night = FakeClock(datetime(2026, 3, 10, 23, 0, tzinfo=NEW_YORK))
+    store = open_store(settings.database_path)
+    notifier = Notifier(settings, store, night, stderr_is_tty=False)
+    with store.transaction() as db:
+        notifier.enqueue(db, Notification("alert_triggered", "Price Alert: SPY", "SPY is up"))
+    text = ExpositionService(store, night, destinations=["webhook"]).text()
+    samples = {
+        s.labels["status"]: s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "ttai_outbox_notifications"
+        for s in family.samples
+    }
+    assert samples == {"pending": 0, "held": 1, "failed": 0}

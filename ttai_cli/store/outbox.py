@@ -236,13 +236,16 @@ class Outbox:
         )
         return {r[0]: r[1] for r in rows}
 
-    def undelivered_counts(self) -> dict[tuple[str, str], int]:
+    def undelivered_counts(self, now: datetime) -> dict[tuple[str, str], int]:
         """(destination, status) -> deliveries still in the outbox: every status but
-        `sent` and `dropped` (pending, failed, and any other waiting state)."""
+        `sent` and `dropped` (pending, failed, and any other waiting state); a pending
+        one that quiet hours still hold at `now` counts as `held`."""
         rows = self.store.db.execute(
-            "SELECT destination, status, COUNT(*) FROM deliveries "
-            "WHERE status NOT IN ('sent', 'dropped') GROUP BY destination, status "
-            "ORDER BY destination, status"
+            "SELECT d.destination, CASE WHEN d.status = 'pending' AND "
+            f"{_HELD} THEN 'held' ELSE d.status END AS state, COUNT(*) FROM deliveries d "
+            "WHERE d.status NOT IN ('sent', 'dropped') GROUP BY d.destination, state "
+            "ORDER BY d.destination, state",
+            (_instant(now),),
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
