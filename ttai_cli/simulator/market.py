@@ -133,7 +133,9 @@ class RandomWalkMarket:
         self.pinned: dict[str, tuple[float, float | None]] = {}
 
     def pin(self, symbol: str, price: float, prev_close: float | None = None) -> None:
-        """Hold `symbol` at `price` (options on it are priced from it) until unpinned."""
+        """Hold `symbol` at `price` until unpinned: an underlying (options on it are
+        priced from it), or an equity option itself (its mark; its delta still follows
+        the underlying)."""
         self.pinned[symbol] = (price, prev_close)
 
     def base_price(self, symbol: str) -> float:
@@ -210,6 +212,10 @@ class RandomWalkMarket:
         theta, vega = theta_vega(spot, float(occ.strike), years, vol, occ.right)
         prev_spot = self.close_price(occ.root.strip(), day - timedelta(days=1))
         prev, _ = black_scholes(prev_spot, float(occ.strike), years + 1 / 365, vol, occ.right)
+        pinned = self.pinned.get(symbol)
+        if pinned is not None:  # a test holds this option's mark
+            price = pinned[0]
+            prev = pinned[1] if pinned[1] is not None else price
         half = max(0.01, price * 0.02)
         return SimQuote(
             symbol,
