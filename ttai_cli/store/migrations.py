@@ -480,6 +480,14 @@ def m014_futures_sessions(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m015_alert_strategies(db: sqlite3.Connection) -> None:
+    # A pnl, dte or tested alert bound to one strategy (`alerts add TSLA --strategy
+    # 2027-01-15 ...`): the expiration of the strategy on the alert's underlying, as an
+    # ISO date. NULL: not bound (the leg alerts, every other kind).
+    db.execute("ALTER TABLE alerts ADD COLUMN strategy TEXT")
+
+
+@migration
 def m017_deliveries_held_until(db: sqlite3.Connection) -> None:
     # Quiet hours: a delivery made while its type may not go out is stored pending with
     # the end of the window (UTC ISO). Flushes skip it until then, without counting an
