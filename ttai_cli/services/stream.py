@@ -18,7 +18,7 @@
   so each change is notified once whoever sees it first.
 - fallback polling: while the market feed has been down for `fallback_after` seconds
   (30), price and change alerts are polled over REST every `fallback_every` (30 s),
-  until the feed is back. The kinds no stream carries (IV rank, DTE, P&L) are checked
+  until the feed is back. The kinds no stream carries (IV rank, DTE, P&L, tested) are checked
   as `monitor` does, at start and every `slow_every` (60 s); the daemon leaves them to
   its own monitor job.
 - the feeds' health, written to the database every second for `ttai status`.
@@ -104,12 +104,14 @@ class StreamSettings:
     fallback_after: float = 30.0
     fallback_every: float = 30.0
     slow_every: float = 60.0
-    # standalone: also check the alerts no stream carries (IV rank, DTE, P&L, earnings,
-    # the account-level kinds) every `slow_every`; the daemon leaves them to its monitor
+    # standalone: also check the alerts no stream carries (IV rank, DTE, P&L, tested,
+    # earnings, the account-level kinds) every `slow_every`; the daemon leaves them to its
+    # monitor
     slow_kinds: tuple[str, ...] = (
         "iv-rank",
         "dte",
         "pnl",
+        "tested",
         "earnings",
         "bp-usage",
         "drawdown",
