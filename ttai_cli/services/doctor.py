@@ -17,7 +17,7 @@ from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import Secret, Settings, ensure_home
 from ttai_cli.errors import TtaiError
 from ttai_cli.redaction import redact_url, url_problem
-from ttai_cli.store import Store, open_store
+from ttai_cli.store import Store, open_settings_store
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 
@@ -79,7 +79,7 @@ class DoctorService:
         )
         try:
             ensure_home(s)
-            with open_store(s.database_path) as store:
+            with open_settings_store(s) as store:
                 integrity = store.integrity_ok()
                 applied = len(store.applied_migrations())
                 checks.extend(self._jobs_and_calendar(store))
