@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.config import Settings
-from ttai_cli.errors import Interrupted, UsageError
+from ttai_cli.errors import Interrupted, StoreError, UsageError
 from ttai_cli.jobs import JOB_NAMES
 from ttai_cli.jobs.base import Job
 from ttai_cli.market.calendar import MarketCalendar
@@ -28,7 +29,7 @@ from ttai_cli.market.live import cached_live_check
 from ttai_cli.scheduling.locks import JobLock
 from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
 from ttai_cli.scheduling.policy import Policy
-from ttai_cli.store import Store, open_store
+from ttai_cli.store import Store, open_settings_store
 from ttai_cli.store.jobs import JobsRepository, JobStatus
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ FAILURES_BEFORE_ALERT = 3  # consecutive failed runs that make one `error` notif
 # README: a stopped process ends within 5 s. A run in progress gets 4 of them to finish;
 # cancelling it, closing the broker and the database, and leaving take the rest.
 STOP_GRACE = 4.0
+RELEASE_WAIT = 1.0  # seconds the release of a job waits for a busy database on the way out
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class SchedulingService:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.settings.database_path)
+            self._store = open_settings_store(self.settings)
         return self._store
 
     @property
@@ -212,6 +214,7 @@ class SchedulingService:
 
         from ttai_cli.scheduling import sd_notify
         from ttai_cli.scheduling.engine import (
+            Outcome,
             ProcessRuns,
             Runner,
             catch_up,
@@ -219,6 +222,10 @@ class SchedulingService:
         )
 
         received: list[int] = []  # the stop signal, if one came
+        # A one-off (no repeat option, --catch-up) is never restarted: whatever ends it
+        # ends the process, with one line (a full disk: exit 1). Loops and the daemon are
+        # supervised: a crash restarts the loop after a backoff.
+        one_off = daemon is None and (options.catch_up or not options.repeats)
         if stop is None:
             stop = asyncio.Event()
             install_stop_handlers(stop, received)
@@ -226,7 +233,7 @@ class SchedulingService:
         process = ProcessRuns()
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome | BaseException] = []
         watchdog: asyncio.Future[None] | None = None
         metrics = self.metrics_file(metrics_file)
         refreshing: asyncio.Future[None] | None = None
@@ -243,7 +250,7 @@ class SchedulingService:
                     )
                     continue
                 held.append((lock, job))
-                self.repo.claim(job.name, pid, self.clock.now(), heartbeat_s=30.0)
+                claimed = self._claim(job, pid, one_off)
                 policy = self.policy(job, options, live=True)
                 if (
                     daemon is not None
@@ -253,7 +260,9 @@ class SchedulingService:
                     policy.guard = None  # asked to poll while closed too
                     policy.run_reason = "scheduled (daemon polls while closed)"
 
-                def make_runner(job: Job = job, policy: Policy = policy) -> Runner:
+                def make_runner(
+                    job: Job = job, policy: Policy = policy, claimed: bool = claimed
+                ) -> Runner:
                     return Runner(
                         job=job,
                         schedule=self.schedule_for(job, options, self.clock.now(), daemon),
@@ -268,10 +277,14 @@ class SchedulingService:
                         pid=pid,
                         on_streak=self.notify_streak,
                         process=process,
+                        one_off=one_off,
+                        claimed=claimed,
                     )
 
                 if options.catch_up:
                     runs.append(catch_up(make_runner(), options.grace))
+                elif one_off:
+                    runs.append(make_runner().run())
                 else:
                     runs.append(self.supervise(job, make_runner, stop, daemon or DaemonOptions()))
             if metrics is not None:  # once the jobs are claimed: they show as running
@@ -285,7 +298,7 @@ class SchedulingService:
                 if daemon is not None and self.settings.file.quiet_hours is not None:
                     # quiet hours end at 07:00 while the jobs wait for the open: deliver then
                     deliverer = asyncio.ensure_future(self.notifier().deliver_released(stop))
-            outcomes = list(await asyncio.gather(*runs))
+            outcomes = list(await asyncio.gather(*runs, return_exceptions=True))
         finally:
             if watchdog is not None:
                 watchdog.cancel()
@@ -298,21 +311,49 @@ class SchedulingService:
                     await deliverer
             if runs:
                 sd_notify.notify("STOPPING=1")
+            # leaving because the database failed (or anything else did): no more waiting
+            patience = 0.0 if process.fatal or sys.exc_info()[0] else RELEASE_WAIT
             for lock, job in held:
-                self.repo.release(job.name, pid, self.clock.now())
+                self._release(job, pid, patience)
                 lock.release()
             for job in jobs:
                 await job.close()
             if metrics is not None:  # the jobs' last runs, and no longer running
                 await metrics.write()
-        if process.fatal is not None:  # revoked before anything worked: exit 2, one line
+        if process.fatal is not None:  # (a revoked token, the database) one line, its code
             raise process.fatal
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # a one-off's crash: never restarted, it ends the process
         one_off = daemon is None and (options.catch_up or not options.repeats)
         if one_off and received[:1] == [signal.SIGINT]:
             raise Interrupted("interrupted")  # Ctrl-C: 130; a loop stopped by any signal: 0
         if stop.is_set() and runs:
             log.info("stopped cleanly")
-        return max((o.exit_code for o in outcomes), default=0)
+        return max((o.exit_code for o in outcomes if isinstance(o, Outcome)), default=0)
+
+    def _claim(self, job: Job, pid: int, one_off: bool) -> bool:
+        """Record that this process runs `job`; whether that worked. A database that
+        fails it ends a one-off (and any run on a damaged or read-only database); a loop
+        goes on, and its runner tries again each cycle."""
+        try:
+            self.repo.claim(job.name, pid, self.clock.now(), heartbeat_s=30.0)
+        except StoreError as exc:
+            if one_off or exc.exit_code == 2:
+                raise
+            log.warning("%s: could not record that this process runs it: %s", job.name, exc)
+            return False
+        return True
+
+    def _release(self, job: Job, pid: int, patience: float) -> None:
+        """Best effort, on the way out, waiting at most `patience` seconds for a busy
+        database: it must not hold up the exit (a running_pid left behind belongs to a
+        dead process, which `ttai status` reads as not running)."""
+        try:
+            with self.store.patience(patience):
+                self.repo.release(job.name, pid, self.clock.now())
+        except StoreError as exc:
+            log.debug("%s: release not recorded: %s", job.name, exc)
 
     def metrics_file(self, path: Path | None) -> MetricsFile | None:
         """The refresher of `ttai run --metrics-file` (None without one)."""
@@ -366,7 +407,8 @@ class SchedulingService:
         """One `error` notification when a job has failed FAILURES_BEFORE_ALERT times in
         a row, one `info` when it works again: never one per failed cycle. A refresh token
         revoked while the process ran makes one `error` notification at once, for all its
-        jobs, and no "keeps failing" one after it, until a run works again."""
+        jobs, and no "keeps failing" one after it, until a run works again. A notification
+        the database cannot store (a full disk) is logged instead."""
         from ttai_cli.notify.models import Notification
 
         if revoked:
@@ -397,7 +439,10 @@ class SchedulingService:
             )
         else:
             return
-        await self.notifier().notify(notification)
+        try:
+            await self.notifier().notify(notification)
+        except StoreError as exc:  # a full disk cannot keep it either: the log has it
+            log.error("%s: %s (not notified: %s)", notification.title, notification.body, exc)
 
     def notifier(self) -> Notifier:
         if self._notifier is None:
