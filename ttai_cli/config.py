@@ -275,6 +275,11 @@ def load_settings(
     merged = dict(read_env_file(path)) if path else {}
     merged.update(base_env)  # the real environment always wins
 
+    if home is None and "TTAI_HOME" in merged and not merged["TTAI_HOME"].strip():
+        # set but empty (`TTAI_HOME=` in a unit file or .env): a typo, not "the default"
+        raise ConfigError(
+            "TTAI_HOME is set but empty: set it to the state directory, or unset it for the default"
+        )
     home_dir = home or (Path(merged["TTAI_HOME"]).expanduser() if merged.get("TTAI_HOME") else None)
     home_option = "--home" if home else "TTAI_HOME" if home_dir else None
     for name in DESTINATION_URL_VARS:
