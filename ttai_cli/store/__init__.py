@@ -23,6 +23,7 @@ from ttai_cli.errors import (
     ConfigError,
     DatabaseBusy,
     DatabaseDamaged,
+    DatabaseReadOnly,
     DiskFull,
     NoRoomToStart,
     NotATtaiDatabase,
@@ -146,7 +147,7 @@ def _connect(path: Path, busy_timeout: float, max_pages: int | None) -> Connecti
         free = free_kb(path)
         raise NoRoomToStart(
             f"no space to create the database at {path} "
-            f"({f'{free:,} KB free' if free is not None else 'free space unknown'}); "
+            f"({f'{free} KB free' if free is not None else 'free space unknown'}); "
             "free some space or set TTAI_HOME to another filesystem"
         ) from None
     except DatabaseDamaged as exc:
@@ -207,6 +208,10 @@ def _create_private(path: Path) -> bool:
             raise NoRoomToStart(
                 f"no space to create the database at {path}; free some space or set "
                 "TTAI_HOME to another filesystem"
+            ) from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and path.is_file():
+            raise DatabaseReadOnly(
+                f"database {path} is read-only ({exc.strerror}); make it writable or set TTAI_HOME"
             ) from None
         raise ConfigError(f"cannot create database {path}: {exc.strerror or exc}") from None
     try:

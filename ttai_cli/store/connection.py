@@ -25,6 +25,7 @@ from ttai_cli.errors import (
 )
 
 Parameters = Any  # what sqlite3 accepts: a sequence or a mapping
+NEARLY_FULL_KB = 1024
 
 
 def free_kb(path: Path) -> int | None:
@@ -35,25 +36,33 @@ def free_kb(path: Path) -> int | None:
         return None
 
 
+def disk_full(path: Path, free: int | None) -> DiskFull:
+    room = f"{free} KB free" if free is not None else "free space unknown"
+    return DiskFull(f"disk full: the database at {path} cannot grow ({room})")
+
+
 def translate(exc: sqlite3.Error, path: Path) -> Exception:
     """The `StoreError` for an SQLite error a user can cause, else `exc` itself.
 
-    - SQLITE_FULL: `DiskFull` (exit 1) with the free space of the file's filesystem.
+    - SQLITE_FULL: `DiskFull` (exit 1) with the free space of the file's filesystem; so
+      is SQLITE_IOERR when less than NEARLY_FULL_KB are free (a write to the WAL index).
     - SQLITE_BUSY, SQLITE_LOCKED: `DatabaseBusy` (exit 1), after the busy timeout.
     - SQLITE_READONLY, SQLITE_CANTOPEN: `DatabaseReadOnly` (exit 2: the file or its
       directory is not writable, a configuration problem); a file moved or deleted while
       open (SQLITE_READONLY_DBMOVED) is a plain `StoreError` (exit 1).
     - SQLITE_CORRUPT, SQLITE_NOTADB: `DatabaseDamaged` (exit 2, pointing at `ttai doctor`).
-    - SQLITE_IOERR: a plain `StoreError` (exit 1) naming the file.
+    - SQLITE_IOERR otherwise: a plain `StoreError` (exit 1) naming the file.
     """
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
         return exc
     primary = code & 0xFF
-    if primary == sqlite3.SQLITE_FULL:
-        free = free_kb(path)
-        room = f"{free:,} KB free" if free is not None else "free space unknown"
-        return DiskFull(f"disk full: the database at {path} cannot grow ({room})")
+    free = free_kb(path) if primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR) else None
+    if primary == sqlite3.SQLITE_FULL or (
+        # an I/O error with the disk (all but) full: growing the WAL or its index failed
+        primary == sqlite3.SQLITE_IOERR and free is not None and free < NEARLY_FULL_KB
+    ):
+        return disk_full(path, free)
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return DatabaseBusy(f"database busy: another process holds {path}")
     if code == sqlite3.SQLITE_READONLY_DBMOVED:
