@@ -416,7 +416,15 @@ def test_reading_commands_work_on_a_full_disk_and_write_nothing(
     monkeypatch.setenv("TTAI_DB_MAX_PAGES", str(fill_file(path, "alerts")))
     before = digest(path)
     results: dict[str, Result] = {}
-    for args in (["status"], ["alerts", "list"], ["notify", "outbox"], ["positions"]):
+    reading = (
+        ["status"],
+        ["alerts", "list"],
+        ["notify", "outbox"],
+        ["positions"],
+        ["balances"],
+        ["history"],
+    )
+    for args in reading:
         results[" ".join(args)] = ttai("--demo", *args)
     for name, result in results.items():
         assert result.code == 0, (name, result)
