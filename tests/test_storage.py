@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Result, run_subprocess
-from tests.fakes import VirtualClock
+from tests.fakes import FakeClock, RecordingJob, VirtualClock
 from tests.receiver import Receiver
 from tests.test_broker import make_broker
 from tests.test_cli import one_line_error
@@ -155,6 +155,33 @@ def test_a_loop_from_the_cli_on_a_full_disk_keeps_its_cadence(
     assert len(failed) == 3, result.err  # one a run, at its slot
     assert "restarting" not in result.err and "crashed" not in result.err
     assert sum("keeps failing" in line for line in lines) == 1, "one notification (stderr)"
+
+
+class CrashesOutsideItsRun(RecordingJob):
+    """A job whose scheduling (not its run) has a bug."""
+
+    def defer_reason(self) -> str | None:
+        raise RuntimeError("injected crash")
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_one_off_that_crashes_outside_its_run_is_not_restarted(
+    store, clean_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    clean_env.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(environ={"TTAI_HOME": str(clean_env)})
+    clock = FakeClock(datetime(2026, 3, 10, 10, 0, tzinfo=NEW_YORK))
+    service = SchedulingService(settings, clock, store=store)
+    job = CrashesOutsideItsRun("crashy")
+    with pytest.raises(RuntimeError, match="injected crash"), caplog.at_level(logging.INFO):
+        asyncio.run(service.run_jobs([job], ScheduleOptions(), stop=asyncio.Event()))
+    assert "restarting" not in caplog.text and not job.history
+    assert clock.history == [], "no backoff was waited for"
+    lock = JobLock(clean_env / "locks", "crashy")
+    assert lock.acquire(), "its lock is free"
+    lock.release()
 
 
 # -- a full disk: loops and the daemon --------------------------------------------------

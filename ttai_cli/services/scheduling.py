@@ -325,7 +325,6 @@ class SchedulingService:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome  # a one-off's crash: never restarted, it ends the process
-        one_off = daemon is None and (options.catch_up or not options.repeats)
         if one_off and received[:1] == [signal.SIGINT]:
             raise Interrupted("interrupted")  # Ctrl-C: 130; a loop stopped by any signal: 0
         if stop.is_set() and runs:
