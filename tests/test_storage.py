@@ -10,6 +10,7 @@ table is filled to the brim, so the next row a run records needs a page it canno
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import os
@@ -79,8 +80,18 @@ def fill_file(path: Path, job: str) -> int:
         db.close()
 
 
+def settle(path: Path) -> None:
+    """Close what earlier in-process commands left open (the CLI process would have
+    exited) and fold the WAL into the file, so that only a new write changes either."""
+    gc.collect()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
 def digest(path: Path) -> str:
     """The database file and its WAL: what a write would change."""
+    gc.collect()  # a connection closed later would fold the WAL in: the same content
     h = hashlib.sha256(path.read_bytes())
     wal = path.with_name(path.name + "-wal")
     if wal.exists():
@@ -441,6 +452,7 @@ def test_reading_commands_work_on_a_full_disk_and_write_nothing(
     assert ttai("-q", "--demo", "alerts", "check", "--ignore-market-hours").code == 0
     path = demo_db(clean_env)
     monkeypatch.setenv("TTAI_DB_MAX_PAGES", str(fill_file(path, "alerts")))
+    settle(path)
     before = digest(path)
     results: dict[str, Result] = {}
     reading = (
