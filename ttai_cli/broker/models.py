@@ -11,7 +11,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ttai_cli.streaming.events import OrderEvent
 
 
 @dataclass(frozen=True)
@@ -196,3 +199,8 @@ class Broker(Protocol):
         ...
 
     async def market_session(self) -> MarketSessionStatus: ...
+
+    async def order_history(self, since: date) -> list[OrderEvent]:
+        """The account's orders received since `since` (a New York date), working ones
+        included, newest first. Read only: `GET /accounts/N/orders`."""
+        ...
