@@ -195,6 +195,10 @@ def with_schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
         for p in signature.parameters.values()
         if p.name != "schedule"
     ]
+    # A command with a `--json` of its own (`ask`: its answer as JSON) lends it to
+    # `--dry-run`: one option, two uses.
+    own_json = "as_json" in signature.parameters
+    options = [o for o in _OPTIONS if not (own_json and o[0] == "as_json")]
     added = [
         inspect.Parameter(
             name,
@@ -202,12 +206,14 @@ def with_schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=_DEFAULTS.get(name, False if kind is bool else None),
             annotation=Annotated[kind, option],
         )
-        for name, kind, option in _OPTIONS
+        for name, kind, option in options
     ]
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name, _, _ in _OPTIONS}
+        values = {name: kwargs.pop(name) for name, _, _ in options}
+        if own_json:
+            values["as_json"] = bool(kwargs["as_json"] and values["dry_run"])
         return command(*args, schedule=parse_schedule_options(values), **kwargs)
 
     new_signature = signature.replace(parameters=own + added, return_annotation=None)

@@ -37,6 +37,7 @@ EMOJI = {
     "order_rejected": ":x:",
     "order_expired": ":hourglass:",
     "assignment_risk": ":warning:",
+    "agent_report": ":robot_face:",
 }
 DISCORD_COLOURS = {
     "alert_triggered": 0xE67E22,
@@ -51,6 +52,7 @@ DISCORD_COLOURS = {
     "order_rejected": 0xE74C3C,
     "order_expired": 0x95A5A6,
     "assignment_risk": 0xE74C3C,
+    "agent_report": 0x9B59B6,
 }
 NTFY_PRIORITY = {
     "alert_triggered": 4,
@@ -65,6 +67,7 @@ NTFY_PRIORITY = {
     "order_rejected": 4,
     "order_expired": 3,
     "assignment_risk": 4,
+    "agent_report": 3,
 }
 NTFY_TAGS = {
     "alert_triggered": ["rotating_light"],
@@ -79,6 +82,7 @@ NTFY_TAGS = {
     "order_rejected": ["x"],
     "order_expired": ["hourglass"],
     "assignment_risk": ["warning"],
+    "agent_report": ["robot"],
 }
 MAX_FIELDS = 8
 
@@ -268,6 +272,18 @@ def trader_fields(notification: Notification) -> list[Field]:
     ex_date = _day(data.get("ex_date"))
     if ex_date:
         fields.append(_field("Ex-dividend", ex_date))
+    if notification.notification_type == "agent_report":  # `ttai ask`: who wrote it, at what cost
+        model = data.get("model")
+        if isinstance(model, str) and model:
+            fields.append(_field("Model", model))
+        tokens_in, tokens_out = _num(data, "input_tokens"), _num(data, "output_tokens")
+        if tokens_in is not None or tokens_out is not None:
+            counts = [
+                f"{t:,.0f} {w}"
+                for t, w in ((tokens_in, "in"), (tokens_out, "out"))
+                if t is not None
+            ]
+            fields.append(_field("Tokens", " / ".join(counts)))
     job = data.get("job")
     if isinstance(job, str) and job:
         fields.append(_field("Job", job))

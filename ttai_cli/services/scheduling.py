@@ -9,6 +9,7 @@ they end or a signal stops them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -97,6 +98,10 @@ class SchedulingService:
         return MarketCalendar(self.store)
 
     def policy(self, job: Job, options: ScheduleOptions, *, live: bool) -> Policy:
+        own: ScheduleOptions | None = getattr(job, "own_schedule", None)
+        if own is not None:  # a daemon job with a schedule of its own ([ask.NAME]): its days
+            ignore = own.ignore_market_hours or options.ignore_market_hours
+            options = dataclasses.replace(own, ignore_market_hours=ignore)
         guard = None
         if job.market_aware and not options.ignore_market_hours:
             live = live and getattr(job, "confirm_live", True)
@@ -469,7 +474,8 @@ class SchedulingService:
         return StreamStateRepository(self.store).states(now)
 
     def known_job(self, name: str) -> str:
-        known = set(JOB_NAMES) | set(self.repo.known_jobs())
+        known = set(JOB_NAMES) | set(self.repo.known_jobs()) | {"ask"}
+        known |= {f"ask:{n}" for n in self.settings.file.ask_jobs}
         if name not in known:
             raise UsageError(f"unknown job {name!r} (jobs: {', '.join(sorted(known))})")
         return name

@@ -493,3 +493,30 @@ def m017_deliveries_held_until(db: sqlite3.Connection) -> None:
     # the end of the window (UTC ISO). Flushes skip it until then, without counting an
     # attempt and without holding back the deliveries behind it; NULL: it may go at once.
     db.execute("ALTER TABLE deliveries ADD COLUMN held_until TEXT")
+
+
+@migration
+def m020_ask_runs(db: sqlite3.Connection) -> None:
+    # `ttai ask`: every answered run (prompt, answer, the tools the model called, tokens),
+    # for `ttai ask --last` and `ttai status`. Numbered 020 on purpose: 014-019 are taken
+    # by work landing alongside it, and migrations run in the order they are defined.
+    db.execute(
+        """
+        CREATE TABLE ask_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_number TEXT NOT NULL DEFAULT '',
+            job TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            system TEXT,
+            answer TEXT NOT NULL,
+            model TEXT NOT NULL,
+            tool_calls TEXT NOT NULL,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            started_at TEXT NOT NULL,
+            duration_s REAL NOT NULL,
+            stopped_early INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX ask_runs_by_job ON ask_runs (job, started_at)")
