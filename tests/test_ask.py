@@ -439,6 +439,36 @@ def test_the_model_api_failing_after_its_retries_is_exit_1_one_line(
     assert len(model.requests) == 3, "the client's own retries, then one line"
 
 
+def test_a_slow_model_is_cut_at_the_time_limit_at_once(
+    ttai, account: RunningServer, model: ScriptedModel, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    model.default = Turn(text="too late", delay=3.0)
+    started = time.monotonic()
+    result = ask(ttai, PROMPT, "--model", "scripted", "--timeout", "300ms")
+    assert time.monotonic() - started < 2.5, "no grace period spent waiting for the model"
+    line = one_line_error(result, 1)
+    assert "timeout" in line and "0.3s" in line, line
+    assert result.out == "" and agent_reports(receiver) == []
+    assert json.loads(ttai("ask", "--last", "--json").out) is None, "nothing kept"
+
+
+def test_a_second_process_leaves_a_running_ask_alone(
+    ttai, account: RunningServer, model: ScriptedModel, clean_env: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.scheduling.locks import JobLock
+
+    lock = JobLock(clean_env / "locks", "ask:open")
+    assert lock.acquire()
+    try:
+        result = ttai("ask", PROMPT, "--model", "scripted", "--name", "open")
+    finally:
+        lock.release()
+    assert result.code == 0 and result.out == "" and "already running" in result.err
+    assert model.requests == []
+
+
 def test_a_loop_notifies_one_error_for_a_failing_model_and_goes_on(
     store,
     sim: SimulatedTastytrade,

@@ -89,6 +89,8 @@ class Settings:
     # TTAI_DB_MAX_PAGES: a cap on the database file in pages (SQLite's max_page_count),
     # for trying out a full disk; None: only the disk limits it
     db_max_pages: int | None = None
+
+    model: str | None = None  # TTAI_MODEL: `ttai ask`'s model when --model is not given
     # config.toml (--config, TTAI_CONFIG, $TTAI_HOME/config.toml) with the environment
     # winning over it: routes, quiet hours, pings, management defaults
     file: FileConfig = field(default_factory=FileConfig)
@@ -321,6 +323,7 @@ def load_settings(
         db_max_pages=int(_number(merged, "TTAI_DB_MAX_PAGES", 0, low=1, high=2**31 - 1))
         if merged.get("TTAI_DB_MAX_PAGES", "").strip()
         else None,
+        model=merged.get("TTAI_MODEL", "").strip() or None,
         file=file_config,
     )
 

@@ -15,13 +15,14 @@ schedule options (`own_schedule`): its slots, weekdays and guard come from its
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli.ask.run import DEFAULT_MAX_TOOL_CALLS
-from ttai_cli.jobs.base import RunContext
+from ttai_cli.jobs.base import RunContext, RunStopped
 from ttai_cli.jobs.context import ContextJob, JobContext
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class AskJob(ContextJob):
         self.show = show
         self.market_aware = market_aware
         self.own_schedule = own_schedule
+        self._asking: asyncio.Task[Any] | None = None  # the conversation in progress
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
         """The daemon's schedule for an `[ask.NAME]` job (its `schedule` string); else the
@@ -105,13 +107,23 @@ class AskJob(ContextJob):
         tools = AccountTools(self.context, allow_alerts=self.settings.allow_alerts)
         system = system_prompt(clock, self.settings.system)
         started_at, started = clock.now(), clock.monotonic()
-        answer = await converse(
-            self.model,
-            tools,
-            self.settings.prompt,
-            system=system,
-            max_tool_calls=self.settings.max_tool_calls,
+        self._asking = asyncio.ensure_future(
+            converse(
+                self.model,
+                tools,
+                self.settings.prompt,
+                system=system,
+                max_tool_calls=self.settings.max_tool_calls,
+            )
         )
+        try:
+            answer = await self._asking
+        except asyncio.CancelledError:
+            if self._asking.cancelled() and not _cancelling():  # terminate(), not our own
+                raise RunStopped("stopped while the model was answering") from None
+            raise
+        finally:
+            self._asking = None
         run = AskRun(
             job=self.name,
             prompt=self.settings.prompt,
@@ -132,6 +144,12 @@ class AskJob(ContextJob):
         if self.settings.notify:
             await self._notify(run, ctx)
         return summary(run, self.settings.max_tool_calls)
+
+    async def terminate(self) -> None:
+        """A stop or the time limit: a model's answer is not worth waiting for (it may
+        take minutes), so the conversation ends at once; nothing is kept or sent."""
+        if self._asking is not None:
+            self._asking.cancel()
 
     def _account(self, tools: Any) -> str:
         """The account the run read: the one the tools saw, else the last synced one."""
@@ -163,6 +181,12 @@ class AskJob(ContextJob):
         if self.show is None:  # nobody printed it: the local outputs show it
             notifier.emit_local(notification)
         await notifier.flush()
+
+
+def _cancelling() -> bool:
+    """Whether the task running this is itself being cancelled (the grace is over)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def summary(run: AskRun, limit: int) -> str:

@@ -16,7 +16,6 @@ local server of this process.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,15 +38,16 @@ class ModelChoice:
 def choose_model(
     option: str | None, settings: Settings, configured: str | None = None
 ) -> ModelChoice:
-    """`--model` > `TTAI_MODEL` > `configured` (an `[ask.NAME] model`) > `[ask] model` >
-    llm's default. Empty values count as not given."""
+    """`--model` > `TTAI_MODEL` (the environment or the .env file) > `[ask] model` >
+    llm's default. A daemon job's own `[ask.NAME] model` (`configured`) is the most
+    specific choice there is: it comes first (a daemon job has no `--model`). Empty values
+    count as not given."""
     if option and option.strip():
         return ModelChoice(option.strip(), "--model")
-    env = os.environ.get("TTAI_MODEL", "").strip()
-    if env:
-        return ModelChoice(env, "TTAI_MODEL")
     if configured and configured.strip():
-        return ModelChoice(configured.strip(), "config.toml")
+        return ModelChoice(configured.strip(), "[ask.NAME] model")
+    if settings.model:
+        return ModelChoice(settings.model, "TTAI_MODEL")
     if settings.file.ask_model:
         return ModelChoice(settings.file.ask_model, "[ask] model")
     return ModelChoice(None, "llm's default")
@@ -70,6 +70,11 @@ def resolve_model(choice: ModelChoice) -> Any:
     llm = import_llm()
     try:
         model = llm.get_async_model(choice.name)
+    except OSError as exc:  # llm's folder cannot be created (a read-only home, say)
+        raise ConfigError(
+            f"llm cannot use its folder ({exc.strerror or exc}): set LLM_USER_PATH to a "
+            "folder it can read (its keys and extra-openai-models.yaml live there)"
+        ) from None
     except llm.UnknownModelError:
         shown = choice.name or llm.get_default_model()
         if choice.name is None:
