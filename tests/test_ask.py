@@ -282,6 +282,20 @@ def test_credentials_and_the_account_number_never_reach_the_model(
     assert results["orders"]["rows"], "the order history is there"
 
 
+def test_the_account_number_is_masked_even_in_text_the_broker_wrote(
+    ttai, account: RunningServer, sim: SimulatedTastytrade, model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    sim.account.deposit(Decimal(500), sim.now() - timedelta(days=1))
+    sim.account.transactions[-1]["description"] = f"Transfer from {DEMO_ACCOUNT} savings"
+    model.script = [Turn(tool_calls=[("transactions", {"days": 3})]), Turn(text="ok")]
+    assert ask(ttai, "What moved?", "--model", "scripted", "--no-notify").code == 0
+    assert DEMO_ACCOUNT.encode() not in b"".join(model.raw)
+    rows = tool_results(model.requests[-1]["messages"])["transactions"]["rows"]
+    assert [r[-1] for r in rows if r[1] != "Trade"] == ["Transfer from ...0001 savings"]
+
+
 def test_the_broker_sees_no_write_request_during_ask(
     ttai, account: RunningServer, sim: SimulatedTastytrade, model: ScriptedModel
 ) -> None:  # type: ignore[no-untyped-def]

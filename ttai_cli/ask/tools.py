@@ -63,6 +63,10 @@ READ_ONLY_TOOLS = (
     "upcoming_events",
 )
 ALERT_TOOLS = ("add_alert", "remove_alert")
+# tools whose answers carry the account's own records (text a broker wrote may name it)
+ACCOUNT_TOOLS = frozenset(
+    {"account_summary", "positions", "strategies", "risk", "transactions", "orders"}
+)
 
 _NO_ARGS: dict[str, Any] = {"type": "object", "properties": {}}
 _SYMBOLS: dict[str, Any] = {
@@ -232,9 +236,16 @@ class AccountTools:
         self.allow_alerts = allow_alerts
         self.fresh_for = fresh_for
         self.greeks_timeout = greeks_timeout
-        self.accounts: set[str] = set()  # full account numbers seen: masked in every answer
+        # full account numbers: masked in every answer (those configured or recorded, and
+        # the one the broker reads, learnt at the first answer from the account)
+        self.accounts: set[str] = set()
         if context.settings.account_id:
             self.accounts.add(context.settings.account_id)
+        from ttai_cli.store.records import RecordsRepository
+
+        for balances in RecordsRepository(context.store).latest_balances_by_account():
+            self._remember(balances.account_number)
+        self._learnt = False
         self._implementations: dict[str, Callable[..., Awaitable[Any]]] = {
             "account_summary": self.account_summary,
             "positions": self.positions,
@@ -279,6 +290,8 @@ class AccountTools:
                     f"{', '.join(unknown)}"
                 )
             result = await implementation(**arguments)
+            if name in ACCOUNT_TOOLS:
+                await self._learn_account()
         except TtaiError as exc:
             result = {"error": str(exc)}
         except Exception as exc:  # a bug of ours must not end the conversation
@@ -317,6 +330,16 @@ class AccountTools:
         from ttai_cli.services.portfolio import PortfolioService
 
         return PortfolioService(self.context.open_broker, self.context.clock, self.context.store)
+
+    async def _learn_account(self) -> None:
+        """The broker's account number, to mask, when none is known yet (none configured,
+        none recorded): once, after the first answer from the account, when the broker
+        already knows it (no request more)."""
+        if self._learnt or self.accounts:
+            return
+        self._learnt = True
+        async with self.context.open_broker() as broker:
+            self._remember(await broker.account_number())
 
     def _remember(self, account_number: str) -> None:
         if account_number:

@@ -200,6 +200,10 @@ class Broker(Protocol):
 
     async def market_session(self) -> MarketSessionStatus: ...
 
+    async def account_number(self) -> str:
+        """The number of the account this broker reads."""
+        ...
+
     async def order_history(self, since: date) -> list[OrderEvent]:
         """The account's orders received since `since` (a New York date), working ones
         included, newest first. Read only: `GET /accounts/N/orders`."""
