@@ -280,6 +280,8 @@ def test_credentials_and_the_account_number_never_reach_the_model(
     assert not [n for n, r in results.items() if isinstance(r, dict) and "error" in r], results
     assert results["account_summary"]["account"] == "...0001"
     assert results["orders"]["rows"], "the order history is there"
+    metrics = dict(zip(results["market_metrics"]["columns"], results["market_metrics"]["rows"][0]))
+    assert metrics["symbol"] == "AAPL" and metrics["liquidity_0_5"] == 4
 
 
 def test_the_account_number_is_masked_even_in_text_the_broker_wrote(

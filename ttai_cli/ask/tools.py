@@ -142,8 +142,8 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
         _NO_ARGS,
     ),
     "market_metrics": (
-        "Per symbol: IV rank and percentile (0-100), implied volatility (%), beta, next "
-        "earnings date, ex-dividend date and dividend.",
+        "Per symbol: IV rank and percentile (0-100), implied volatility (%), beta, "
+        "liquidity (0-5), next earnings date, ex-dividend date and dividend.",
         _SYMBOLS,
     ),
     "upcoming_events": (
@@ -722,7 +722,7 @@ class AccountTools:
         wanted = self._symbols(symbols)
         found = await MetricsService(
             self.context.store, self.context.clock, self.context.open_broker
-        ).get(wanted)
+        ).get(wanted)  # fetched at most once per symbol and New York day
         rows = [
             [
                 s,
@@ -730,6 +730,7 @@ class AccountTools:
                 _num(m.iv_percentile, 1),
                 _num(m.implied_volatility * 100, 1) if m.implied_volatility is not None else None,
                 _num(m.beta),
+                m.liquidity_rating,
                 m.earnings_date.isoformat() if m.earnings_date else None,
                 m.ex_dividend_date.isoformat() if m.ex_dividend_date else None,
                 _num(m.dividend_amount, 4),
@@ -743,6 +744,7 @@ class AccountTools:
             "iv_percentile",
             "iv_pct",
             "beta",
+            "liquidity_0_5",
             "earnings",
             "ex_dividend",
             "dividend",

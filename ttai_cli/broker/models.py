@@ -116,6 +116,7 @@ class MarketMetric:
     earnings_date: date | None = None  # the next expected report date
     ex_dividend_date: date | None = None  # the upcoming (else latest) ex-dividend date
     dividend_amount: Decimal | None = None  # dollars per share, per payment
+    liquidity_rating: int | None = None  # tastytrade's liquidity rating, 0-5
 
 
 @dataclass(frozen=True)

@@ -520,3 +520,6 @@ def m020_ask_runs(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX ask_runs_by_job ON ask_runs (job, started_at)")
+    # ask's market_metrics tool shows tastytrade's liquidity rating (0-5): the day's
+    # metrics cache keeps it too (rows cached before this have none until the next day)
+    db.execute("ALTER TABLE market_metrics ADD COLUMN liquidity_rating INTEGER")
