@@ -3,8 +3,10 @@
 Each run asks the model (`run.converse`) with a fresh set of tools, keeps the run in
 the database (`record`), hands it to `show` (the CLI prints it) and sends one
 `agent_report` notification (title `Ask: <first words>`, body the answer, data: model,
-tool calls, tokens) unless `notify` is off. Its summary line (in the log and `ttai
-status`'s "last result" for the runs' count) names the tool calls and the tokens.
+tool calls, tokens) unless `notify` is off. Its summary line (the log's "ok" line) names
+the model, the tool calls and the tokens; `ttai status` sums each job's answers and
+tokens from the record. A stop or the time limit (`--timeout`) ends the conversation at
+once: a model's answer is not waited for, and nothing is kept or sent.
 
 Market hours: a one-off runs whenever it is asked; a schedule that repeats (or a
 crontab's `--catch-up`) skips slots while NYSE is closed, unless `--ignore-market-hours`

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ttai_cli.cli.common import AppState, AsJson, console, emit_json
+from ttai_cli.cli.common import AppState, console, emit_json
 from ttai_cli.cli.schedule_options import run_scheduled, with_schedule_options
 from ttai_cli.errors import ConfigError, UsageError
 
@@ -68,6 +68,14 @@ Name = Annotated[
     str | None,
     typer.Option(
         "--name", metavar="NAME", help="Name the job ask:NAME (status, pause, lock, ping)."
+    ),
+]
+AsJson = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help='The answer as JSON: {"answer", "model", "tool_calls", "usage", "started_at", '
+        '"duration_s"} (with --dry-run: the slots).',
     ),
 ]
 Last = Annotated[
