@@ -280,7 +280,8 @@ def test_credentials_and_the_account_number_never_reach_the_model(
     assert not [n for n, r in results.items() if isinstance(r, dict) and "error" in r], results
     assert results["account_summary"]["account"] == "...0001"
     assert results["orders"]["rows"], "the order history is there"
-    metrics = dict(zip(results["market_metrics"]["columns"], results["market_metrics"]["rows"][0]))
+    table = results["market_metrics"]
+    metrics = dict(zip(table["columns"], table["rows"][0], strict=True))
     assert metrics["symbol"] == "AAPL" and metrics["liquidity_0_5"] == 4
 
 
@@ -291,7 +292,9 @@ def test_the_account_number_is_masked_even_in_text_the_broker_wrote(
 
     sim.account.deposit(Decimal(500), sim.now() - timedelta(days=1))
     sim.account.transactions[-1]["description"] = f"Transfer from {DEMO_ACCOUNT} savings"
-    model.script = [Turn(tool_calls=[("transactions", {"days": 3})]), Turn(text="ok")]
+    # side by side, as llm runs a turn's calls: neither answers before the number is known
+    calls = [("orders", {"days": 3}), ("transactions", {"days": 3}), ("positions", {})]
+    model.script = [Turn(tool_calls=calls), Turn(text="ok")]
     assert ask(ttai, "What moved?", "--model", "scripted", "--no-notify").code == 0
     assert DEMO_ACCOUNT.encode() not in b"".join(model.raw)
     rows = tool_results(model.requests[-1]["messages"])["transactions"]["rows"]

@@ -24,6 +24,7 @@ The tools need no model: benchmarks time them directly (`await tools.call(name, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -245,7 +246,7 @@ class AccountTools:
 
         for balances in RecordsRepository(context.store).latest_balances_by_account():
             self._remember(balances.account_number)
-        self._learnt = False
+        self._learning = asyncio.Lock()  # tools run side by side: one asks, the others wait
         self._implementations: dict[str, Callable[..., Awaitable[Any]]] = {
             "account_summary": self.account_summary,
             "positions": self.positions,
@@ -335,11 +336,11 @@ class AccountTools:
         """The broker's account number, to mask, when none is known yet (none configured,
         none recorded): once, after the first answer from the account, when the broker
         already knows it (no request more)."""
-        if self._learnt or self.accounts:
-            return
-        self._learnt = True
-        async with self.context.open_broker() as broker:
-            self._remember(await broker.account_number())
+        async with self._learning:
+            if self.accounts:
+                return
+            async with self.context.open_broker() as broker:
+                self._remember(await broker.account_number())
 
     def _remember(self, account_number: str) -> None:
         if account_number:
