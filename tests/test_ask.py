@@ -790,3 +790,15 @@ def test_tools_answer_from_a_fresh_sync_and_live_otherwise(
     assert asyncio.run(call("quotes", symbols=["A"] * 3, extra=1)) == {
         "error": "quotes takes symbols, not extra"
     }
+
+
+def test_doctor_says_which_model_and_which_daemon_jobs(ttai, clean_env: Path) -> None:  # type: ignore[no-untyped-def]
+    clean_env.mkdir(parents=True, exist_ok=True)
+    (clean_env / "config.toml").write_text(
+        '[ask]\nmodel = "gpt-4o-mini"\n'
+        '[ask.open]\nprompt = "Summary"\nschedule = "--hourly --market-open"\n'
+    )
+    result = ttai("--demo", "doctor", "--offline")
+    line = next(line for line in result.out.splitlines() if " ask " in line)
+    assert "model gpt-4o-mini (" in line and "config.toml line 2)" in line
+    assert "llm installed" in line and "daemon jobs: ask:open (--hourly --market-open)" in line

@@ -189,7 +189,30 @@ class DoctorService:
                 f"tested within {manage.tested_within}%{origin('manage.tested_within')}",
             )
         )
+        checks.append(Check("ask", INFO, self._ask(origin)))
         return checks
+
+    def _ask(self, origin: Callable[[str], str]) -> str:
+        """`ttai ask`: its model, whether llm is installed (looked up, not imported: that
+        takes a second), and the daemon's `[ask.NAME]` jobs."""
+        import importlib.util
+
+        config = self.settings.file
+        if self.settings.model:
+            model = f"model {self.settings.model} (TTAI_MODEL)"
+        elif config.ask_model:
+            model = f"model {config.ask_model}{origin('ask.model')}"
+        else:
+            model = "llm's default model"
+        installed = importlib.util.find_spec("llm") is not None
+        text = model + (
+            "; llm installed" if installed else "; llm not installed (pip install 'ttai-cli[ai]')"
+        )
+        if config.ask_jobs:
+            text += "; daemon jobs: " + ", ".join(
+                f"ask:{job.name} ({job.schedule})" for job in config.ask_jobs.values()
+            )
+        return text
 
     def _jobs_and_calendar(self, store: Store) -> list[Check]:
         from datetime import date, timedelta
