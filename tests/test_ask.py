@@ -798,7 +798,12 @@ def test_doctor_says_which_model_and_which_daemon_jobs(ttai, clean_env: Path) ->
         '[ask]\nmodel = "gpt-4o-mini"\n'
         '[ask.open]\nprompt = "Summary"\nschedule = "--hourly --market-open"\n'
     )
-    result = ttai("--demo", "doctor", "--offline")
-    line = next(line for line in result.out.splitlines() if " ask " in line)
-    assert "model gpt-4o-mini (" in line and "config.toml line 2)" in line
-    assert "llm installed" in line and "daemon jobs: ask:open (--hourly --market-open)" in line
+    result = ttai("--demo", "doctor", "--offline", "--json")
+    checks = json.loads(result.out)
+    (ask_check,) = [
+        c for c in (checks if isinstance(checks, list) else checks["checks"]) if c["name"] == "ask"
+    ]
+    assert ask_check["detail"] == (
+        f"model gpt-4o-mini ({clean_env / 'config.toml'} line 2); llm installed; "
+        "daemon jobs: ask:open (--hourly --market-open)"
+    )
