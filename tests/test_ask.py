@@ -595,6 +595,14 @@ def test_a_missing_key_is_exit_2_saying_llm_keys_set(
     assert "llm keys set openai" in one_line_error(ask(ttai, PROMPT), 2)
 
 
+def test_missing_tastytrade_credentials_are_exit_2_before_any_model(
+    ttai, scripted: RunningModel, model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    line = one_line_error(ask(ttai, PROMPT, "--model", "scripted"), 2)
+    assert "TASTYTRADE_CLIENT_SECRET and TASTYTRADE_REFRESH_TOKEN not set" in line
+    assert model.requests == []
+
+
 def test_empty_instructions_are_exit_2(ttai, account: RunningServer) -> None:  # type: ignore[no-untyped-def]
     assert "give the instructions" in one_line_error(ask(ttai, "  "), 2)
     assert "give the instructions" in one_line_error(ask(ttai), 2)

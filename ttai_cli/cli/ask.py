@@ -156,6 +156,8 @@ def ask(
     if not 1 <= max_tool_calls <= MAX_TOOL_CALLS:
         raise UsageError(f"--max-tool-calls must be from 1 to {MAX_TOOL_CALLS}")
     # no model and no key needed to preview the slots: llm is not even imported
+    if not schedule.dry_run and not state.settings.demo:
+        state.settings.require_credentials()  # before llm's second of importing
     llm_model = None if schedule.dry_run else resolve(state, model)
     repeats = schedule.repeats or schedule.catch_up
     job = AskJob(
