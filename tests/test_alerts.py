@@ -333,6 +333,7 @@ def test_cli_add_list_remove_rearm(ttai) -> None:  # type: ignore[no-untyped-def
             "created_at",
             "triggered_at",
             "repeat_after",
+            "strategy",
         ]
     ] * 2
     assert rows[1]["threshold"] == -3.0 and rows[0]["note"] == "trim"

@@ -122,6 +122,7 @@ def test_configured_destination_shows_pending_and_failed_zero(ttai: Any, monkeyp
     metrics = scrape(ttai)
     assert metrics.samples("ttai_outbox_notifications") == {
         (("destination", "ntfy"), ("status", "failed")): 0,
+        (("destination", "ntfy"), ("status", "held")): 0,
         (("destination", "ntfy"), ("status", "pending")): 0,
     }
 
@@ -267,8 +268,10 @@ def test_outbox_pending_for_a_dead_receiver_and_failed_for_a_rejecting_one(
         rejecting.stop()
     assert metrics.samples("ttai_outbox_notifications") == {
         (("destination", "ntfy"), ("status", "failed")): 1,
+        (("destination", "ntfy"), ("status", "held")): 0,
         (("destination", "ntfy"), ("status", "pending")): 0,
         (("destination", "webhook"), ("status", "failed")): 0,
+        (("destination", "webhook"), ("status", "held")): 0,
         (("destination", "webhook"), ("status", "pending")): 1,
     }
 

@@ -18,6 +18,7 @@ import typer
 from ttai_cli import __version__, logs
 from ttai_cli.cli import (
     alerts,
+    ask,
     common,
     deploy,
     doctor,
@@ -135,6 +136,7 @@ deploy.register(app)
 doctor.register(app)
 watch.register(app)
 metrics.register(app)
+ask.register(app)
 
 
 GLOBAL_FLAGS = frozenset({"--demo", "-q", "--quiet", "-v", "--verbose"})

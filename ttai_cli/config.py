@@ -33,6 +33,9 @@ NOTIFICATION_BACKENDS = (
 )
 TRUTHY = {"1", "true", "yes", "on"}
 FALSY = {"", "0", "false", "no", "off"}
+# How long a write waits for another process's write lock before `database busy`
+# (README), in seconds; TTAI_DB_BUSY_TIMEOUT changes it.
+DB_BUSY_TIMEOUT = 10.0
 
 
 class Secret:
@@ -81,6 +84,13 @@ class Settings:
     api_attempts: int = 4
     streaming: bool = True  # TTAI_STREAMING=0: never stream, alerts poll
     account_streamer_url: str | None = None  # TTAI_ACCOUNT_STREAMER_URL, else derived
+    # TTAI_DB_BUSY_TIMEOUT: seconds a write waits for another process's lock
+    db_busy_timeout: float = DB_BUSY_TIMEOUT
+    # TTAI_DB_MAX_PAGES: a cap on the database file in pages (SQLite's max_page_count),
+    # for trying out a full disk; None: only the disk limits it
+    db_max_pages: int | None = None
+
+    model: str | None = None  # TTAI_MODEL: `ttai ask`'s model when --model is not given
     # config.toml (--config, TTAI_CONFIG, $TTAI_HOME/config.toml) with the environment
     # winning over it: routes, quiet hours, pings, management defaults
     file: FileConfig = field(default_factory=FileConfig)
@@ -267,6 +277,11 @@ def load_settings(
     merged = dict(read_env_file(path)) if path else {}
     merged.update(base_env)  # the real environment always wins
 
+    if home is None and "TTAI_HOME" in merged and not merged["TTAI_HOME"].strip():
+        # set but empty (`TTAI_HOME=` in a unit file or .env): a typo, not "the default"
+        raise ConfigError(
+            "TTAI_HOME is set but empty: set it to the state directory, or unset it for the default"
+        )
     home_dir = home or (Path(merged["TTAI_HOME"]).expanduser() if merged.get("TTAI_HOME") else None)
     home_option = "--home" if home else "TTAI_HOME" if home_dir else None
     for name in DESTINATION_URL_VARS:
@@ -304,6 +319,11 @@ def load_settings(
         if merged.get("TTAI_STREAMING", "").strip()
         else True,
         account_streamer_url=_websocket_url(merged, "TTAI_ACCOUNT_STREAMER_URL"),
+        db_busy_timeout=_number(merged, "TTAI_DB_BUSY_TIMEOUT", DB_BUSY_TIMEOUT, low=0, high=3600),
+        db_max_pages=int(_number(merged, "TTAI_DB_MAX_PAGES", 0, low=1, high=2**31 - 1))
+        if merged.get("TTAI_DB_MAX_PAGES", "").strip()
+        else None,
+        model=merged.get("TTAI_MODEL", "").strip() or None,
         file=file_config,
     )
 

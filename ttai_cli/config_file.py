@@ -1,4 +1,5 @@
-"""`config.toml`: notification routes, quiet hours, per-job pings, management defaults.
+"""`config.toml`: notification routes, quiet hours, per-job pings, management defaults,
+`ttai ask`'s model and its scheduled prompts.
 
 The file is optional. Its path is `--config PATH` (must exist), else `TTAI_CONFIG` (must
 exist), else `$TTAI_HOME/config.toml` (read when it is there). It is parsed with the
@@ -25,6 +26,12 @@ ping = "https://hc-ping.com/UUID"
 profit_target = 50                      # % of max profit
 manage_dte = 21
 tested_within = 2                       # % from a short strike
+[ask]
+model = "gpt-4o-mini"                   # `ttai ask`'s model (llm's names)
+[ask.open]                              # a daemon job `ask:open` of `ttai run`
+prompt = "Check my portfolio and send me a summary"
+schedule = "--hourly --market-open"     # schedule options, as on the command line
+model = "claude-3.5-haiku"              # optional: this job's own model
 ```
 """
 
@@ -48,6 +55,7 @@ ROUTE_DEFAULT = "*"
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-:*]+)\s*=""")
+ASK_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,17 @@ class ManageDefaults:
 
 
 @dataclass(frozen=True)
+class AskJobConfig:
+    """`[ask.NAME]`: a scheduled `ttai ask` the daemon runs as job `ask:NAME`."""
+
+    name: str
+    prompt: str
+    schedule: str  # schedule options as typed on the command line: "--hourly --market-open"
+    model: str | None = None
+    source: str = ""  # `PATH line N` of the table, for messages
+
+
+@dataclass(frozen=True)
 class FileConfig:
     """What `config.toml` (and the environment variables that win over it) say.
 
@@ -104,6 +123,8 @@ class FileConfig:
     quiet_allow: frozenset[str] = frozenset(DEFAULT_QUIET_ALLOW)
     job_pings: Mapping[str, str] = field(default_factory=dict)
     manage: ManageDefaults = field(default_factory=ManageDefaults)
+    ask_model: str | None = None  # `[ask] model`
+    ask_jobs: Mapping[str, AskJobConfig] = field(default_factory=dict)  # `[ask.NAME]`
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def route(self, notification_type: str) -> tuple[str, ...] | None:
@@ -241,7 +262,7 @@ class _Reader:
 
     # -- the file --------------------------------------------------------------------------
     def build(self, data: dict[str, Any], env: Mapping[str, str]) -> FileConfig:
-        top = self.table(data, "", ("notify", "jobs", "manage"))
+        top = self.table(data, "", ("notify", "jobs", "manage", "ask"))
         notify = self.table(
             top.get("notify", {}), "notify", ("quiet_hours", "quiet_allow", "routes")
         )
@@ -249,6 +270,7 @@ class _Reader:
         quiet_hours = self.quiet_hours(notify)
         quiet_allow = self.quiet_allow(notify)
         quiet_hours, quiet_allow = self.environment(env, quiet_hours, quiet_allow)
+        ask_model, ask_jobs = self.ask(top.get("ask", {}))
         return FileConfig(
             path=self.path,
             routes=routes,
@@ -256,6 +278,8 @@ class _Reader:
             quiet_allow=quiet_allow,
             job_pings=self.pings(top.get("jobs", {})),
             manage=self.manage(top.get("manage", {})),
+            ask_model=ask_model,
+            ask_jobs=ask_jobs,
             sources=dict(self.sources),
         )
 
@@ -376,6 +400,45 @@ class _Reader:
             values[name] = value if integral else Decimal(str(value))
             self.took(key)
         return ManageDefaults(**values)
+
+    def ask(self, raw: Any) -> tuple[str | None, dict[str, AskJobConfig]]:
+        """`[ask] model` and the `[ask.NAME]` tables (`prompt`, `schedule`, `model`).
+        The schedule string is checked as schedule options when the daemon builds the
+        job (the command line's own parser), not here."""
+        table = self.table(raw, "ask", None)
+        model: str | None = None
+        jobs: dict[str, AskJobConfig] = {}
+        for name, value in table.items():
+            if name == "model":
+                model = self._text(value, "ask.model", 'a model name, e.g. "gpt-4o-mini"')
+                continue
+            key = f"ask.{name}"
+            if not isinstance(value, dict):
+                raise self.fail(key, "unknown key (known in [ask]: model, and [ask.NAME] tables)")
+            if not ASK_NAME.match(name):
+                raise self.fail(key, "NAME must be letters, digits, - or _ (at most 64)")
+            job = self.table(value, key, ("prompt", "schedule", "model"))
+            for required in ("prompt", "schedule"):
+                if required not in job:
+                    raise self.fail(key, f"needs {required} = ...")
+            jobs[name] = AskJobConfig(
+                name=name,
+                prompt=self._text(job["prompt"], f"{key}.prompt", "the instructions"),
+                schedule=self._text(
+                    job["schedule"], f"{key}.schedule", 'schedule options, e.g. "--hourly"'
+                ),
+                model=self._text(job["model"], f"{key}.model", "a model name")
+                if "model" in job
+                else None,
+                source=self.where(key),
+            )
+        return model, jobs
+
+    def _text(self, value: Any, key: str, what: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be {what}")
+        self.took(key)
+        return value.strip()
 
 
 def parse_quiet_hours(raw: str | None) -> QuietHours:

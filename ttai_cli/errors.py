@@ -38,11 +38,43 @@ class Interrupted(TtaiError):
 
 
 class StoreError(TtaiError):
-    """The local database could not be used."""
+    """The local database could not be used. SQLite's own errors become one of these
+    subclasses in one place (`ttai_cli.store.connection.translate`)."""
 
 
 class NotATtaiDatabase(StoreError):
     """The database file belongs to something else (or is not SQLite at all): exit 2."""
+
+    exit_code = 2
+
+
+class DiskFull(StoreError):
+    """The database cannot grow: the disk is full (SQLITE_FULL). Exit 1; loops count it
+    as a failed run and try again at their cadence."""
+
+
+class NoRoomToStart(StoreError):
+    """A new database could not be created for lack of space: the state directory is
+    on a full filesystem, a configuration problem (exit 2)."""
+
+    exit_code = 2
+
+
+class DatabaseBusy(StoreError):
+    """Another process held the database's write lock for longer than the busy
+    timeout (SQLITE_BUSY / SQLITE_LOCKED): exit 1."""
+
+
+class DatabaseReadOnly(StoreError):
+    """The database file, or the directory it needs to write its journal in, is not
+    writable (SQLITE_READONLY): configuration, exit 2."""
+
+    exit_code = 2
+
+
+class DatabaseDamaged(StoreError):
+    """The database file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB): exit 2, and the
+    message points at `ttai doctor` for the way back."""
 
     exit_code = 2
 

@@ -7,7 +7,8 @@ not count as "the condition has been false again" for re-arming either.
 Notification texts are what a trader reads on a phone:
 `AAPL is now $185.50 (above $185.00)`, `SPY 11/28 450P expires in 3 days`,
 `TSLA short put P&L +52% (target +50%)`, `Buying power used 52.3% of net liq (above 50%)`,
-`AAPL reports earnings in 3 days (Thu 11/27)`.
+`AAPL reports earnings in 3 days (Thu 11/27)`. Strategy alerts (`--strategy`, tested)
+are `alerts/strategy.py`'s.
 
 The account-level kinds read plain figures of the view (`nlv`, `bp_used_percent`,
 `drawdown_percent`) or the portfolio risk snapshot (theta, beta-weighted delta); a
@@ -23,12 +24,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli.alerts.models import Alert, Evaluation
+from ttai_cli.alerts.strategy import evaluate_strategy, is_strategy_alert
 from ttai_cli.broker.models import MarketMetric, Quote
 from ttai_cli.broker.symbols import parse_occ, readable
 from ttai_cli.services.portfolio import PositionView
 
 if TYPE_CHECKING:
     from ttai_cli.services.risk import RiskReport
+    from ttai_cli.strategies import Strategy
 
 
 @dataclass
@@ -44,6 +47,8 @@ class MarketView:
     high_water: Decimal | None = None  # that mark
     risk: RiskReport | None = None  # for theta and beta-delta alerts
     risk_error: str = ""  # why `risk` is missing
+    # the account's strategies, grouped only when a strategy alert is watched
+    strategies: list[Strategy] | None = None
 
 
 def earnings_symbol(symbol: str) -> str:
@@ -101,7 +106,9 @@ def positions_for(
 
 
 def evaluate(alert: Alert, view: MarketView, today: date) -> Evaluation:
-    if alert.type == "price":
+    if is_strategy_alert(alert):  # `--strategy` pnl / dte, and tested
+        result = evaluate_strategy(alert, view.strategies, today)
+    elif alert.type == "price":
         result = _price(alert, view, today)
     elif alert.type == "change":
         result = _change(alert, view, today)

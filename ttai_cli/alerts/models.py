@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,8 @@ class Alert:
     triggered_at: datetime | None
     cleared_at: datetime | None
     fire_count: int
+    # a pnl / dte / tested alert bound to the strategy on `symbol` expiring that day
+    strategy: date | None = None
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def market_metric(info: Any) -> MarketMetric:
         earnings_date=earnings,
         ex_dividend_date=max(ex_dates) if ex_dates else None,
         dividend_amount=info.dividend_rate_per_share or None,
+        liquidity_rating=info.liquidity_rating,
     )
 
 

@@ -11,7 +11,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ttai_cli.streaming.events import OrderEvent
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class MarketMetric:
     earnings_date: date | None = None  # the next expected report date
     ex_dividend_date: date | None = None  # the upcoming (else latest) ex-dividend date
     dividend_amount: Decimal | None = None  # dollars per share, per payment
+    liquidity_rating: int | None = None  # tastytrade's liquidity rating, 0-5
 
 
 @dataclass(frozen=True)
@@ -196,3 +200,12 @@ class Broker(Protocol):
         ...
 
     async def market_session(self) -> MarketSessionStatus: ...
+
+    async def account_number(self) -> str:
+        """The number of the account this broker reads."""
+        ...
+
+    async def order_history(self, since: date) -> list[OrderEvent]:
+        """The account's orders received since `since` (a New York date), working ones
+        included, newest first. Read only: `GET /accounts/N/orders`."""
+        ...

@@ -195,6 +195,21 @@ class TastytradeBroker:
         orders = await self._call("orders", lambda: account.get_live_orders(self._session))
         return [order_event(o) for o in orders]
 
+    async def order_history(self, since: date) -> list[Any]:
+        """Orders received since `since` (every status, working ones too), newest first,
+        as `OrderEvent`s: the order history a person reads (`ttai ask`'s `orders` tool).
+        A read of `/accounts/N/orders`, every page."""
+        from ttai_cli.streaming.account import order_event
+
+        account = await self._get_account()
+        orders = await self._call(
+            "order history",
+            lambda: account.get_order_history(
+                self._session, per_page=200, page_offset=None, start_date=since, sort="Desc"
+            ),
+        )
+        return [order_event(o) for o in orders]
+
     async def account_number(self) -> str:
         return str((await self._get_account()).account_number)
 

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from ttai_cli.scheduling.options import ScheduleOptions
 
 alerts_app = typer.Typer(
-    help="Price, change, IV-rank, delta, DTE, P&L and earnings alerts, and account-level "
-    "bp-usage, drawdown, theta and beta-delta alerts.",
+    help="Price, change, IV-rank, delta, DTE, P&L, tested and earnings alerts (P&L, DTE and "
+    "tested also on one strategy), and account-level bp-usage, drawdown, theta and "
+    "beta-delta alerts.",
     no_args_is_help=True,
 )
 
@@ -32,7 +33,7 @@ Condition = Annotated[
     str,
     typer.Argument(
         help="above/below (price, change, iv-rank, beta-delta), above (delta, bp-usage, drawdown), "
-        "below (dte, theta), profit/loss (pnl), within (earnings)."
+        "below (dte, theta), profit/loss (pnl), within (earnings, tested)."
     ),
 ]
 Threshold = Annotated[
@@ -46,8 +47,17 @@ Kind = Annotated[
     str,
     typer.Option(
         "--type",
-        help="price, change, delta, dte, pnl, iv-rank, earnings; account-level: bp-usage, "
-        "drawdown, theta, beta-delta.",
+        help="price, change, delta, dte, pnl, iv-rank, earnings, tested; account-level: "
+        "bp-usage, drawdown, theta, beta-delta.",
+    ),
+]
+StrategyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--strategy",
+        metavar="EXPIRATION",
+        help="Bind a pnl, dte or tested alert to the strategy on SYMBOL expiring then "
+        "(2027-01-15, 1/15, 1/15/27, jan15; no year: the next such date).",
     ),
 ]
 Note = Annotated[str | None, typer.Option("--note", help="A reminder shown with the notification.")]
@@ -78,10 +88,13 @@ def add(
     kind: Kind = "price",
     note: Note = None,
     repeat_after: RepeatAfter = None,
+    strategy: StrategyOption = None,
 ) -> None:
     """Add an alert and print its id. Negative thresholds work:
     `ttai alerts add SPY below -3 --type change`. Account-level kinds take no symbol:
-    `ttai alerts add --type bp-usage above 50`."""
+    `ttai alerts add --type bp-usage above 50`. Strategy alerts:
+    `ttai alerts add TSLA --strategy 1/15 --type pnl profit 50` (percent of the credit),
+    `ttai alerts add TSLA --type tested within 2` (near a short strike, or through it)."""
     from ttai_cli.alerts.rules import parse_alert
     from ttai_cli.scheduling.parse import parse_duration
 
@@ -89,7 +102,8 @@ def add(
     given: str | None = symbol
     if threshold is None:  # two words: CONDITION THRESHOLD, no symbol (account-level)
         given, condition, threshold = None, symbol, condition
-    spec = parse_alert(given, kind, condition, threshold, note, repeat)
+    today = AppState.of(ctx).clock.now().date()
+    spec = parse_alert(given, kind, condition, threshold, note, repeat, strategy, today)
     alert_id, warnings = run(_service(ctx).add_checked(spec))
     for warning in warnings:
         typer.echo(f"ttai: warning: {warning}", err=True)
@@ -110,11 +124,14 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     if not alerts:
         console().print("No alerts." if all_ else "No active alerts (--all shows triggered ones).")
         return
+    from ttai_cli.broker.symbols import short_date
+
     today = AppState.of(ctx).clock.now().date()
     rows = [
         [
             str(a.id),
             shown_symbol(a.symbol, today),
+            short_date(a.strategy, today) if a.strategy else "",
             a.type,
             a.condition,
             shown_threshold(a.type, a.threshold),
@@ -127,10 +144,21 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     ]
     table(
         "Alerts",
-        ["Id", "Symbol", "Type", "Condition", "Threshold", "Status", "Triggered", "Repeat", "Note"],
+        [
+            "Id",
+            "Symbol",
+            "Strategy",
+            "Type",
+            "Condition",
+            "Threshold",
+            "Status",
+            "Triggered",
+            "Repeat",
+            "Note",
+        ],
         rows,
-        right=(0, 4),
-        wrap=(8,),
+        right=(0, 5),
+        wrap=(9,),
     )
 
 

@@ -104,9 +104,9 @@ class AppState:
 
     def store(self) -> Store:
         if self._store is None:
-            from ttai_cli.store import open_store
+            from ttai_cli.store import open_settings_store
 
-            self._store = open_store(self.settings.database_path)
+            self._store = open_settings_store(self.settings)
             if self.settings.demo:
                 from ttai_cli.services.demo import seed_demo
 

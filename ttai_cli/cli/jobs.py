@@ -27,8 +27,25 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
     service = state.scheduling()
     statuses = service.statuses(now)
     streams = service.stream_states(now)
+    asked = _ask_usage(state, now)
     if as_json:
-        emit_json({"jobs": statuses, "streams": [f.as_json(now) for f in streams]})
+        emit_json(
+            {
+                "jobs": statuses,
+                "streams": [f.as_json(now) for f in streams],
+                "ask": [
+                    {
+                        "job": u.job,
+                        "runs": u.runs,
+                        "input_tokens": u.input_tokens,
+                        "output_tokens": u.output_tokens,
+                        "last_started_at": u.last_started_at,
+                        "model": u.last_model,
+                    }
+                    for u in asked
+                ],
+            }
+        )
         return
     if not statuses:
         console().print("No job has run yet.")
@@ -66,6 +83,33 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
     table("Jobs", headers, rows, right=(2, 3, 4, 5), wrap=(7,))
     if streams:
         _stream_table(streams, now)
+    if asked:
+        _ask_table(asked)
+
+
+def _ask_usage(state: AppState, now):  # type: ignore[no-untyped-def]
+    """`ttai ask`'s answered runs and tokens per job over the last 30 days."""
+    from ttai_cli.ask.record import AskRepository
+
+    return AskRepository(state.store()).usage(now)
+
+
+def _ask_table(asked) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.ask.record import RECENT_DAYS
+
+    rows = [
+        [
+            u.job,
+            str(u.runs),
+            f"{u.input_tokens:,}",
+            f"{u.output_tokens:,}",
+            _when(u.last_started_at),
+            u.last_model or "—",
+        ]
+        for u in asked
+    ]
+    headers = ["Ask job", "Answers", "Tokens in", "Tokens out", "Last answer", "Model"]
+    table(f"Ask (last {RECENT_DAYS} days)", headers, rows, right=(1, 2, 3))
 
 
 def _stream_table(streams, now) -> None:  # type: ignore[no-untyped-def]

@@ -10,9 +10,11 @@ from ttai_cli.cli.common import AppState, AsJson, emit_json, run, table
 
 if TYPE_CHECKING:
     from ttai_cli.market.calendar import Session
+    from ttai_cli.market.hours import MarketState
 
 market_app = typer.Typer(
-    help="NYSE market hours: is it open, and the session calendar.", no_args_is_help=True
+    help="Market hours: NYSE (and every market's own: CME Globex futures, crypto), and the NYSE session calendar.",
+    no_args_is_help=True,
 )
 Now = Annotated[
     str | None, typer.Option("--now", metavar="ISO", help="Ask about this instant instead of now.")
@@ -45,11 +47,13 @@ def _session_json(session: Session | None) -> dict[str, object] | None:
 
 @market_app.command()
 def status(ctx: typer.Context, now: Now = None, as_json: AsJson = False) -> None:
-    """Is NYSE open now (or at --now), and when it next opens and closes."""
+    """Is NYSE open now (or at --now), and when it next opens and closes; and each
+    market's own hours (NYSE, CME Globex futures, crypto)."""
     from ttai_cli.scheduling.parse import parse_instant
 
     service = _service(ctx)
     result = service.status_at(parse_instant(now)) if now else run(service.status())
+    markets = service.markets(result)
     if as_json:
         emit_json(
             {
@@ -60,6 +64,14 @@ def status(ctx: typer.Context, now: Now = None, as_json: AsJson = False) -> None
                 "next_close": result.next_close,
                 "source": result.source,
                 "reason": result.reason,
+                "markets": {
+                    name: {
+                        "open": state.open,
+                        "next_open": state.next_open,
+                        "next_close": state.next_close,
+                    }
+                    for name, state in markets.items()
+                },
             }
         )
         return
@@ -71,6 +83,28 @@ def status(ctx: typer.Context, now: Now = None, as_json: AsJson = False) -> None
         ["Source", result.source],
     ]
     table("NYSE", ["", ""], rows, show_header=False)
+    table(
+        "Each alert keeps its market's hours",
+        ["", ""],
+        [[_MARKET_NAMES[name], _market_line(state)] for name, state in markets.items()],
+        show_header=False,
+    )
+
+
+_MARKET_NAMES = {
+    "equity": "Equities: NYSE",
+    "futures": "Futures: CME Globex",
+    "crypto": "Crypto",
+}
+
+
+def _market_line(state: MarketState) -> str:
+    """`closed: daily halt until 18:00`, `closed: Sunday; opens Mon 09:30`: one line
+    per market, the next open added where the reason does not say it."""
+    reason = state.reason.split(" (no session on ")[0]  # the Now row has the date
+    if state.open or state.next_open is None or " until " in reason:
+        return reason
+    return f"{reason}; opens {state.next_open:%a %H:%M}"
 
 
 @market_app.command()

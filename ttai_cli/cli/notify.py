@@ -12,6 +12,7 @@ from ttai_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from ttai_cli.services.notifications import FlushReport
+    from ttai_cli.store.outbox import Delivery
 
 notify_app = typer.Typer(
     help="Notifications: test destinations, inspect, flush, retry and drop the outbox.",
@@ -59,10 +60,17 @@ def test(ctx: typer.Context, backend: Backend = None, as_json: AsJson = False) -
 
 @notify_app.command()
 def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
-    """Pending and failed deliveries, with attempts and the last error."""
+    """Pending, held (quiet hours: with the time they go) and failed deliveries, with
+    attempts and the last error."""
     from ttai_cli.clock import NEW_YORK
 
-    deliveries = AppState.of(ctx).notifier().outbox.undelivered()
+    notifier = AppState.of(ctx).notifier()
+    deliveries = notifier.outbox.undelivered()
+    now = notifier.clock.now()
+
+    def status(d: Delivery) -> str:
+        return "held" if d.held_at(now) else d.status
+
     if as_json:
         emit_json(
             [
@@ -72,10 +80,11 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
                     "type": d.notification.notification_type,
                     "title": d.notification.title,
                     "destination": d.destination,
-                    "status": d.status,
+                    "status": status(d),
                     "attempts": d.attempts,
                     "last_error": d.last_error,
                     "next_attempt_at": d.next_attempt_at,
+                    "held_until": d.held_until if d.held_at(now) else None,
                 }
                 for d in deliveries
             ]
@@ -89,7 +98,9 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
             d.notification.id[:8],
             f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}",
             d.destination,
-            d.status,
+            f"held {d.held_until.astimezone(NEW_YORK):%H:%M}"
+            if d.held_until is not None and d.held_at(now)
+            else d.status,
             str(d.attempts),
             d.notification.title[:40],
             (d.last_error or "")[:60],
@@ -102,13 +113,17 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
         rows,
         right=(4,),
         wrap=(5, 6),
+        caption="held HH:MM: quiet hours hold it; it goes at HH:MM, New York time"
+        if any(d.held_at(now) for d in deliveries)
+        else None,
     )
 
 
 @notify_app.command()
 def flush(ctx: typer.Context) -> None:
     """Retry pending deliveries now, whatever their next-attempt time (exit 1 while some
-    are still pending or failed for good)."""
+    are still pending or failed for good). Held ones wait for the end of quiet hours
+    (not a failure: exit 0 when only they are left)."""
     notifier = AppState.of(ctx).notifier()
     _finish(run(notifier.flush(force=True)), notifier.failed_counts())
 
@@ -138,6 +153,20 @@ def _targets(ids: list[str] | None, failed: bool) -> list[str] | None:
     return None if failed else list(dict.fromkeys(ids or []))
 
 
+def held_line(report: FlushReport) -> str:
+    """`3 held by quiet hours until 07:00` (New York time)."""
+    from ttai_cli.clock import NEW_YORK
+
+    assert report.held_from is not None and report.held_to is not None
+    first = f"{report.held_from.astimezone(NEW_YORK):%H:%M}"
+    last = f"{report.held_to.astimezone(NEW_YORK):%H:%M}"
+    until = first if first == last else f"{first} (the last at {last})"
+    n = report.held
+    return (
+        f"{n} notification{'' if n == 1 else 's'} held by quiet hours until {until} New York time"
+    )
+
+
 def _finish(report: FlushReport, failed: dict[str, int]) -> None:
     """Print what a flush did; exit 1 while something is pending or failed for good."""
     out = console()
@@ -149,6 +178,8 @@ def _finish(report: FlushReport, failed: dict[str, int]) -> None:
     )
     for destination, error in report.pending.items():
         out.print(f"  {destination}: {error}")
+    if report.held:
+        out.print(held_line(report))
     if failed:
         total = sum(failed.values())
         where = ", ".join(f"{d}: {n}" for d, n in failed.items())
@@ -196,6 +227,8 @@ def send(
     report = run(AppState.of(ctx).notifier().notify(Notification(kind, title, body, fields)))
     for destination, error in report.pending.items():
         console().print(f"stored; {destination} will be retried: {error}")
+    if report.held:
+        console().print(held_line(report))
 
 
 def register(app: typer.Typer) -> None:

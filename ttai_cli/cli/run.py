@@ -151,6 +151,9 @@ def run_daemon(
     # TTAI_STREAMING=0: no stream job; the polling alerts job does all the work
     names = [n for n in JOB_NAMES if n != "stream" or state.settings.streaming]
     jobs = [create_job(n, context) for n in names]
+    from ttai_cli.cli.ask import daemon_jobs
+
+    jobs += daemon_jobs(state, context)  # config.toml's [ask.NAME] tables: jobs ask:NAME
     for job in jobs:
         if isinstance(job, StreamJob):
             # the daemon's polling `alerts` job takes over while the stream is down

@@ -195,6 +195,10 @@ def with_schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
         for p in signature.parameters.values()
         if p.name != "schedule"
     ]
+    # A command with a `--json` of its own (`ask`: its answer as JSON) lends it to
+    # `--dry-run`: one option, two uses.
+    own_json = "as_json" in signature.parameters
+    options = [o for o in _OPTIONS if not (own_json and o[0] == "as_json")]
     added = [
         inspect.Parameter(
             name,
@@ -202,12 +206,14 @@ def with_schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=_DEFAULTS.get(name, False if kind is bool else None),
             annotation=Annotated[kind, option],
         )
-        for name, kind, option in _OPTIONS
+        for name, kind, option in options
     ]
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name, _, _ in _OPTIONS}
+        values = {name: kwargs.pop(name) for name, _, _ in options}
+        if own_json:
+            values["as_json"] = bool(kwargs["as_json"] and values["dry_run"])
         return command(*args, schedule=parse_schedule_options(values), **kwargs)
 
     new_signature = signature.replace(parameters=own + added, return_annotation=None)
@@ -227,10 +233,18 @@ def render_dry_run(previews: list[Any], as_json: bool) -> None:
 
 def require_credentials_for(state: Any, jobs: list[Any]) -> None:
     """A missing credential is a configuration error (exit 2, one line) before the first
-    run, not one failed run per cycle, for jobs that talk to tastytrade."""
+    run, not one failed run per cycle, for jobs that talk to tastytrade. So is a
+    notification backend or route that names a destination without its URL (every job
+    may notify, if only of its own failure)."""
     settings = state.settings
     if not settings.demo and any(job.needs_broker for job in jobs):
         settings.require_credentials()
+    if settings.notification_backends != ("auto",) or settings.file.routes:
+        import sys  # (`auto` without routes cannot name a missing URL: no import needed)
+
+        from ttai_cli.services.notifications import resolve_routing
+
+        resolve_routing(settings, sys.stderr.isatty())
 
 
 def run_scheduled(

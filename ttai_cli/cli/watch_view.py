@@ -155,7 +155,7 @@ def alert_label(a: AlertLine) -> str:
     threshold = f"{a.threshold.normalize():f}"
     if a.type == "price":
         threshold = money(a.threshold)
-    elif a.type in ("change", "pnl", "bp-usage", "drawdown"):
+    elif a.type in ("change", "pnl", "bp-usage", "drawdown", "tested"):
         threshold += "%"
     return f"{a.symbol} {a.type} {a.condition} {threshold}"
 

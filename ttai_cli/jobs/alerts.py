@@ -19,8 +19,13 @@ class AlertsCheckJob(PollingJob):
             return "prices are streamed (the stream job is connected)"
         return None
 
+    def alert_markets(self) -> frozenset[str] | None:
+        from ttai_cli.alerts.rules import FAST_TYPES
+
+        return self.context.watched_markets(FAST_TYPES)
+
     async def run(self, ctx: RunContext) -> str | None:
-        report = await self.context.alerts().check()
+        report = await self.context.alerts().check(open_markets=self.context.open_markets(ctx))
         return report.summary()
 
 
@@ -30,17 +35,28 @@ class MonitorJob(PollingJob):
     name = "monitor"
     cadence = timedelta(seconds=60)
 
+    def types(self) -> tuple[str, ...]:
+        """Every kind, but those the stream evaluates on every tick while it is connected."""
+        from ttai_cli.alerts.rules import CONDITIONS
+
+        every = tuple(CONDITIONS)  # services.alerts.ALL_TYPES, without loading the service
+        if not self.context.quotes_streamed():
+            return every
+        from ttai_cli.services.stream import STREAMED_TYPES
+
+        return tuple(t for t in every if t not in STREAMED_TYPES)
+
+    def alert_markets(self) -> frozenset[str] | None:
+        return self.context.watched_markets(self.types())
+
     async def run(self, ctx: RunContext) -> str | None:
         from ttai_cli.services.alerts import ALL_TYPES
         from ttai_cli.services.monitor import MonitorService
-        from ttai_cli.services.stream import STREAMED_TYPES
         from ttai_cli.store.positions import PositionsRepository
 
         service = MonitorService(self.context.alerts(), PositionsRepository(self.context.store))
-        types = ALL_TYPES
-        if self.context.quotes_streamed():  # the stream evaluates those on every tick
-            types = tuple(t for t in ALL_TYPES if t not in STREAMED_TYPES)
-        report = await service.run(types)
+        types = self.types()
+        report = await service.run(types, open_markets=self.context.open_markets(ctx))
         if types != ALL_TYPES:
             report.notes.append("price, change and delta alerts are left to the stream")
         return report.summary()

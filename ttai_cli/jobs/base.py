@@ -21,7 +21,8 @@ class RunStopped(TtaiError):
 
 @dataclass(frozen=True)
 class RunContext:
-    """What one run knows: which slot it is for, and whether NYSE was open for it."""
+    """What one run knows: which slot it is for, and whether the market was open for it
+    (NYSE, or for a job with alerts on other markets, any of those)."""
 
     job: str
     slot: datetime
@@ -33,7 +34,7 @@ class Job:
     """A unit of work the engine runs on a schedule.
 
     `market_aware` jobs skip slots while NYSE is closed unless --ignore-market-hours is
-    given. `run` returns a one-line summary (or None); raising marks the run failed.
+    given (jobs that check alerts: while every market they have an alert on is closed). `run` returns a one-line summary (or None); raising marks the run failed.
     `terminate` is called when the process is asked to stop during a run, before the
     grace period after which the run is cancelled.
     """
@@ -52,6 +53,12 @@ class Job:
 
     def defer_reason(self) -> str | None:
         """A reason to skip the due slot because other work covers it now, or None."""
+        return None
+
+    def alert_markets(self) -> frozenset[str] | None:
+        """The markets this job has an active alert on (NYSE always among them), whose
+        hours its slots follow: it runs while any of them is open. None (the default):
+        NYSE's hours alone, as for the briefings, sync and commands."""
         return None
 
     def open_market_cadence(self) -> timedelta | None:

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 
 from ttai_cli.clock import Clock
 from ttai_cli.config import Settings
-from ttai_cli.jobs.base import Job
+from ttai_cli.jobs.base import Job, RunContext
 
 if TYPE_CHECKING:
     from ttai_cli.broker.models import Broker, Quote
     from ttai_cli.market.calendar import MarketCalendar
+    from ttai_cli.market.hours import MarketFilter, MarketHours
     from ttai_cli.scheduling.schedules import Schedule
     from ttai_cli.services.alerts import AlertsService
     from ttai_cli.services.briefings import BriefingService
@@ -73,6 +74,28 @@ class JobContext:
             self.quote_source or direct_quotes,
             progress=self.progress,
         )
+
+    @cached_property
+    def market_hours(self) -> MarketHours:
+        from ttai_cli.market.hours import MarketHours
+
+        return MarketHours(self.store)
+
+    def open_markets(self, ctx: RunContext) -> MarketFilter | None:
+        """Which markets a run may check alerts in: those open at its slot (NYSE also at
+        its closing instant). None when market hours were not consulted
+        (--ignore-market-hours, the daemon's --when-closed): every alert is checked."""
+        if ctx.market_open is None:
+            return None
+        from ttai_cli.market.hours import OpenAt
+
+        return OpenAt(self.market_hours, ctx.slot)
+
+    def watched_markets(self, types: tuple[str, ...]) -> frozenset[str]:
+        """The markets the alerts of `types` trade on, NYSE always among them."""
+        from ttai_cli.store.alerts import AlertsRepository
+
+        return AlertsRepository(self.store).markets_watching(types)
 
     def quotes_streamed(self) -> bool:
         """True while this process's stream serves prices (connected, or reconnecting

@@ -2,12 +2,15 @@
 
 The scheduling engine gives it what every job gets (lock, guard, status, restart with
 backoff, SIGTERM handling): a slot at each session's open (or at once when started during
-one), and the run streams until that session's close. With `--ignore-market-hours` the one
+one), and the run streams until that session's close. With alerts on futures or crypto,
+a run lasts while any market with an active alert is open (`MarketStreams`), and each
+alert is evaluated only while its own market is open. With `--ignore-market-hours` the one
 run streams until stopped. `terminate()` (SIGTERM, SIGINT) ends the run within a second.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -54,14 +57,24 @@ class StreamJob(ContextJob):
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
         from ttai_cli.scheduling.schedules import Once
-        from ttai_cli.scheduling.sessions import SessionStreams
+        from ttai_cli.scheduling.sessions import MarketStreams
 
-        return Once() if self.ignore_market_hours else SessionStreams(calendar)
+        return Once() if self.ignore_market_hours else MarketStreams(calendar, self.alert_markets)
 
-    def build_service(self) -> StreamService:
-        """The stream service over this job's context, health and settings."""
+    def alert_markets(self) -> frozenset[str] | None:
+        """The markets of the alerts it streams (and polls, standalone), NYSE among them."""
+        from ttai_cli.services.stream import STREAMED_TYPES, StreamSettings
+
+        slow = (self.settings or StreamSettings()).slow_kinds
+        return self.context.watched_markets(STREAMED_TYPES + slow)
+
+    def build_service(self, ctx: RunContext | None = None) -> StreamService:
+        """The stream service over this job's context, health and settings; for a run
+        that keeps market hours (`ctx.market_open` set), each alert is evaluated only
+        while its own market is open."""
         from ttai_cli.broker import DEMO_BASE_URL
         from ttai_cli.config import account_streamer_url
+        from ttai_cli.market.hours import OpenNow
         from ttai_cli.services.monitor import MonitorService
         from ttai_cli.services.stream import StreamService
         from ttai_cli.store.positions import PositionsRepository
@@ -69,6 +82,7 @@ class StreamJob(ContextJob):
 
         context = self.context
         alerts = context.alerts()
+        keeps_hours = ctx is not None and ctx.market_open is not None
         return StreamService(
             alerts,
             MonitorService(alerts, PositionsRepository(context.store)),
@@ -78,17 +92,35 @@ class StreamJob(ContextJob):
             account_streamer_url(context.settings, DEMO_BASE_URL),
             job=self.name,
             settings=self.settings,
+            open_markets=OpenNow(context.market_hours, context.clock) if keeps_hours else None,
         )
 
-    def until(self, ctx: RunContext) -> datetime | None:
-        """When this run disconnects: the close of the session its slot is in (13:00 on
-        a half day), or never when market hours are ignored."""
-        from ttai_cli.market.calendar import MarketCalendar
+    def until(self, ctx: RunContext, moment: datetime | None = None) -> datetime | None:
+        """When this run disconnects: the close of the NYSE session its slot is in
+        (13:00 on a half day); with alerts on other markets, the end of the stretch
+        during which one of them stays open (never, with a crypto alert); never when
+        market hours are ignored. `moment` (default: the slot) asks again later on."""
+        from ttai_cli.market.instruments import EQUITY_ONLY
 
         if ctx.market_open is None:  # --ignore-market-hours: until stopped
             return None
-        session = MarketCalendar(self.context.store).session_at(ctx.slot)
-        return session.close if session is not None else None
+        at = moment or ctx.slot
+        markets = self.alert_markets() or EQUITY_ONLY
+        if markets == EQUITY_ONLY:
+            session = self.context.market_hours.equity.session_at(at)
+            if session is None and moment is not None:
+                return moment  # NYSE has closed and nothing else is watched: done
+            return session.close if session is not None else None
+        return self.context.market_hours.open_until(markets, at)
+
+    def horizon(self, ctx: RunContext) -> Callable[[], datetime | None] | None:
+        """`until`, asked again from time to time while the run lasts: an alert added
+        on another market keeps the stream connected while that market is open, and
+        the last crypto alert removed lets it end. None when market hours are ignored."""
+        if ctx.market_open is None:
+            return None
+        clock = self.context.clock
+        return lambda: self.until(ctx, clock.now())
 
     async def run(self, ctx: RunContext) -> str | None:
         """Stream until the session's close (or a stop). A failure (tastytrade unreachable
@@ -104,12 +136,16 @@ class StreamJob(ContextJob):
         log = logs.get("stream")
         until = self.until(ctx)
         clock = self.context.clock
-        account_until = until + AFTER_THE_CLOSE if until is not None else None
         self._stop = stop = asyncio.Event()
         delay, restarts = 1.0, 0
         while True:
+            if restarts:  # the markets watched may have changed since the last try
+                until = self.until(ctx, clock.now()) if ctx.market_open is not None else None
+            account_until = until + AFTER_THE_CLOSE if until is not None else None
             try:
-                report = await self.build_service().run(stop, until, account_until)
+                report = await self.build_service(ctx).run(
+                    stop, until, account_until, horizon=self.horizon(ctx)
+                )
             except CredentialsError:
                 raise
             except Exception as exc:

@@ -1,10 +1,16 @@
-"""The market guard: is NYSE open at this instant, and if not, why not.
+"""The market guard: is the market open at this instant, and if not, why not.
+
+A job that checks alerts gives the guard the markets it has an active alert on
+(`markets`): NYSE always, CME Globex for futures, crypto (never closed); the guard then
+says open while ANY of them is open, and its reason names each market. Every other job
+(and a job with equity alerts only, word for word as before) asks about NYSE alone.
 
 The calendar decides. When broker credentials are configured, tastytrade's live session
 status may *confirm* an open market (an unscheduled closure then reads as closed); if
 that live check fails, the calendar's answer stands. A failed check never turns into
 "run anyway", and a calendar "closed" is never overruled, so a market-closed skip costs
-no network request at all.
+no network request at all. tastytrade's status is NYSE's: it is asked only when NYSE is
+the one open market the job cares about.
 """
 
 from __future__ import annotations
@@ -19,12 +25,16 @@ from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.errors import CredentialsError
 from ttai_cli.market.calendar import MarketCalendar, Session
+from ttai_cli.market.instruments import EQUITY, EQUITY_ONLY
 
 if TYPE_CHECKING:
     from ttai_cli.broker.models import MarketSessionStatus
+    from ttai_cli.market.hours import MarketHours
 
 log = logs.get("market")
 LiveCheck = Callable[[], Awaitable["MarketSessionStatus"]]
+# the markets a job has an active alert on (None: NYSE alone)
+WatchedMarkets = Callable[[], "frozenset[str] | None"]
 
 
 @dataclass(frozen=True)
@@ -52,9 +62,29 @@ def closed_reason(moment: datetime, session: Session | None) -> str:
 
 
 class MarketGuard:
-    def __init__(self, calendar: MarketCalendar, live_check: LiveCheck | None = None) -> None:
+    def __init__(
+        self,
+        calendar: MarketCalendar,
+        live_check: LiveCheck | None = None,
+        markets: WatchedMarkets | None = None,
+    ) -> None:
         self.calendar = calendar
         self.live_check = live_check
+        self.markets = markets
+        self._hours: MarketHours | None = None
+
+    def watched(self) -> frozenset[str]:
+        """The markets whose hours count: NYSE, and those with an active alert."""
+        markets = self.markets() if self.markets is not None else None
+        return markets if markets else EQUITY_ONLY
+
+    @property
+    def hours(self) -> MarketHours:
+        if self._hours is None:
+            from ttai_cli.market.hours import MarketHours
+
+            self._hours = MarketHours(self.calendar.store, self.calendar)
+        return self._hours
 
     def status(self, now: datetime) -> MarketStatus:
         """The calendar's view of `now` (no network)."""
@@ -86,8 +116,29 @@ class MarketGuard:
         return session if session is not None and session.close == local else None
 
     def is_open(self, moment: datetime) -> tuple[bool, str]:
-        status = self.status(moment)
-        return status.open, status.reason
+        """Whether a watched market is open at `moment`, and why (NYSE alone: the
+        calendar's reason as always; several markets: each named)."""
+        watched = self.watched()
+        if watched == EQUITY_ONLY:
+            status = self.status(moment)
+            return status.open, status.reason
+        return self.hours.describe(watched, moment)
+
+    async def confirmed(self, now: datetime) -> tuple[bool, str]:
+        """`is_open(now)`, with NYSE confirmed by tastytrade when it is the only watched
+        market open (another open market runs the job whatever tastytrade says of NYSE)."""
+        watched = self.watched()
+        if watched == EQUITY_ONLY:
+            status = await self.confirmed_status(now)
+            return status.open, status.reason
+        is_open, reason = self.hours.describe(watched, now)
+        others = [m for m in watched if m != EQUITY and self.hours.is_open(m, now)]
+        if not is_open or others or self.live_check is None:
+            return is_open, reason
+        status = await self.confirmed_status(now)
+        if status.open:
+            return True, reason
+        return False, status.reason.replace("market closed", "NYSE closed", 1)
 
     async def confirmed_status(self, now: datetime) -> MarketStatus:
         """`status(now)`, with an "open" confirmed by tastytrade when a live check is

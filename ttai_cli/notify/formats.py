@@ -2,7 +2,8 @@
 
 - Slack incoming webhooks: `text` (the notification fallback) plus Block Kit blocks: a
   header with the title, the body as mrkdwn, the figures a trader reads (`trader_fields`:
-  `3 DTE`, `P&L +94.5% (target +50%)`, `QQQ 12/4 470P`, the underlying's price), and a
+  `3 DTE`, `P&L +94.5% (target +50%)`, `QQQ 12/4 470P`, the underlying's price; for a
+  strategy alert the strategy, `+52.0% of $412.00 credit`, `0.4% from the 250 call`), and a
   context line with the ids (`alert #4`). Raw data keys and internal flags stay in the
   webhook's `data`, never in phone text.
 - Discord webhooks: one embed with title, description, colour by type, inline fields
@@ -36,6 +37,7 @@ EMOJI = {
     "order_rejected": ":x:",
     "order_expired": ":hourglass:",
     "assignment_risk": ":warning:",
+    "agent_report": ":robot_face:",
 }
 DISCORD_COLOURS = {
     "alert_triggered": 0xE67E22,
@@ -50,6 +52,7 @@ DISCORD_COLOURS = {
     "order_rejected": 0xE74C3C,
     "order_expired": 0x95A5A6,
     "assignment_risk": 0xE74C3C,
+    "agent_report": 0x9B59B6,
 }
 NTFY_PRIORITY = {
     "alert_triggered": 4,
@@ -64,6 +67,7 @@ NTFY_PRIORITY = {
     "order_rejected": 4,
     "order_expired": 3,
     "assignment_risk": 4,
+    "agent_report": 3,
 }
 NTFY_TAGS = {
     "alert_triggered": ["rotating_light"],
@@ -78,6 +82,7 @@ NTFY_TAGS = {
     "order_rejected": ["x"],
     "order_expired": ["hourglass"],
     "assignment_risk": ["warning"],
+    "agent_report": ["robot"],
 }
 MAX_FIELDS = 8
 
@@ -152,7 +157,10 @@ def trader_fields(notification: Notification) -> list[Field]:
 
     position = data.get("position")
     symbol = data.get("symbol")
-    if isinstance(position, str) and position.strip():
+    strategy = data.get("label")  # a strategy alert's `TSLA short strangle 1/15`
+    if isinstance(strategy, str) and strategy.strip():
+        fields.append(_field("Strategy", strategy))
+    elif isinstance(position, str) and position.strip():
         name = readable(position, today)
         fields.append(_field("Option" if parse_occ(position) else "Position", name))
     elif isinstance(symbol, str) and symbol.strip():
@@ -167,6 +175,9 @@ def trader_fields(notification: Notification) -> list[Field]:
     pnl_percent = _num(data, "pnl_percent")
     if pnl_percent is not None:
         text = f"{pnl_percent:+.1f}%"
+        credit = _num(data, "credit")
+        if credit is not None and credit != 0:  # a strategy's: percent of what it opened for
+            text += f" of {_money(abs(credit))} {'credit' if credit > 0 else 'debit'}"
         if threshold is not None and condition in ("profit", "loss"):
             text += f" (target {'+' if condition == 'profit' else '-'}{_plain(threshold)}%)"
         pnl = _num(data, "pnl")
@@ -192,6 +203,23 @@ def trader_fields(notification: Notification) -> list[Field]:
         root = parse_occ(position) if isinstance(position, str) else None
         underlying = root.root if root else str(symbol or "").strip()
         fields.append(_field("Underlying", f"{underlying} {_money(underlying_price)}".strip()))
+    distance, strike = _num(data, "distance_percent"), _num(data, "strike")
+    if distance is not None and strike is not None:  # a tested alert's nearest short strike
+        short = f"the {_plain(strike)} {data.get('right') or 'strike'}"
+        where = (
+            f"{_plain(distance)}% from {short}"
+            if distance > 0
+            else f"at {short}"
+            if distance == 0
+            else f"{_plain(-distance)}% through {short}"
+        )
+        if threshold is not None and condition == "within":
+            where += f" (alert within {_plain(threshold)}%)"
+        fields.append(_field("Distance", where))
+    shorts = data.get("short_strikes")
+    if isinstance(shorts, list) and shorts and isinstance(strategy, str):
+        strikes = [_plain(Decimal(str(s))) for s in shorts if isinstance(s, int | float)]
+        fields.append(_field("Short strikes", ", ".join(strikes)))
     earnings = _day(data.get("earnings_date"))
     if earnings:
         days = _num(data, "days")
@@ -244,6 +272,18 @@ def trader_fields(notification: Notification) -> list[Field]:
     ex_date = _day(data.get("ex_date"))
     if ex_date:
         fields.append(_field("Ex-dividend", ex_date))
+    if notification.notification_type == "agent_report":  # `ttai ask`: who wrote it, at what cost
+        model = data.get("model")
+        if isinstance(model, str) and model:
+            fields.append(_field("Model", model))
+        tokens_in, tokens_out = _num(data, "input_tokens"), _num(data, "output_tokens")
+        if tokens_in is not None or tokens_out is not None:
+            counts = [
+                f"{t:,.0f} {w}"
+                for t, w in ((tokens_in, "in"), (tokens_out, "out"))
+                if t is not None
+            ]
+            fields.append(_field("Tokens", " / ".join(counts)))
     job = data.get("job")
     if isinstance(job, str) and job:
         fields.append(_field("Job", job))

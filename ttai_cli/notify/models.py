@@ -22,6 +22,8 @@ NOTIFICATION_TYPES = (
     "order_expired",
     # from `monitor`: a short option likely to be assigned (ex-dividend, expiration day)
     "assignment_risk",
+    # from `ttai ask`: a language model's report on the account
+    "agent_report",
 )
 
 

@@ -6,17 +6,25 @@ Guarantees, each covered by tests with an injected clock:
   skipped ("previous run still going"), and the next run waits for the next slot.
 - Suspend-safe: sleeps are short chunks that re-read the wall clock, so after a laptop
   resumes, the most recent due slot fires at once (older ones are recorded as missed).
+  Each chunk also lets the schedule bring its next slot forward (`Schedule.revise`: an
+  alert on a market that is open now was added while the runner slept until NYSE's open).
 - Stop: SIGTERM, SIGINT and SIGHUP end a sleep (or a live market check) at once; a run
   in progress is asked to terminate and gets `stop_grace` seconds, then it is cancelled;
   it is recorded as cancelled, not as failed. The exit code is 0 (the service makes Ctrl-C
   on a one-off run 130). A run over `timeout` gets the same grace.
 - Every run, skip and failure goes to the database (`JobsRepository`).
+- The database failing (a full disk, a lock held too long: a `StoreError`) ends a one-off
+  run with that error (the CLI edge prints it: exit 1). A loop counts it as a failed run
+  and tries again at its next slot: the failure streak (kept in memory when the database
+  cannot keep it) makes its one `error` notification. A damaged or read-only database
+  (exit code 2) cannot get better by waiting: it ends a loop too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -27,7 +35,7 @@ from typing import TypeVar
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
-from ttai_cli.errors import CredentialsError, TtaiError
+from ttai_cli.errors import CredentialsError, StoreError, TtaiError
 from ttai_cli.jobs.base import Job, RunContext, RunStopped
 from ttai_cli.scheduling.policy import Policy
 from ttai_cli.scheduling.schedules import Schedule
@@ -55,10 +63,18 @@ class Outcome:
 class ProcessRuns:
     """What the runners of one process share. A refresh token revoked before any run of
     the process has worked (a one-off, a loop's first run) is `fatal`: every runner
-    stops and the process exits 2; revoked later, the runners go on (the user is told)."""
+    stops and the process exits 2; revoked later, the runners go on (the user is told).
+    A damaged or read-only database is fatal whenever it is met; in a one-off, so is
+    any database failure. The CLI edge prints the fatal error: one line, its exit code."""
 
     worked: bool = False
-    fatal: CredentialsError | None = None
+    fatal: TtaiError | None = None
+
+    def end(self, error: TtaiError, stop: asyncio.Event) -> None:
+        """Stop every runner of the process; the process exits with `error`."""
+        if self.fatal is None:
+            self.fatal = error
+        stop.set()
 
 
 @dataclass
@@ -83,16 +99,34 @@ class Runner:
     on_streak: Callable[[str, int, int, str | None, bool], Awaitable[None]] | None = None
     process: ProcessRuns = field(default_factory=ProcessRuns)
     pid: int = field(default_factory=os.getpid)
+    # a one-off run (no repeat option, --catch-up): a database failure ends it
+    one_off: bool = False
+    # whether the database says this process runs the job (`claim`); a loop that could
+    # not say so at start (a full disk, a busy database) tries again each cycle
+    claimed: bool = True
     outcome: Outcome = field(default_factory=Outcome)
     last_slot: datetime | None = None
+    streak: int = 0  # consecutive failed runs, as far as this process knows
     _last_skip_reason: str | None = None
 
     async def run(self) -> Outcome:
         beating = asyncio.ensure_future(self._beat())
         try:
             return await self._loop()
+        except StoreError as exc:
+            return self.ended_by(exc)
         finally:
             beating.cancel()
+
+    def ended_by(self, exc: StoreError) -> Outcome:
+        """A database failure outside a run: it ends a one-off, and a loop on a damaged
+        or read-only database (the process exits with it); other loops raise it on to
+        their supervisor, which starts them again."""
+        if not (self.one_off or exc.exit_code == 2):
+            raise exc
+        self.process.end(exc, self.stop)
+        self.outcome.last_failed = True
+        return self.outcome
 
     async def _beat(self) -> None:
         """Write a heartbeat every `heartbeat_every` seconds of real time, sleeping or
@@ -113,10 +147,17 @@ class Runner:
         else:
             slot = self.schedule.after(self.last_slot)
         while slot is not None and not self.stop.is_set():
-            self.repo.heartbeat(self.job.name, self.clock.now(), slot)
-            if not await self._sleep_until(slot):
+            if not self.claimed:
+                self.claimed = None is self.bookkeeping(
+                    "that this process runs it",
+                    lambda: self.repo.claim(self.job.name, self.pid, self.clock.now(), 30.0),
+                )
+            beat = functools.partial(self.repo.heartbeat, self.job.name, self.clock.now(), slot)
+            self.bookkeeping("a heartbeat", beat)
+            reached = await self._sleep_until(slot)
+            if reached is None:
                 break
-            slot = self._latest_due(slot)
+            slot = self._latest_due(reached)
             self.last_slot = slot
             decision = await self.unless_stopped(self.policy.confirm(slot, self.clock.now()))
             if decision is None or self.stop.is_set():  # no run starts after a stop
@@ -132,19 +173,26 @@ class Runner:
         return self.outcome
 
     # -- time ----------------------------------------------------------------------------------
-    async def _sleep_until(self, target: datetime) -> bool:
-        """Sleep in chunks, re-reading the wall clock; False if stopped first."""
+    async def _sleep_until(self, target: datetime) -> datetime | None:
+        """Sleep in chunks, re-reading the wall clock, until `target`, or an earlier slot
+        the schedule revises it to meanwhile (`Schedule.revise`); that slot, or None if
+        stopped first."""
         stopper = asyncio.ensure_future(self.stop.wait())
         try:
             while not self.stop.is_set():
-                remaining = (target - self.clock.now()).total_seconds()
+                now = self.clock.now()
+                revised = self.schedule.revise(target, now)
+                if revised is not None and revised < target:
+                    target = revised
+                    self.repo.heartbeat(self.job.name, now, target)
+                remaining = (target - now).total_seconds()
                 if remaining <= 0:
-                    return True
+                    return target
                 sleeper = asyncio.ensure_future(self.clock.sleep(min(remaining, self.max_chunk)))
                 await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 if not sleeper.done():
                     sleeper.cancel()
-            return False
+            return None
         finally:
             stopper.cancel()
 
@@ -190,15 +238,34 @@ class Runner:
         return following
 
     # -- outcomes ------------------------------------------------------------------------------
+    def bookkeeping(
+        self, what: str, write: Callable[[], object], *, quiet: bool = False
+    ) -> StoreError | None:
+        """Make a bookkeeping write; the database's failure, if it failed. It ends a
+        one-off (the error goes up to the CLI edge) and a loop on a damaged or read-only
+        database; any other loop logs it and goes on."""
+        try:
+            write()
+        except StoreError as exc:
+            if self.one_off or exc.exit_code == 2:
+                raise
+            if not quiet:
+                log.warning("%s: could not record %s: %s", self.job.name, what, exc)
+            return exc
+        return None
+
     def skip(self, slot: datetime, reason: str, count: int = 1) -> None:
-        self.repo.skipped(
-            self.job.name,
-            slot,
-            reason,
-            self.clock.now(),
-            self.pid,
-            count,
-            remember_slot=self.remember_slots,
+        self.bookkeeping(
+            "a skipped slot",
+            lambda: self.repo.skipped(
+                self.job.name,
+                slot,
+                reason,
+                self.clock.now(),
+                self.pid,
+                count,
+                remember_slot=self.remember_slots,
+            ),
         )
         level = logging.INFO if reason != self._last_skip_reason else logging.DEBUG
         log.log(
@@ -214,14 +281,90 @@ class Runner:
     async def execute(self, slot: datetime, market_open: bool | None) -> None:
         name = self.job.name
         started = self.clock.monotonic()
-        run_id = self.repo.run_started(name, slot, self.clock.now(), self.pid)
-        local = slot.astimezone(NEW_YORK)
-        log.info("%s: run for %s started", name, f"{local:%Y-%m-%d %H:%M:%S %Z}")
-        self._last_skip_reason = None
+        ids: list[int] = []
+        failure = self.bookkeeping(
+            "the start of a run",
+            lambda: ids.append(self.repo.run_started(name, slot, self.clock.now(), self.pid)),
+            quiet=True,  # the failed run says it
+        )
+        result: str = "error"
+        error: str | None = str(failure)
+        summary: str | None = None
+        revoked: CredentialsError | None = None
+        if failure is None:  # (else nothing could keep the run's results: it fails unstarted)
+            local = slot.astimezone(NEW_YORK)
+            log.info("%s: run for %s started", name, f"{local:%Y-%m-%d %H:%M:%S %Z}")
+            self._last_skip_reason = None
+            result, error, summary, failed_by = await self._run_job(local, market_open)
+            revoked = failed_by if isinstance(failed_by, CredentialsError) else None
+            failure = failed_by if isinstance(failed_by, StoreError) else None
+        duration = self.clock.monotonic() - started
+        error = logs.redact(error) if error else None
+        self.outcome.runs += 1  # counted before recording: a crash while recording keeps it
+        self.outcome.last_failed = result not in ("ok", "cancelled")
+        self.outcome.failures += int(self.outcome.last_failed)
+        self.process.worked |= result == "ok"
+        fatal = revoked is not None and not self.process.worked
+        if fatal:  # nothing has worked yet: stop every runner; the CLI edge says why, exit 2
+            assert revoked is not None
+            self.process.end(revoked, self.stop)
+        if failure is not None and (self.one_off or failure.exit_code == 2):
+            fatal = True  # the database failed a one-off, or cannot get better: it ends here
+            self.process.end(failure, self.stop)
+        recorded: list[tuple[int, int]] = []
+        if ids:
+            try:
+                self.bookkeeping(
+                    "the end of the run",
+                    lambda: recorded.append(
+                        self.repo.run_finished(
+                            ids[0],
+                            name,
+                            result=result,
+                            now=self.clock.now(),
+                            duration_s=round(duration, 3),
+                            error=error,
+                            slot=slot,
+                            remember_slot=self.remember_slots and result == "ok",
+                        )
+                    ),
+                )
+            except StoreError:
+                if not fatal:
+                    raise
+                # the process already ends with the error the run met
+        before, after = self._streak(recorded[0] if recorded else None, result)
+        if self.on_streak is not None:
+            try:
+                await self.on_streak(name, before, after, error, bool(revoked and not fatal))
+            except Exception as exc:  # telling about a failure must not become one
+                log.warning("%s: could not notify about its failures: %s", name, exc)
+        if result == "ok":
+            log.info("%s: ok in %.2fs%s", name, duration, f": {summary}" if summary else "")
+        elif fatal:  # the process ends with this one line on stderr
+            log.debug("%s: %s after %.2fs: %s", name, result, duration, error)
+        else:
+            log.error("%s: %s after %.2fs: %s", name, result, duration, error)
+
+    def _streak(self, recorded: tuple[int, int] | None, result: str) -> tuple[int, int]:
+        """The failure streak before and after this run: the database's count (it spans
+        processes: cron's one-offs) or this process's own, whichever is longer, so that a
+        streak the database could not record (a full disk) still makes its notification."""
+        before = max(self.streak, recorded[0] if recorded else 0)
+        after = before + 1 if result not in ("ok", "cancelled") else 0 if result == "ok" else before
+        self.streak = after
+        return before, after
+
+    async def _run_job(
+        self, local: datetime, market_open: bool | None
+    ) -> tuple[str, str | None, str | None, TtaiError | None]:
+        """Run the job for the slot at `local`: (result, error, summary, and the error
+        of ours that failed it, if one did)."""
+        name = self.job.name
         task = asyncio.ensure_future(self.job.run(RunContext(name, local, self.clock, market_open)))
         stopper = asyncio.ensure_future(self.stop.wait())
         result, error, summary = "ok", None, None
-        revoked: CredentialsError | None = None
+        failed_by: TtaiError | None = None
         try:
             done, _ = await asyncio.wait(
                 {task, stopper}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED
@@ -244,10 +387,8 @@ class Runner:
                     result, error = "ok", None  # it finished within the grace
                 except RunStopped:
                     pass  # it ended because it was stopped: recorded as cancelled
-                except CredentialsError as exc:  # the refresh token was revoked: the user must act
-                    result, error, revoked = "error", str(exc), exc
-                except TtaiError as exc:
-                    result, error = "error", str(exc)
+                except TtaiError as exc:  # a revoked token, the database, the broker
+                    result, error, failed_by = "error", str(exc), exc
                 except Exception as exc:  # a job's own bug: record it, keep the loop alive
                     log.debug("%s: run failed", name, exc_info=True)
                     result, error = "error", f"{exc.__class__.__name__}: {exc}"
@@ -256,43 +397,20 @@ class Runner:
                 await asyncio.gather(task, return_exceptions=True)
         finally:
             stopper.cancel()
-        duration = self.clock.monotonic() - started
-        error = logs.redact(error) if error else None
-        self.outcome.runs += 1  # counted before recording: a crash while recording keeps it
-        self.outcome.last_failed = result not in ("ok", "cancelled")
-        self.outcome.failures += int(self.outcome.last_failed)
-        self.process.worked |= result == "ok"
-        fatal = revoked is not None and not self.process.worked
-        if fatal:  # nothing has worked yet: stop every runner; the CLI edge says why, exit 2
-            self.process.fatal = revoked
-            self.stop.set()
-        streak = self.repo.run_finished(
-            run_id,
-            name,
-            result=result,
-            now=self.clock.now(),
-            duration_s=round(duration, 3),
-            error=error,
-            slot=slot,
-            remember_slot=self.remember_slots and result == "ok",
-        )
-        if self.on_streak is not None:
-            try:
-                await self.on_streak(name, streak[0], streak[1], error, bool(revoked and not fatal))
-            except Exception as exc:  # telling about a failure must not become one
-                log.warning("%s: could not notify about its failures: %s", name, exc)
-        if result == "ok":
-            log.info("%s: ok in %.2fs%s", name, duration, f": {summary}" if summary else "")
-        elif fatal:  # the process ends with this one line on stderr
-            log.debug("%s: %s after %.2fs: %s", name, result, duration, error)
-        else:
-            log.error("%s: %s after %.2fs: %s", name, result, duration, error)
+        return result, error, summary, failed_by
 
 
 async def catch_up(runner: Runner, grace: timedelta) -> Outcome:
     """For crontab: run the latest slot <= now once, if it is within `grace` and has not
     run yet; otherwise do nothing. A run that fails is not marked done, so the next cron
-    invocation within the grace tries again."""
+    invocation within the grace tries again. A database failure ends it (`ended_by`)."""
+    try:
+        return await _catch_up(runner, grace)
+    except StoreError as exc:
+        return runner.ended_by(exc)
+
+
+async def _catch_up(runner: Runner, grace: timedelta) -> Outcome:
     now = runner.clock.now()
     slot = runner.schedule.latest(now, now.astimezone(UTC) - grace)  # absolute: DST-proof
     name = runner.job.name

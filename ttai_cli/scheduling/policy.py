@@ -1,4 +1,6 @@
-"""Whether a due slot runs: the pause flag, the weekdays, and market hours.
+"""Whether a due slot runs: the pause flag, the weekdays, and market hours (NYSE's, or,
+for a job with alerts on futures or crypto, those of every market it has an alert on:
+the guard says which and names them in the reason).
 
 Kept apart from the engine (and asyncio) so that a dry run or a market-closed skip
 decides without importing more than it needs.
@@ -69,5 +71,5 @@ class Policy:
             or self.guard.live_check is None
         ):
             return decision
-        status = await self.guard.confirmed_status(now)
-        return Decision(status.open, status.reason, market_open=status.open)
+        is_open, reason = await self.guard.confirmed(now)
+        return Decision(is_open, reason, market_open=is_open)

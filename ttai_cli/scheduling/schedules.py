@@ -84,6 +84,13 @@ class Schedule(ABC):
     @abstractmethod
     def describe(self) -> str: ...
 
+    def revise(self, slot: datetime, now: datetime) -> datetime | None:
+        """A slot earlier than `slot` (the one a runner sleeps towards) that has come
+        into view since `slot` was computed, or None. Schedules that follow what can
+        change (the markets with an active alert) say so here; the runner asks at every
+        chunk of its sleep, so an answer must be cheap; the default never revises."""
+        return None
+
     def latest(self, now: datetime, since: datetime) -> datetime | None:
         """The last slot in [since, now], if any (used by --catch-up)."""
         now = now.astimezone(UTC)

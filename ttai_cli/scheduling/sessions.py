@@ -1,6 +1,8 @@
 """Schedules that follow the NYSE calendar: session opens, closes (13:00 on half days),
 a grid from each open while the session lasts (resuming at the next open), the last
-trading day of each week, and a cadence while the market is closed (the daemon's).
+trading day of each week, and a cadence while the market is closed (the daemon's); and
+the daemon's schedules for jobs that check alerts, which follow every market with an
+active alert (`DuringMarkets`, `MarketStreams`: NYSE's own schedules when it is NYSE alone).
 
 Like every `Schedule`, they take and return UTC instants; the calendar's sessions are
 New York times.
@@ -8,10 +10,13 @@ New York times.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
-from ttai_cli.clock import NEW_YORK
+from ttai_cli.clock import NEW_YORK, elapsed
 from ttai_cli.market.calendar import MarketCalendar
+from ttai_cli.market.instruments import EQUITY_ONLY
 from ttai_cli.scheduling.parse import format_duration
 from ttai_cli.scheduling.schedules import Schedule, localize
 
@@ -165,3 +170,123 @@ class SessionStreams(Schedule):
 
     def describe(self) -> str:
         return "connected while NYSE is open, from each open to its close"
+
+
+# how often a runner sleeping towards a market's open looks again at which markets its
+# alerts are on (a schedule's `revise`): an alert on an open market is picked up within it
+RECHECK = timedelta(minutes=1)
+Watched = Callable[[], "frozenset[str] | None"]
+
+
+class _FollowsMarkets:
+    """What the market-following schedules share: the markets with an active alert
+    (asked anew at every slot), their hours, and a look every `RECHECK` while asleep."""
+
+    def __init__(self, calendar: MarketCalendar, markets: Watched) -> None:
+        from ttai_cli.market.hours import MarketHours
+
+        self.hours = MarketHours(calendar.store, calendar)
+        self.markets = markets
+        self._looked: datetime | None = None
+
+    def watched(self) -> frozenset[str]:
+        return self.markets() or EQUITY_ONLY
+
+    def any_open(self, markets: frozenset[str], moment: datetime) -> bool:
+        return any(self.hours.is_open(m, moment) for m in markets)
+
+    def look_again(self, now: datetime) -> bool:
+        """True at most once per RECHECK of wall-clock time."""
+        if self._looked is not None and abs(elapsed(now, self._looked)) < RECHECK:
+            return False
+        self._looked = now
+        return True
+
+
+class DuringMarkets(_FollowsMarkets, Schedule):
+    """The daemon's polling jobs (monitor, alerts): every `period` while any market with
+    an active alert is open, then that set's next open. NYSE alone (an equity-only
+    account): exactly `DuringSessions`. Otherwise the grid is the period's on the UTC
+    clock (09:30:00 and 18:00:00 are on it for 30 s, 1 min, 5 min). While it sleeps
+    towards an open it looks every minute whether an alert on an open market came."""
+
+    def __init__(self, calendar: MarketCalendar, period: timedelta, markets: Watched) -> None:
+        super().__init__(calendar, markets)
+        self.nyse = DuringSessions(calendar, period)
+        self.period = period
+
+    def _on_grid(self, moment: datetime, *, inclusive: bool) -> datetime:
+        step = self.period.total_seconds()
+        ticks = moment.astimezone(UTC).timestamp() / step
+        index = math.ceil(ticks) if inclusive else math.floor(ticks) + 1
+        return datetime.fromtimestamp(index * step, UTC)
+
+    def _from(self, moment: datetime, markets: frozenset[str], *, inclusive: bool) -> datetime:
+        candidate = self._on_grid(moment, inclusive=inclusive)
+        if self.any_open(markets, candidate):
+            return candidate
+        following = self.hours.next_open(markets, candidate)
+        return following if following is not None else candidate
+
+    def first(self, start: datetime) -> datetime | None:
+        markets = self.watched()
+        if markets == EQUITY_ONLY:
+            return self.nyse.first(start)
+        return self._from(start, markets, inclusive=True)
+
+    def after(self, slot: datetime) -> datetime | None:
+        markets = self.watched()
+        if markets == EQUITY_ONLY:
+            return self.nyse.after(slot)
+        return self._from(slot, markets, inclusive=False)
+
+    def revise(self, slot: datetime, now: datetime) -> datetime | None:
+        if not self.look_again(now):
+            return None
+        sooner = self.first(now)
+        return sooner if sooner is not None and sooner < slot else None
+
+    def describe(self) -> str:
+        return (
+            f"every {format_duration(self.period)} while a market with an active alert is "
+            "open (NYSE, CME Globex, crypto), from each open"
+        )
+
+
+class MarketStreams(_FollowsMarkets, Schedule):
+    """The streaming job's slots: now when started while a market with an active alert
+    is open, else that set's next open; a run lasts while one of them stays open (the
+    job's horizon), so the next slot is the next open after that stretch. NYSE alone:
+    exactly `SessionStreams`. Crypto never closes: a run with a crypto alert lasts until
+    stopped (a slot an hour on stands in, should it end)."""
+
+    def __init__(self, calendar: MarketCalendar, markets: Watched) -> None:
+        super().__init__(calendar, markets)
+        self.nyse = SessionStreams(calendar)
+
+    def first(self, start: datetime) -> datetime | None:
+        markets = self.watched()
+        if markets == EQUITY_ONLY:
+            return self.nyse.first(start)
+        if self.any_open(markets, start):
+            return start
+        return self.hours.next_open(markets, start - timedelta(microseconds=1))
+
+    def after(self, slot: datetime) -> datetime | None:
+        markets = self.watched()
+        if markets == EQUITY_ONLY:
+            return self.nyse.after(slot)
+        end = self.hours.open_until(markets, slot)
+        if end is None:  # crypto: the run went on until it ended by itself
+            return slot + timedelta(hours=1)
+        following = self.hours.next_open(markets, max(end, slot))
+        return following if following is not None else end
+
+    def revise(self, slot: datetime, now: datetime) -> datetime | None:
+        if not self.look_again(now):
+            return None
+        sooner = self.first(now)
+        return sooner if sooner is not None and sooner < slot else None
+
+    def describe(self) -> str:
+        return "connected while a market with an active alert is open (NYSE, CME Globex, crypto)"

@@ -6,10 +6,21 @@ allows (quotes for all symbols in one batched pass of 100 per request, market me
 for IV rank, greeks from one streamer subscription), evaluates every alert against that
 one snapshot, and settles the outcome in one transaction (`AlertsRepository.apply_cycle`).
 
+Strategy alerts (`--strategy` pnl / dte, and tested) group the positions the monitor
+fetched into strategies (`ttai_cli.strategies`), only when one is watched: the opening
+orders from the transactions of the last sync and the cash of its balances (no request;
+legs opened since are grouped by expiration), the underlyings' prices from the same
+batched quotes pass.
+
 Account-level alerts add what they need, only when one is watched: the balances (one
 request; bp-usage and drawdown, and the NLV raises the day's high-water mark), the
 portfolio risk snapshot (theta, beta-delta), and earnings alerts the day-cached market
 metrics. A risk snapshot that fails leaves those alerts unknown, not the whole cycle.
+
+Market hours per instrument: a scheduled cycle checks each alert only while its own
+market is open (`open_markets`: NYSE for equities and equity options, CME Globex for
+futures, crypto always); the others wait, are not fetched, and are counted in the
+summary. One-off runs with --ignore-market-hours check every alert.
 
 Re-arming (`--repeat-after`): a triggered alert re-arms by itself once its condition
 has been seen false again and `repeat_after` has passed since it fired, so an alert on a
@@ -20,8 +31,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ttai_cli import logs
@@ -35,15 +47,19 @@ from ttai_cli.store.outbox import enqueue_with
 if TYPE_CHECKING:  # the checking machinery loads only when a check runs
     from ttai_cli.alerts.evaluate import MarketView
     from ttai_cli.broker.models import Broker, MarketMetric, Position, Quote
+    from ttai_cli.market.hours import MarketFilter
     from ttai_cli.notify.models import Notification
     from ttai_cli.services.notifications import Notifier
     from ttai_cli.services.portfolio import PositionView
     from ttai_cli.services.risk import RiskReport
+    from ttai_cli.strategies import Strategy
 
 log = logs.get("alerts")
 PROGRESS_AFTER_ALERTS = 500  # a check this large says what it is doing on a terminal
 ALL_TYPES = tuple(CONDITIONS)
 OPTION_TYPES = ("delta", "dte", "pnl")  # alerts on the option positions of a symbol
+# alerts that read the positions on their symbol (tested: its strategies' short options)
+HOLDING_TYPES = (*OPTION_TYPES, "tested")
 QuoteSource = Callable[["Broker", list[str]], Awaitable[dict[str, "Quote"]]]
 RiskSource = Callable[["Broker"], Awaitable["RiskReport"]]
 MetricsSource = Callable[[list[str]], Awaitable[dict[str, "MarketMetric"]]]
@@ -63,6 +79,17 @@ class CycleReport:
     requests: int = 0
     quote_requests: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def wait_for_markets(self, waiting: dict[str, int]) -> None:
+        """Note the alerts left for their market to open (`admitted`)."""
+        if waiting:
+            from ttai_cli.market.instruments import LABELS, MARKETS
+
+            count = sum(waiting.values())
+            closed = " and ".join(LABELS[m] for m in MARKETS if m in waiting)
+            self.notes.append(
+                f"{_count(count, 'alert')} {'waits' if count == 1 else 'wait'} for {closed} to open"
+            )
 
     def summary(self) -> str:
         if not self.alerts and not self.position_changes:
@@ -129,11 +156,16 @@ class AlertsService:
     async def add_checked(self, spec: AlertSpec) -> tuple[int, list[str]]:
         """`add`, after asking the broker about the symbol: `UnknownSymbolError` (exit 2)
         when it does not know it. Returns the id and warnings for the user: a delta /
-        DTE / P&L alert on a symbol with no option position today (accepted: the
-        position may come), or that the symbol could not be checked (no credentials,
-        or the broker unreachable: the alert is added unchecked rather than refused, so
-        alerts can be set up before the account is). Account-level kinds ask nothing.
-        The duplicate check comes first, so a duplicate never costs a request."""
+        DTE / P&L alert on a symbol with no option position today, a tested alert on one
+        with no short option (accepted: the position may come), or that the symbol could
+        not be checked (no credentials, or the broker unreachable: the alert is added
+        unchecked rather than refused, so alerts can be set up before the account is).
+        Account-level kinds ask nothing. The duplicate check comes first, so a duplicate
+        never costs a request.
+
+        `--strategy`: a `UsageError` (exit 2) unless a strategy on the symbol expires
+        that day, in the positions the broker holds now or, when it cannot be asked, in
+        those of the last sync (neither: added unchecked, with the warning above)."""
         from ttai_cli.errors import BrokerError, ConfigError, UnknownSymbolError
 
         if not spec.symbol or spec.type in ACCOUNT_TYPES:
@@ -146,14 +178,28 @@ class AlertsService:
                 quotes = await broker.quotes([spec.symbol])
                 if spec.symbol not in quotes:
                     raise UnknownSymbolError([spec.symbol])
-                positions = await broker.positions() if spec.type in OPTION_TYPES else None
+                positions = await broker.positions() if spec.type in HOLDING_TYPES else None
         except ConfigError as exc:
             warnings.append(f"{spec.symbol} not checked with the broker ({exc}); added anyway")
             positions = None
         except BrokerError as exc:
             warnings.append(f"{spec.symbol} not checked with the broker ({exc}); added anyway")
             positions = None
-        if positions is not None and not any(
+        if spec.strategy is not None:
+            if positions is None:
+                positions = self._synced_positions()
+            if positions is not None:
+                warnings += self._check_strategy(spec, positions)
+        elif spec.type == "tested":
+            if positions is not None and not any(
+                p.is_option and p.quantity < 0 and p.underlying_symbol == spec.symbol
+                for p in positions
+            ):
+                warnings.append(
+                    f"no short option on {spec.symbol} today: this tested alert stays "
+                    "unknown until there is one"
+                )
+        elif positions is not None and not any(
             p.is_option and spec.symbol in (p.symbol, p.underlying_symbol) for p in positions
         ):
             warnings.append(
@@ -161,6 +207,68 @@ class AlertsService:
                 "stays unknown until there is one"
             )
         return self.add(spec), warnings
+
+    def _synced_positions(self) -> list[Position] | None:
+        """The positions of the last sync; None if there was none."""
+        from ttai_cli.store.positions import PositionsRepository
+        from ttai_cli.store.records import RecordsRepository
+
+        if RecordsRepository(self.repo.store).last_sync() is None:
+            return None
+        return PositionsRepository(self.repo.store).stored()
+
+    def _check_strategy(self, spec: AlertSpec, positions: list[Position]) -> list[str]:
+        """A `UsageError` unless a strategy on `spec.symbol` expires on `spec.strategy`
+        (the message says which expirations it holds); for a tested alert, a warning
+        when none of those has a short option."""
+        from ttai_cli.broker.symbols import short_date
+
+        assert spec.strategy is not None
+        today = self.clock.now().date()
+        on_symbol = [
+            s for s in self.group(positions, {}, today) if s.underlying.strip() == spec.symbol
+        ]
+        bound = [s for s in on_symbol if s.expiration == spec.strategy]
+        if not bound:
+            held = [
+                f"{s.name} {short_date(s.expiration, today)}"
+                for s in on_symbol
+                if s.expiration is not None
+            ]
+            what = (
+                f"{spec.symbol} holds {', '.join(held)}"
+                if held
+                else f"{spec.symbol} holds no option strategy today"
+            )
+            raise UsageError(
+                f"no {spec.symbol} strategy expires on {short_date(spec.strategy, today)}: {what}"
+            )
+        if spec.type == "tested" and not any(s.short_strikes for s in bound):
+            return [
+                f"{bound[0].label} has no short option: this tested alert stays unknown "
+                "until it has one"
+            ]
+        return []
+
+    def group(
+        self, positions: list[Position], prices: dict[str, Decimal], today: date
+    ) -> list[Strategy]:
+        """`positions` as strategies (see the module docstring: the last sync's
+        transactions and cash, no request)."""
+        from ttai_cli.services.strategies import history_start
+        from ttai_cli.store.records import RecordsRepository
+        from ttai_cli.strategies import group_strategies
+
+        records = RecordsRepository(self.repo.store)
+        transactions = records.transactions_between(history_start(positions, today), today)
+        balances = records.latest_balances()
+        return group_strategies(
+            positions,
+            transactions,
+            prices,
+            today=today,
+            cash=balances.cash_balance if balances else None,
+        )
 
     def list_alerts(self, include_triggered: bool) -> list[Alert]:
         return self.repo.all_alerts(include_triggered)
@@ -172,11 +280,19 @@ class AlertsService:
         self.repo.rearm(ids)
 
     # -- checking ----------------------------------------------------------------------------
-    async def check(self, types: tuple[str, ...] = FAST_TYPES) -> CycleReport:
-        """One `alerts check` cycle (price, change and IV rank by default)."""
+    async def check(
+        self, types: tuple[str, ...] = FAST_TYPES, open_markets: MarketFilter | None = None
+    ) -> CycleReport:
+        """One `alerts check` cycle (price, change and IV rank by default); with
+        `open_markets`, only the alerts whose market it says is open."""
         alerts = self.repo.watching(types)
+        waiting: dict[str, int] = {}
+        if open_markets is not None and alerts:
+            alerts, waiting = admitted(alerts, open_markets)
         if not alerts:
-            return CycleReport()
+            report = CycleReport()
+            report.wait_for_markets(waiting)
+            return report
         if self.progress is not None and len(alerts) >= PROGRESS_AFTER_ALERTS:
             symbols = len({a.symbol for a in alerts})
             self.progress(f"checking {len(alerts):,} alerts on {symbols:,} symbols")
@@ -187,6 +303,7 @@ class AlertsService:
         report = await self.settle(alerts, view)
         report.requests = stats.requests
         report.quote_requests = stats.by_path["/market-data/by-type"]
+        report.wait_for_markets(waiting)
         return report
 
     async def gather(
@@ -199,15 +316,17 @@ class AlertsService:
         """Everything `alerts` need, fetched once: quotes (also `extra_quotes`, in the
         same batched pass), metrics, greeks, marks, and the account's figures."""
         from ttai_cli.alerts.evaluate import MarketView, earnings_symbol
+        from ttai_cli.alerts.strategy import is_strategy_alert
         from ttai_cli.services.portfolio import position_view
 
         types = {a.type for a in alerts}
         quote_symbols = [a.symbol for a in alerts if a.type in ("price", "change")]
         quote_symbols += [p.symbol for p in positions if p.mark is None]
         quote_symbols += extra_quotes or []
-        # the underlyings of the options a delta / DTE / P&L alert watches, in the same
-        # batched pass: the notification shows the underlying's price beside the option
-        watched = {a.symbol for a in alerts if a.type in ("delta", "dte", "pnl")}
+        # the underlyings of the options a delta / DTE / P&L / tested alert watches, in
+        # the same batched pass: the notification shows the underlying's price beside the
+        # option, and a strategy is tested by it
+        watched = {a.symbol for a in alerts if a.type in HOLDING_TYPES}
         quote_symbols += [
             p.underlying_symbol
             for p in positions
@@ -245,9 +364,24 @@ class AlertsService:
             )
             views.append(position_view(p, mark, today))
         view = MarketView(quotes=quotes, metrics=metrics, positions=views, deltas=deltas)
+        if any(is_strategy_alert(a) for a in alerts):
+            view.strategies = self._strategies(positions, quotes, today)
         if types & set(ACCOUNT_TYPES):
             await self._account_figures(broker, types, view)
         return view
+
+    def _strategies(
+        self, positions: list[Position], quotes: dict[str, Quote], today: date
+    ) -> list[Strategy]:
+        """The account's strategies at this snapshot: the legs' marks (a position sent
+        without one takes its quote's), the underlyings' prices from `quotes`."""
+        marked = [
+            replace(p, mark=quotes[p.symbol].mark) if p.mark is None and p.symbol in quotes else p
+            for p in positions
+        ]
+        underlyings = {p.underlying_symbol or p.symbol for p in positions}
+        prices = {s: q.price for s, q in quotes.items() if s in underlyings and q.price is not None}
+        return self.group(marked, prices, today)
 
     async def _account_figures(self, broker: Broker, types: set[str], view: MarketView) -> None:
         """Fill `view` for the account-level alerts in `types`: the balances for bp-usage
@@ -324,6 +458,31 @@ class AlertsService:
             await self.notifier.flush()
 
 
+def admitted(alerts: list[Alert], open_markets: MarketFilter) -> tuple[list[Alert], dict[str, int]]:
+    """The alerts whose market is open (`open_markets`), and how many wait per closed
+    market. An equity symbol (no slash) is known without a call: the cycle of an
+    equity-only account pays one substring test per alert and one calendar lookup."""
+    from ttai_cli.market.instruments import EQUITY, market_of
+
+    equity_open = open_markets(EQUITY)
+    kept: list[Alert] = []
+    waiting: dict[str, int] = {}
+    for alert in alerts:
+        symbol = alert.symbol
+        if "/" not in symbol:
+            if equity_open:
+                kept.append(alert)
+                continue
+            market = EQUITY
+        else:
+            market = market_of(symbol)
+            if open_markets(market):
+                kept.append(alert)
+                continue
+        waiting[market] = waiting.get(market, 0) + 1
+    return kept, waiting
+
+
 @dataclass
 class Decisions:
     """What one look at the market means for a set of alerts."""
@@ -377,4 +536,6 @@ def alert_json(alert: Alert) -> dict[str, object]:
         "created_at": alert.created_at.isoformat(),
         "triggered_at": alert.triggered_at.isoformat() if alert.triggered_at else None,
         "repeat_after": alert.repeat_after.total_seconds() if alert.repeat_after else None,
+        # the bound strategy's expiration (`--strategy`), null when not bound
+        "strategy": alert.strategy.isoformat() if alert.strategy else None,
     }

@@ -417,7 +417,12 @@ class BriefingService:
                 [
                     f"#{a.id} "
                     + alert_line(
-                        readable(a.symbol, today) or "account", a.type, a.condition, a.threshold
+                        readable(a.symbol, today) or "account",
+                        a.type,
+                        a.condition,
+                        a.threshold,
+                        a.strategy,
+                        today,
                     )
                     for a in active
                 ]

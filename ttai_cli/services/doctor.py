@@ -17,7 +17,7 @@ from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import Secret, Settings, ensure_home
 from ttai_cli.errors import TtaiError
 from ttai_cli.redaction import redact_url, url_problem
-from ttai_cli.store import Store, open_store
+from ttai_cli.store import Store, open_settings_store
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 
@@ -79,7 +79,7 @@ class DoctorService:
         )
         try:
             ensure_home(s)
-            with open_store(s.database_path) as store:
+            with open_settings_store(s) as store:
                 integrity = store.integrity_ok()
                 applied = len(store.applied_migrations())
                 checks.extend(self._jobs_and_calendar(store))
@@ -134,14 +134,35 @@ class DoctorService:
                 str(config.path) if config.path else "no config.toml (defaults; see --config)",
             )
         ]
+        from ttai_cli.services.notifications import unreachable_routes, url_variable
+
+        unreachable: dict[str, list[str]] = {}
+        for route_key, backend in unreachable_routes(self.settings):
+            unreachable.setdefault(route_key, []).append(backend)
+        muted = self.settings.notification_backends == ("none",)
         for kind, backends in config.routes.items():
-            checks.append(
-                Check(
-                    "route",
-                    INFO,
-                    f"{kind} -> {', '.join(backends) or 'none'}" + origin(f"notify.routes.{kind}"),
+            key = f"notify.routes.{kind}"
+            shown = ", ".join(backends) or "none (stored, not sent)"
+            if muted:
+                checks.append(
+                    Check(
+                        "route",
+                        INFO,
+                        f"{kind} -> {shown}{origin(key)}; muted by TTAI_NOTIFICATION_BACKEND=none",
+                    )
                 )
-            )
+            elif key in unreachable:
+                missing = ", ".join(url_variable(b) for b in unreachable[key])
+                checks.append(
+                    Check(
+                        "route",
+                        WARN,
+                        f"{kind} -> {shown}{origin(key)}: points nowhere, {missing} not set "
+                        "(commands that notify exit 2 until it is)",
+                    )
+                )
+            else:
+                checks.append(Check("route", INFO, f"{kind} -> {shown}{origin(key)}"))
         if config.quiet_hours is None:
             checks.append(Check("quiet hours", INFO, "none" + origin("notify.quiet_hours")))
         else:
@@ -168,7 +189,30 @@ class DoctorService:
                 f"tested within {manage.tested_within}%{origin('manage.tested_within')}",
             )
         )
+        checks.append(Check("ask", INFO, self._ask(origin)))
         return checks
+
+    def _ask(self, origin: Callable[[str], str]) -> str:
+        """`ttai ask`: its model, whether llm is installed (looked up, not imported: that
+        takes a second), and the daemon's `[ask.NAME]` jobs."""
+        import importlib.util
+
+        config = self.settings.file
+        if self.settings.model:
+            model = f"model {self.settings.model} (TTAI_MODEL)"
+        elif config.ask_model:
+            model = f"model {config.ask_model}{origin('ask.model')}"
+        else:
+            model = "llm's default model"
+        installed = importlib.util.find_spec("llm") is not None
+        text = model + (
+            "; llm installed" if installed else "; llm not installed (pip install 'ttai-cli[ai]')"
+        )
+        if config.ask_jobs:
+            text += "; daemon jobs: " + ", ".join(
+                f"ask:{job.name} ({job.schedule})" for job in config.ask_jobs.values()
+            )
+        return text
 
     def _jobs_and_calendar(self, store: Store) -> list[Check]:
         from datetime import date, timedelta

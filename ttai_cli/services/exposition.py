@@ -47,7 +47,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # so that `increase(ttai_job_runs_total{result="error"}[1h])` has a series to work on.
 RESULTS = ("ok", "error", "timeout", "cancelled", "skipped")
 ALERT_STATES = ("active", "triggered")
-OUTBOX_STATES = ("pending", "failed")
+OUTBOX_STATES = ("pending", "held", "failed")
 FEEDS = ("market", "account")
 REFRESH_EVERY = 60.0  # seconds: `ttai run --metrics-file`
 
@@ -130,7 +130,7 @@ class ExpositionService:
             info,
             *self._jobs(now),
             self._alerts(),
-            self._outbox(),
+            self._outbox(now),
             *self._streams(now),
             *self._account(),
         ]
@@ -225,16 +225,17 @@ class ExpositionService:
                 family.add(counts.get((kind, state), 0), kind=kind, state=state)
         return family
 
-    def _outbox(self) -> Family:
+    def _outbox(self, now: datetime) -> Family:
         from ttai_cli.store.outbox import Outbox
 
         family = Family(
             "ttai_outbox_notifications",
             "gauge",
             "Notifications not yet delivered, by destination and status (pending: to be "
-            "sent or retried; failed: rejected for good, see `ttai notify outbox`).",
+            "sent or retried; held: by quiet hours; failed: rejected for good, see "
+            "`ttai notify outbox`).",
         )
-        counts = Outbox(self.store).undelivered_counts()
+        counts = Outbox(self.store).undelivered_counts(now)
         destinations = sorted({d for d, _ in counts} | set(self.destinations))
         states = [*OUTBOX_STATES, *sorted({s for _, s in counts} - set(OUTBOX_STATES))]
         for destination in destinations:

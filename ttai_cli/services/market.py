@@ -1,4 +1,8 @@
-"""`ttai market status` and `ttai market calendar`."""
+"""`ttai market status` and `ttai market calendar`.
+
+`status` is NYSE's (what `--market-open` and the briefings mean), with every market's
+own hours beside it (`markets`: equity = NYSE, futures = CME Globex, crypto always open).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from ttai_cli.clock import Clock
 from ttai_cli.errors import UsageError
 from ttai_cli.market.calendar import MarketCalendar, Session
 from ttai_cli.market.guard import LiveCheck, MarketGuard, MarketStatus
+from ttai_cli.market.hours import MarketHours, MarketState
+from ttai_cli.market.instruments import CRYPTO, EQUITY, FUTURES
 from ttai_cli.store import Store
 
 MAX_CALENDAR_DAYS = 366 * 60
@@ -26,6 +32,23 @@ class MarketService:
     async def status(self) -> MarketStatus:
         """The market now, confirmed with tastytrade when credentials allow."""
         return await MarketGuard(self.calendar, self.live_check).confirmed_status(self.clock.now())
+
+    def markets(self, status: MarketStatus) -> dict[str, MarketState]:
+        """Each market at `status.now`: equity is NYSE as `status` has it (confirmed by
+        tastytrade when it was), futures CME Globex, crypto always open."""
+        hours = MarketHours(self.calendar.store, self.calendar)
+        equity = MarketState(
+            EQUITY,
+            status.open,
+            status.next_open,
+            status.next_close,
+            status.reason.removeprefix("market "),
+        )
+        return {
+            EQUITY: equity,
+            FUTURES: hours.state(FUTURES, status.now),
+            CRYPTO: hours.state(CRYPTO, status.now),
+        }
 
     def sessions(self, start: date | None, end: date | None) -> list[Session]:
         today = self.clock.now().date()

@@ -23,6 +23,7 @@ from ttai_cli.store.positions import PositionChange, PositionsRepository
 
 if TYPE_CHECKING:
     from ttai_cli.alerts.evaluate import MarketView
+    from ttai_cli.market.hours import MarketFilter
 
 log = logs.get("monitor")
 
@@ -32,17 +33,29 @@ class MonitorService:
         self.alerts = alerts
         self.positions = positions
 
-    async def run(self, types: tuple[str, ...] = ALL_TYPES) -> CycleReport:
+    async def run(
+        self, types: tuple[str, ...] = ALL_TYPES, open_markets: MarketFilter | None = None
+    ) -> CycleReport:
+        """One monitor cycle: positions, then the alerts of `types` (with
+        `open_markets`, those whose market is open) and the assignment warnings (with
+        `open_markets`, while NYSE is open: they are about equity options)."""
+        from ttai_cli.market.instruments import EQUITY
+        from ttai_cli.services.alerts import admitted
+
         watched = self.alerts.repo.watching(types)
+        waiting: dict[str, int] = {}
+        if open_markets is not None and watched:
+            watched, waiting = admitted(watched, open_markets)
+        warn = open_markets is None or open_markets(EQUITY)
         today = self.alerts.clock.now().date()
         async with self.alerts.open_broker() as broker:
             before = broker.stats.copy()
             fetched_at = self.alerts.clock.now()
             current = await broker.positions()
             realized = await self._realized_for_closes(broker, current)
-            underlyings = assignment.underlyings_to_price(current, today)
+            underlyings = assignment.underlyings_to_price(current, today) if warn else []
             view = await self.alerts.gather(broker, watched, current, underlyings)
-            dividends = await self._dividends(current, view)
+            dividends = await self._dividends(current, view) if warn else {}
             stats = broker.stats.since(before)
         changes = self.record_positions(current, realized, fetched_at)
         warnings = self.warn_assignment(current, view, dividends) if underlyings else 0
@@ -53,6 +66,7 @@ class MonitorService:
         report.requests = stats.requests
         report.quote_requests = stats.by_path["/market-data/by-type"]
         report.notes.append(f"{len(current)} positions")
+        report.wait_for_markets(waiting)
         if warnings:
             report.notes.append(f"{warnings} assignment warning{'' if warnings == 1 else 's'}")
         return report

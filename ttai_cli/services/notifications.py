@@ -16,6 +16,23 @@ destination:
   message cannot silence a destination.
 - One process flushes at a time (a lock); the others leave it to that one.
 - Sends to one destination are spaced by its rate limit (Slack ~1/s, Discord ~2.5/s).
+
+Routes (`[notify.routes]` in config.toml, see `Routing`): a type with a route goes to the
+backends it names (its own route, else `"*"`); a type without one goes where it did
+before routes existed (TTAI_NOTIFICATION_BACKEND, `auto` by default). A route of `[]` or
+`["none"]` stores the notification with no delivery (it stays in the record). Routes
+choose the local outputs too, except on a terminal: when stderr is a tty a person is
+watching, and the console shows every notification as without routes.
+TTAI_NOTIFICATION_BACKEND=none mutes everything, routes included (the environment wins).
+
+Quiet hours (`[notify] quiet_hours`, `quiet_allow`): a notification made during the
+window whose type is not allowed through is stored with every remote delivery *held*
+until the window ends, by the injected clock at the time it is stored. A held delivery
+is never tried and spends no attempt; it holds back nothing (later notifications to
+the same destination pass it); the first flush after the window's end sends it, in its
+place in the creation order, once. Local outputs print at once, quiet or not: they are
+the process's own output (a terminal, a log), not a phone. `ttai notify test` ignores
+routes' limits and quiet hours: it goes to every destination something can go to.
 """
 
 from __future__ import annotations
@@ -24,12 +41,13 @@ import random
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.config import Settings
+from ttai_cli.config_file import FileConfig
 from ttai_cli.errors import ConfigError
 from ttai_cli.notify.destinations import (
     LOCAL_KINDS,
@@ -45,6 +63,7 @@ from ttai_cli.store import Store
 from ttai_cli.store.outbox import Delivery, Outbox
 
 if TYPE_CHECKING:
+    import asyncio
     import sqlite3
 
     import httpx
@@ -89,6 +108,9 @@ class FlushReport:
     failed: int = 0
     pending: dict[str, str] = field(default_factory=dict)  # destination -> last error
     skipped_locked: bool = False
+    held: int = 0  # notifications quiet hours still hold back (not failures)
+    held_from: datetime | None = None  # when the first of them goes
+    held_to: datetime | None = None  # when the last of them goes
 
 
 def order_group(notification: Notification) -> str | None:
@@ -108,6 +130,13 @@ def order_group(notification: Notification) -> str | None:
     return None
 
 
+def url_variable(backend: str) -> str:
+    """The environment variable holding a remote backend's URL."""
+    if backend == "apprise":
+        return "TTAI_APPRISE_URLS"
+    return f"TTAI_{backend.upper()}{'_WEBHOOK' if backend in ('slack', 'discord') else ''}_URL"
+
+
 def resolve_backends(settings: Settings, stderr_is_tty: bool) -> tuple[list[str], list[str]]:
     """(local outputs, remote destinations) for TTAI_NOTIFICATION_BACKEND.
 
@@ -121,15 +150,82 @@ def resolve_backends(settings: Settings, stderr_is_tty: bool) -> tuple[list[str]
     remotes = [n for n in names if n in REMOTE_KINDS]
     for name in remotes:
         if not urls.get(name):
-            variable = (
-                "TTAI_APPRISE_URLS"
-                if name == "apprise"
-                else f"TTAI_{name.upper()}{'_WEBHOOK' if name in ('slack', 'discord') else ''}_URL"
-            )
             raise ConfigError(
-                f"TTAI_NOTIFICATION_BACKEND includes {name} but {variable} is not set"
+                f"TTAI_NOTIFICATION_BACKEND includes {name} but {url_variable(name)} is not set"
             )
     return locals_, remotes
+
+
+def unreachable_routes(settings: Settings) -> list[tuple[str, str]]:
+    """(route key, backend) for each remote backend a route names whose URL is not set."""
+    urls = settings.destination_urls()
+    return [
+        (f"notify.routes.{kind}", backend)
+        for kind, backends in settings.file.routes.items()
+        for backend in backends
+        if backend in REMOTE_KINDS and not urls.get(backend)
+    ]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Which backends a notification goes to, by its type (see the module docstring).
+
+    `default_locals` / `default_remotes` are what TTAI_NOTIFICATION_BACKEND selects: they
+    serve the types without a route, and, on a terminal, every type's local output."""
+
+    default_locals: tuple[str, ...]
+    default_remotes: tuple[str, ...]
+    config: FileConfig
+    terminal: bool = False
+    muted: bool = False
+
+    def remotes(self, notification_type: str) -> list[str]:
+        if self.muted:
+            return []
+        route = self.config.route(notification_type)
+        if route is None:
+            return list(self.default_remotes)
+        return [kind for kind in REMOTE_KINDS if kind in route]
+
+    def locals(self, notification_type: str) -> list[str]:
+        route = self.config.route(notification_type)
+        if self.muted or self.terminal or route is None:
+            return list(self.default_locals)
+        return [kind for kind in LOCAL_KINDS if kind in route]
+
+    def every_remote(self) -> list[str]:
+        """Every remote destination some type of notification goes to: where `ttai
+        notify test` goes (`--backend` reaches one that nothing is routed to)."""
+        from ttai_cli.notify.models import NOTIFICATION_TYPES
+
+        used = {kind for t in NOTIFICATION_TYPES for kind in self.remotes(t)}
+        return [kind for kind in REMOTE_KINDS if kind in used]
+
+    def every_local(self) -> list[str]:
+        """Every local output some type of notification prints on."""
+        from ttai_cli.notify.models import NOTIFICATION_TYPES
+
+        used = {kind for t in NOTIFICATION_TYPES for kind in self.locals(t)}
+        return [kind for kind in LOCAL_KINDS if kind in used]
+
+
+def resolve_routing(settings: Settings, stderr_is_tty: bool) -> Routing:
+    """The routing for this process. A route naming a remote backend whose URL is not
+    set is a configuration error (exit 2) naming the route's key and line and the
+    variable to set, like TTAI_NOTIFICATION_BACKEND naming one; muted (=none) it is moot."""
+    local_names, remote_names = resolve_backends(settings, stderr_is_tty)
+    muted = settings.notification_backends == ("none",)
+    if not muted:
+        for key, backend in unreachable_routes(settings):
+            where = settings.file.sources.get(key) or str(settings.file.path or "config.toml")
+            raise ConfigError(
+                f"{where}: {key}: {backend} has no URL ({url_variable(backend)} is not set); "
+                "set it or take it out of the route"
+            )
+    return Routing(
+        tuple(local_names), tuple(remote_names), settings.file, terminal=stderr_is_tty, muted=muted
+    )
 
 
 class Notifier:
@@ -153,8 +249,10 @@ class Notifier:
         self.sleep = sleep or _asyncio_sleep
         self._stderr = stderr or (lambda: sys.stderr)
         tty = self._stderr().isatty() if stderr_is_tty is None else stderr_is_tty
-        local_names, remote_names = resolve_backends(settings, tty)
-        self.locals = [LocalOutput(name, self._stderr) for name in local_names]
+        self.routing = resolve_routing(settings, tty)
+        self._outputs = {kind: LocalOutput(kind, self._stderr) for kind in LOCAL_KINDS}
+        # the local outputs of a type without a route
+        self.locals = [self._outputs[name] for name in self.routing.default_locals]
         urls = settings.destination_urls()
         self.remotes: dict[str, RemoteDestination] = {}
         for kind in REMOTE_KINDS:  # every configured URL can deliver what is pending for it
@@ -164,7 +262,7 @@ class Notifier:
                 self.remotes[kind] = (
                     AppriseDestination(url) if kind == "apprise" else RemoteDestination(kind, url)
                 )
-        self.active = remote_names  # where new notifications go
+        self.active = list(self.routing.default_remotes)  # where a type without a route goes
         self._transport = transport
         self._last_send: dict[str, float] = {}
 
@@ -176,13 +274,30 @@ class Notifier:
         key: str | None = None,
         destinations: list[str] | None = None,
     ) -> bool:
-        """Store `notification` for delivery, inside the caller's transaction."""
-        return Outbox.add(
-            db, notification, self.active if destinations is None else destinations, key
-        )
+        """Store `notification` for delivery, inside the caller's transaction: to the
+        destinations its type is routed to, held until the end of quiet hours when its
+        type may not go out now. `destinations` given: exactly those, never held."""
+        held_until = None
+        if destinations is None:
+            kind = notification.notification_type
+            destinations = self.routing.remotes(kind)
+            if destinations:
+                held_until = self.settings.file.held_until(kind, self.clock.now())
+        stored = Outbox.add(db, notification, destinations, key, held_until=held_until)
+        if stored and held_until is not None:
+            log.info(
+                "quiet hours: %s %r held until %s",
+                notification.notification_type,
+                notification.title,
+                f"{held_until.astimezone(NEW_YORK):%H:%M %Z}",
+            )
+        return stored
 
     def emit_local(self, notification: Notification) -> None:
-        for output in self.locals:
+        """Print on the local outputs the notification's type is routed to (at once,
+        quiet hours or not)."""
+        for kind in self.routing.locals(notification.notification_type):
+            output = self._outputs[kind]
             try:
                 output.emit(notification)
             except OSError as exc:  # a closed stderr must not fail the job
@@ -198,9 +313,12 @@ class Notifier:
 
     # -- delivering --------------------------------------------------------------------------
     async def flush(self, *, force: bool = False, only: list[str] | None = None) -> FlushReport:
-        """Deliver pending notifications. `force` ignores next-attempt times."""
+        """Deliver pending notifications. `force` ignores next-attempt times, never quiet
+        hours: held ones stay held (counted in the report, they are not failures)."""
         report = FlushReport()
-        pending = [d for d in REMOTE_KINDS if d in self.outbox.destinations_with_pending()]
+        now = self.clock.now()
+        report.held, report.held_from, report.held_to = self.outbox.held(now)
+        pending = [d for d in REMOTE_KINDS if d in self.outbox.destinations_with_pending(now)]
         if only is not None:
             pending = [d for d in pending if d in only]
         if not pending:
@@ -229,6 +347,21 @@ class Notifier:
             lock.release()
         return report
 
+    async def deliver_released(self, stop: asyncio.Event, every: float = 60.0) -> None:
+        """For the daemon, whose jobs may all be idle when quiet hours end (07:00, before
+        the open): every `every` seconds, flush if the end of quiet hours let go of
+        deliveries no flush has sent yet (held by any process). Runs until `stop` or it
+        is cancelled; a failure is logged and tried again next time."""
+        while not stop.is_set():
+            await self.clock.sleep(every)
+            if stop.is_set():
+                return
+            try:
+                if self.outbox.released(self.clock.now()):
+                    await self.flush()
+            except Exception as exc:  # a busy database: next time
+                log.warning("delivering after quiet hours failed: %s", logs.redact(str(exc)))
+
     async def _flush_destination(
         self, client: httpx.AsyncClient, kind: str, force: bool, report: FlushReport
     ) -> None:
@@ -240,7 +373,10 @@ class Notifier:
         once per flush; at most one such failure is passed per flush, and a failure of
         the next one ends the flush (then the destination itself is likely down)."""
         destination = self.remotes.get(kind)
-        deliveries = self.outbox.pending(kind)
+        now = self.clock.now()
+        # held ones are passed over, not waited behind: quiet hours delay them, not the
+        # notifications allowed through after them
+        deliveries = self.outbox.pending(kind, now)
         if not deliveries:
             return
         if destination is None:
@@ -251,7 +387,6 @@ class Notifier:
                 kind,
             )
             return
-        now = self.clock.now()
         held: set[str] = set()  # order groups behind a notification that keeps failing
         passed_failure = False
         for delivery in deliveries:
@@ -364,18 +499,22 @@ class Notifier:
         return self.outbox.drop(ids)
 
     async def send_test(self, only: str | None = None) -> dict[str, str]:
-        """A test notification to every configured destination (or `only`); returns
-        destination -> "arrived" / "pending: why" / "failed: why" / "printed"."""
+        """A test notification to every destination something can go to (the default
+        ones and every one a route names), or to `only`, at once: routes do not narrow
+        it and quiet hours do not hold it (it is asked for now). Returns destination ->
+        "arrived" / "pending: why" / "failed: why" / "printed"."""
         known = set(LOCAL_KINDS) | set(REMOTE_KINDS)
         if only is not None and only not in known:
             raise ConfigError(
                 f"--backend: unknown backend {only!r} (choose from {', '.join(sorted(known))})"
             )
-        # every active destination, or the one asked for (even when it is not active)
-        remote = list(self.active) if only is None else [k for k in self.remotes if k == only]
-        local = [o for o in self.locals if only in (None, o.kind)]
+        # every destination something is routed to, or the one asked for (even when not)
+        remote = (
+            self.routing.every_remote() if only is None else [k for k in self.remotes if k == only]
+        )
+        local = [self._outputs[k] for k in self.routing.every_local() if only in (None, k)]
         if only in LOCAL_KINDS and not local:
-            local = [LocalOutput(only, self._stderr)]
+            local = [self._outputs[only]]
         if only in REMOTE_KINDS and not remote:
             raise ConfigError(f"{only} has no URL configured")
         notification = Notification(
@@ -399,6 +538,7 @@ class Notifier:
         return results
 
     def describe(self) -> list[dict[str, Any]]:
-        return [{"backend": o.kind, "destination": o.kind} for o in self.locals] + [
-            {"backend": kind, "destination": self.remotes[kind].shown} for kind in self.active
+        return [{"backend": k, "destination": k} for k in self.routing.every_local()] + [
+            {"backend": kind, "destination": self.remotes[kind].shown}
+            for kind in self.routing.every_remote()
         ]

@@ -9,8 +9,10 @@ they end or a signal stops them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.config import Settings
-from ttai_cli.errors import Interrupted, UsageError
+from ttai_cli.errors import Interrupted, StoreError, UsageError
 from ttai_cli.jobs import JOB_NAMES
 from ttai_cli.jobs.base import Job
 from ttai_cli.market.calendar import MarketCalendar
@@ -28,7 +30,7 @@ from ttai_cli.market.live import cached_live_check
 from ttai_cli.scheduling.locks import JobLock
 from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
 from ttai_cli.scheduling.policy import Policy
-from ttai_cli.store import Store, open_store
+from ttai_cli.store import Store, open_settings_store
 from ttai_cli.store.jobs import JobsRepository, JobStatus
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ FAILURES_BEFORE_ALERT = 3  # consecutive failed runs that make one `error` notif
 # README: a stopped process ends within 5 s. A run in progress gets 4 of them to finish;
 # cancelling it, closing the broker and the database, and leaving take the rest.
 STOP_GRACE = 4.0
+RELEASE_WAIT = 1.0  # seconds the release of a job waits for a busy database on the way out
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class SchedulingService:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.settings.database_path)
+            self._store = open_settings_store(self.settings)
         return self._store
 
     @property
@@ -95,10 +98,18 @@ class SchedulingService:
         return MarketCalendar(self.store)
 
     def policy(self, job: Job, options: ScheduleOptions, *, live: bool) -> Policy:
+        own: ScheduleOptions | None = getattr(job, "own_schedule", None)
+        if own is not None:  # a daemon job with a schedule of its own ([ask.NAME]): its days
+            ignore = own.ignore_market_hours or options.ignore_market_hours
+            options = dataclasses.replace(own, ignore_market_hours=ignore)
         guard = None
         if job.market_aware and not options.ignore_market_hours:
             live = live and getattr(job, "confirm_live", True)
-            guard = MarketGuard(self.calendar(), self.live_check if live else None)
+            guard = MarketGuard(
+                self.calendar(),
+                self.live_check if live else None,
+                getattr(job, "alert_markets", None),  # jobs that check alerts: their markets
+            )
         reason = (
             "market hours ignored" if job.market_aware else "scheduled (not bound to market hours)"
         )
@@ -163,7 +174,7 @@ class SchedulingService:
         self, job: Job, options: ScheduleOptions, now: datetime, daemon: DaemonOptions | None
     ) -> Schedule:
         from ttai_cli.scheduling.schedules import Every, Merged
-        from ttai_cli.scheduling.sessions import DuringSessions, WhileClosed
+        from ttai_cli.scheduling.sessions import DuringMarkets, DuringSessions, WhileClosed
 
         # --ignore-market-hours: a job that repeats while NYSE is open (monitor, alerts,
         # sync) keeps that cadence at all hours, under --loop and in the daemon
@@ -176,7 +187,12 @@ class SchedulingService:
             return Every(every)
         calendar = self.calendar()
         if job.cadence is not None:  # polling jobs: at their cadence while open
-            during = DuringSessions(calendar, job.cadence)
+            markets = getattr(job, "alert_markets", None)
+            during: Schedule = (
+                DuringMarkets(calendar, job.cadence, markets)  # jobs that check alerts
+                if markets is not None  # NYSE alone: DuringSessions' own slots
+                else DuringSessions(calendar, job.cadence)
+            )
             return (
                 during
                 if daemon.when_closed is None
@@ -203,6 +219,7 @@ class SchedulingService:
 
         from ttai_cli.scheduling import sd_notify
         from ttai_cli.scheduling.engine import (
+            Outcome,
             ProcessRuns,
             Runner,
             catch_up,
@@ -210,6 +227,10 @@ class SchedulingService:
         )
 
         received: list[int] = []  # the stop signal, if one came
+        # A one-off (no repeat option, --catch-up) is never restarted: whatever ends it
+        # ends the process, with one line (a full disk: exit 1). Loops and the daemon are
+        # supervised: a crash restarts the loop after a backoff.
+        one_off = daemon is None and (options.catch_up or not options.repeats)
         if stop is None:
             stop = asyncio.Event()
             install_stop_handlers(stop, received)
@@ -217,10 +238,11 @@ class SchedulingService:
         process = ProcessRuns()
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome | BaseException] = []
         watchdog: asyncio.Future[None] | None = None
         metrics = self.metrics_file(metrics_file)
         refreshing: asyncio.Future[None] | None = None
+        deliverer: asyncio.Future[None] | None = None
         try:
             for job in jobs:
                 lock = JobLock(self.settings.locks_dir, job.name)
@@ -233,7 +255,7 @@ class SchedulingService:
                     )
                     continue
                 held.append((lock, job))
-                self.repo.claim(job.name, pid, self.clock.now(), heartbeat_s=30.0)
+                claimed = self._claim(job, pid, one_off)
                 policy = self.policy(job, options, live=True)
                 if (
                     daemon is not None
@@ -243,7 +265,9 @@ class SchedulingService:
                     policy.guard = None  # asked to poll while closed too
                     policy.run_reason = "scheduled (daemon polls while closed)"
 
-                def make_runner(job: Job = job, policy: Policy = policy) -> Runner:
+                def make_runner(
+                    job: Job = job, policy: Policy = policy, claimed: bool = claimed
+                ) -> Runner:
                     return Runner(
                         job=job,
                         schedule=self.schedule_for(job, options, self.clock.now(), daemon),
@@ -258,10 +282,14 @@ class SchedulingService:
                         pid=pid,
                         on_streak=self.notify_streak,
                         process=process,
+                        one_off=one_off,
+                        claimed=claimed,
                     )
 
                 if options.catch_up:
                     runs.append(catch_up(make_runner(), options.grace))
+                elif one_off:
+                    runs.append(make_runner().run())
                 else:
                     runs.append(self.supervise(job, make_runner, stop, daemon or DaemonOptions()))
             if metrics is not None:  # once the jobs are claimed: they show as running
@@ -272,30 +300,64 @@ class SchedulingService:
                 interval = sd_notify.watchdog_interval()
                 if interval:
                     watchdog = asyncio.ensure_future(_ping_watchdog(interval))
-            outcomes = list(await asyncio.gather(*runs))
+                if daemon is not None and self.settings.file.quiet_hours is not None:
+                    # quiet hours end at 07:00 while the jobs wait for the open: deliver then
+                    deliverer = asyncio.ensure_future(self.notifier().deliver_released(stop))
+            outcomes = list(await asyncio.gather(*runs, return_exceptions=True))
         finally:
             if watchdog is not None:
                 watchdog.cancel()
             if refreshing is not None:
                 refreshing.cancel()
                 await asyncio.gather(refreshing, return_exceptions=True)
+            if deliverer is not None:
+                deliverer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await deliverer
             if runs:
                 sd_notify.notify("STOPPING=1")
+            # leaving because the database failed (or anything else did): no more waiting
+            patience = 0.0 if process.fatal or sys.exc_info()[0] else RELEASE_WAIT
             for lock, job in held:
-                self.repo.release(job.name, pid, self.clock.now())
+                self._release(job, pid, patience)
                 lock.release()
             for job in jobs:
                 await job.close()
             if metrics is not None:  # the jobs' last runs, and no longer running
                 await metrics.write()
-        if process.fatal is not None:  # revoked before anything worked: exit 2, one line
+        if process.fatal is not None:  # (a revoked token, the database) one line, its code
             raise process.fatal
-        one_off = daemon is None and (options.catch_up or not options.repeats)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # a one-off's crash: never restarted, it ends the process
         if one_off and received[:1] == [signal.SIGINT]:
             raise Interrupted("interrupted")  # Ctrl-C: 130; a loop stopped by any signal: 0
         if stop.is_set() and runs:
             log.info("stopped cleanly")
-        return max((o.exit_code for o in outcomes), default=0)
+        return max((o.exit_code for o in outcomes if isinstance(o, Outcome)), default=0)
+
+    def _claim(self, job: Job, pid: int, one_off: bool) -> bool:
+        """Record that this process runs `job`; whether that worked. A database that
+        fails it ends a one-off (and any run on a damaged or read-only database); a loop
+        goes on, and its runner tries again each cycle."""
+        try:
+            self.repo.claim(job.name, pid, self.clock.now(), heartbeat_s=30.0)
+        except StoreError as exc:
+            if one_off or exc.exit_code == 2:
+                raise
+            log.warning("%s: could not record that this process runs it: %s", job.name, exc)
+            return False
+        return True
+
+    def _release(self, job: Job, pid: int, patience: float) -> None:
+        """Best effort, on the way out, waiting at most `patience` seconds for a busy
+        database: it must not hold up the exit (a running_pid left behind belongs to a
+        dead process, which `ttai status` reads as not running)."""
+        try:
+            with self.store.patience(patience):
+                self.repo.release(job.name, pid, self.clock.now())
+        except StoreError as exc:
+            log.debug("%s: release not recorded: %s", job.name, exc)
 
     def metrics_file(self, path: Path | None) -> MetricsFile | None:
         """The refresher of `ttai run --metrics-file` (None without one)."""
@@ -349,9 +411,9 @@ class SchedulingService:
         """One `error` notification when a job has failed FAILURES_BEFORE_ALERT times in
         a row, one `info` when it works again: never one per failed cycle. A refresh token
         revoked while the process ran makes one `error` notification at once, for all its
-        jobs, and no "keeps failing" one after it, until a run works again."""
+        jobs, and no "keeps failing" one after it, until a run works again. A notification
+        the database cannot store (a full disk) is logged instead."""
         from ttai_cli.notify.models import Notification
-        from ttai_cli.services.notifications import Notifier
 
         if revoked:
             if self._told_revoked:
@@ -381,9 +443,17 @@ class SchedulingService:
             )
         else:
             return
+        try:
+            await self.notifier().notify(notification)
+        except StoreError as exc:  # a full disk cannot keep it either: the log has it
+            log.error("%s: %s (not notified: %s)", notification.title, notification.body, exc)
+
+    def notifier(self) -> Notifier:
         if self._notifier is None:
+            from ttai_cli.services.notifications import Notifier
+
             self._notifier = Notifier(self.settings, self.store, self.clock)
-        await self._notifier.notify(notification)
+        return self._notifier
 
     # -- status / pause / resume --------------------------------------------------------------
     def statuses(self, now: datetime | None = None) -> list[JobStatus]:
@@ -404,7 +474,8 @@ class SchedulingService:
         return StreamStateRepository(self.store).states(now)
 
     def known_job(self, name: str) -> str:
-        known = set(JOB_NAMES) | set(self.repo.known_jobs())
+        known = set(JOB_NAMES) | set(self.repo.known_jobs()) | {"ask"}
+        known |= {f"ask:{n}" for n in self.settings.file.ask_jobs}
         if name not in known:
             raise UsageError(f"unknown job {name!r} (jobs: {', '.join(sorted(known))})")
         return name

@@ -6,6 +6,9 @@
   alerts. Each event updates that symbol's quote and evaluates only the alerts on it,
   with the polling path's own decisions (`services.alerts.decide`) and exactly-once
   transaction (`AlertsService.commit`): a tick that changes nothing writes nothing.
+- market hours per instrument: with `open_markets` (a run that keeps market hours),
+  a tick evaluates the alerts on its symbol only while their market is open (NYSE,
+  CME Globex, crypto always); the fallback and slow paths likewise.
 - the alerts table, followed every `follow_every` seconds (1 s): an alert added, removed
   or re-armed by another process changes the subscriptions incrementally.
 - the account feed: `order_filled`, `order_partially_filled`, `order_cancelled`,
@@ -15,7 +18,7 @@
   so each change is notified once whoever sees it first.
 - fallback polling: while the market feed has been down for `fallback_after` seconds
   (30), price and change alerts are polled over REST every `fallback_every` (30 s),
-  until the feed is back. The kinds no stream carries (IV rank, DTE, P&L) are checked
+  until the feed is back. The kinds no stream carries (IV rank, DTE, P&L, tested) are checked
   as `monitor` does, at start and every `slow_every` (60 s); the daemon leaves them to
   its own monitor job.
 - the feeds' health, written to the database every second for `ttai status`.
@@ -48,9 +51,11 @@ from ttai_cli.streaming.health import StreamHealth
 if TYPE_CHECKING:
     from ttai_cli.broker.models import Broker
     from ttai_cli.jobs.context import JobContext
+    from ttai_cli.market.hours import MarketFilter
     from ttai_cli.services.monitor import MonitorService
 
 log = logs.get("stream")
+HORIZON_EVERY = 60.0  # seconds between two looks at how long the run lasts (`horizon`)
 STREAMED_TYPES = ("price", "change", "delta")
 QUOTE_TYPES = ("price", "change")
 
@@ -99,12 +104,14 @@ class StreamSettings:
     fallback_after: float = 30.0
     fallback_every: float = 30.0
     slow_every: float = 60.0
-    # standalone: also check the alerts no stream carries (IV rank, DTE, P&L, earnings,
-    # the account-level kinds) every `slow_every`; the daemon leaves them to its monitor
+    # standalone: also check the alerts no stream carries (IV rank, DTE, P&L, tested,
+    # earnings, the account-level kinds) every `slow_every`; the daemon leaves them to its
+    # monitor
     slow_kinds: tuple[str, ...] = (
         "iv-rank",
         "dte",
         "pnl",
+        "tested",
         "earnings",
         "bp-usage",
         "drawdown",
@@ -134,6 +141,7 @@ class StreamService:
         *,
         job: str = "stream",
         settings: StreamSettings | None = None,
+        open_markets: MarketFilter | None = None,
     ) -> None:
         self.alerts = alerts
         self.monitor = monitor
@@ -143,9 +151,12 @@ class StreamService:
         self.account_streamer_url = account_streamer_url
         self.job = job
         self.settings = settings or StreamSettings()
+        # each alert is evaluated while its own market is open (None: at all hours)
+        self.open_markets = open_markets
         self.report = StreamReport()
         self._alerts: list[Alert] = []
         self._by_symbol: dict[str, list[Alert]] = {}
+        self._market_of: dict[str, str] = {}  # symbol -> market, of the alerts watched
         self._delta_alerts: list[Alert] = []
         self._quotes: dict[str, _QuoteState] = {}
         self._deltas: dict[str, Decimal] = {}
@@ -165,10 +176,13 @@ class StreamService:
         stop: asyncio.Event,
         until: datetime | None = None,
         account_until: datetime | None = None,
+        horizon: Callable[[], datetime | None] | None = None,
     ) -> StreamReport:
         """Stream until `stop` is set or `until` (the session's close) comes; the account
         feed stays until `account_until` (a while after the close: day orders expire and
-        closing fills report then). Raises `CredentialsError` when tastytrade rejects the
+        closing fills report then). `horizon`, when given, is asked every minute for a
+        new `until` (the markets with an active alert changed); the account feed then
+        stays as long after it. Raises `CredentialsError` when tastytrade rejects the
         refresh token (a reconnect cannot fix that)."""
         from ttai_cli.streaming.account import AccountFeed
         from ttai_cli.streaming.market import MarketFeed
@@ -218,7 +232,9 @@ class StreamService:
                     asyncio.ensure_future(self._watch_credentials(stop)),
                 ]
                 try:
-                    await self._until(stop, until)
+                    ended = await self._until(stop, until, horizon)
+                    if account_until is not None and until is not None and ended is not None:
+                        account_until = ended + (account_until - until)
                     market_stop.set()
                     if account_until is not None and not stop.is_set() and not self._fatal:
                         log.info(
@@ -256,12 +272,28 @@ class StreamService:
                 return
             await _sleep_or(stop, self.clock, 1.0)
 
-    async def _until(self, stop: asyncio.Event, until: datetime | None) -> None:
+    async def _until(
+        self,
+        stop: asyncio.Event,
+        until: datetime | None,
+        horizon: Callable[[], datetime | None] | None = None,
+    ) -> datetime | None:
+        """Wait for `stop` or `until` (asking `horizon` every minute for a new one);
+        returns the `until` that ended the wait."""
+        asked = self.clock.monotonic()
         while not stop.is_set():
+            if horizon is not None and self.clock.monotonic() - asked >= HORIZON_EVERY:
+                asked = self.clock.monotonic()
+                try:
+                    until = horizon()
+                except Exception as exc:  # a busy database: keep the last answer
+                    log.debug("stream horizon not read: %s", exc)
             if until is not None:
                 remaining = elapsed(until, self.clock.now()).total_seconds()
                 if remaining <= 0:
-                    return
+                    return until
+                if horizon is not None:
+                    remaining = min(remaining, HORIZON_EVERY)
             else:
                 remaining = 1.0
             stopper = asyncio.ensure_future(stop.wait())
@@ -269,6 +301,7 @@ class StreamService:
             await asyncio.wait({stopper, sleeper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
             sleeper.cancel()
+        return until
 
     async def _sdk_session(self) -> Any:
         async with self.alerts.open_broker() as broker:
@@ -286,12 +319,15 @@ class StreamService:
     # -- alerts ----------------------------------------------------------------------------------
     def _load_alerts(self, keep_version: bool = False) -> None:
         """Read the watched alerts and index them by what drives them."""
+        from ttai_cli.market.instruments import market_of
+
         self._alerts = self.alerts.repo.watching(STREAMED_TYPES)
         by_symbol: dict[str, list[Alert]] = {}
         for alert in self._alerts:
             if alert.type in QUOTE_TYPES:
                 by_symbol.setdefault(alert.symbol, []).append(alert)
         self._by_symbol = by_symbol
+        self._market_of = {a.symbol: market_of(a.symbol) for a in self._alerts}
         self._delta_alerts = [a for a in self._alerts if a.type == "delta"]
         if not keep_version:
             self._data_version = self._current_data_version()
@@ -355,8 +391,18 @@ class StreamService:
         elif tick.kind == "summary":
             state.prev_close = tick.prev_close
         on_symbol = self._by_symbol.get(tick.symbol)
-        if on_symbol:
+        if on_symbol and self._market_open(tick.symbol):
             self._evaluate(on_symbol, {tick.symbol: state.quote(tick.symbol, self.clock.now())})
+
+    def _market_open(self, symbol: str) -> bool:
+        """Whether the market of the alerts on `symbol` is open now (always, when market
+        hours are ignored): a tick outside it updates the quote and evaluates nothing."""
+        if self.open_markets is None:
+            return True
+        from ttai_cli.market.instruments import market_of
+
+        market = self._market_of.get(symbol)
+        return self.open_markets(market if market is not None else market_of(symbol))
 
     def _delta_alerts_for(self, option: str) -> list[Alert]:
         position = next((p for p in self._positions if p.symbol == option), None)
@@ -366,6 +412,7 @@ class StreamService:
             a
             for a in self._delta_alerts
             if a.symbol in (position.symbol, position.underlying_symbol)
+            and self._market_open(a.symbol)
         ]
 
     def _evaluate(self, alerts: list[Alert], quotes: dict[str, Quote]) -> None:
@@ -482,7 +529,7 @@ class StreamService:
         while not stop.is_set():
             try:
                 if kinds and self.alerts.repo.count_watching(kinds):
-                    report = await self.monitor.run(kinds)
+                    report = await self.monitor.run(kinds, open_markets=self.open_markets)
                     self.report.fired += report.fired
                     self.report.position_changes += report.position_changes
                 elif (
@@ -497,7 +544,7 @@ class StreamService:
 
     async def _poll(self, types: tuple[str, ...]) -> None:
         try:
-            report = await self.alerts.check(types)
+            report = await self.alerts.check(types, open_markets=self.open_markets)
             self.report.fired += report.fired
         except Exception as exc:
             log.warning("polling %s alerts failed: %s", "/".join(types), exc)

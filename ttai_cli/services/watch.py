@@ -337,7 +337,9 @@ class WatchService:
         records.armed = [
             AlertLine(
                 a.id,
-                sym.readable(a.symbol, today) if a.symbol else "account",
+                (sym.readable(a.symbol, today) if a.symbol else "account")
+                # an alert bound to a strategy: `TSLA 1/15`
+                + (f" {sym.short_date(a.strategy, today)}" if a.strategy else ""),
                 a.type,
                 a.condition,
                 a.threshold,

@@ -1,12 +1,15 @@
-"""Account endpoints of the simulator: the account, positions, balances, transactions."""
+"""Account endpoints of the simulator: the account, positions, balances, transactions,
+orders."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli.broker.symbols import parse_occ
+from ttai_cli.clock import NEW_YORK
 from ttai_cli.simulator.account import SimPosition, _iso
 from ttai_cli.simulator.http import SimRequest, SimResponse, dec, json_response
 
@@ -208,10 +211,33 @@ def balances_json(sim: SimulatedTastytrade) -> dict[str, Any]:
     return data
 
 
+def orders_page(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
+    """`GET /accounts/N/orders`: the order history (`orders.order_history`), received on
+    or after `start-date` (New York dates), newest first unless `sort=Asc`, paginated
+    as the API does."""
+    from ttai_cli.simulator.orders import order_history
+
+    q = request.query
+    start = q.get("start-date", [None])[0]
+    end = q.get("end-date", [None])[0]
+
+    def day(order: dict[str, Any]) -> str:
+        received = datetime.fromisoformat(order["received-at"].replace("Z", "+00:00"))
+        return received.astimezone(NEW_YORK).date().isoformat()
+
+    rows = [
+        o
+        for o in order_history(sim)
+        if (start is None or day(o) >= start) and (end is None or day(o) <= end)
+    ]
+    rows.sort(
+        key=lambda o: (o["received-at"], o["id"]), reverse=q.get("sort", ["Desc"])[0] != "Asc"
+    )
+    return _page(request, rows, sim.max_per_page)
+
+
 def transactions(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
     q = request.query
-    per_page = min(int(q.get("per-page", ["250"])[0]), sim.max_per_page)
-    offset = int(q.get("page-offset", ["0"])[0])
     start = q.get("start-date", [None])[0]
     end = q.get("end-date", [None])[0]
     rows = [
@@ -223,6 +249,14 @@ def transactions(sim: SimulatedTastytrade, request: SimRequest) -> SimResponse:
     rows.sort(
         key=lambda t: (t["executed-at"], t["id"]), reverse=q.get("sort", ["Desc"])[0] == "Desc"
     )
+    return _page(request, rows, sim.max_per_page)
+
+
+def _page(request: SimRequest, rows: list[dict[str, Any]], max_per_page: int) -> SimResponse:
+    """One page of `rows` (`per-page`, `page-offset`) with the API's pagination block."""
+    q = request.query
+    per_page = min(int(q.get("per-page", ["250"])[0]), max_per_page)
+    offset = int(q.get("page-offset", ["0"])[0])
     total = len(rows)
     pages = max(1, math.ceil(total / per_page))
     page = rows[offset * per_page : (offset + 1) * per_page]

@@ -30,7 +30,13 @@ from typing import Any
 from ttai_cli.broker.symbols import parse_occ
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.simulator.account import SimAccount, _iso, build_demo_account
-from ttai_cli.simulator.accountdata import account_json, balances_json, positions, transactions
+from ttai_cli.simulator.accountdata import (
+    account_json,
+    balances_json,
+    orders_page,
+    positions,
+    transactions,
+)
 from ttai_cli.simulator.calendar import chain_expirations
 from ttai_cli.simulator.http import (
     Exchange,
@@ -230,6 +236,8 @@ class SimulatedTastytrade:
                 return transactions(self, request)
             if parts[2:] == ["orders", "live"]:
                 return json_response(200, {"data": {"items": list(self.orders.values())}})
+            if parts[2:] == ["orders"]:
+                return orders_page(self, request)
         if path == "/market-data/by-type":
             return market_data(self, request)
         if path == "/market-metrics":

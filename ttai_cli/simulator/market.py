@@ -12,7 +12,7 @@ import hashlib
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -134,9 +134,9 @@ class RandomWalkMarket:
         self.pinned: dict[str, tuple[float, float | None]] = {}
 
     def pin(self, symbol: str, price: float, prev_close: float | None = None) -> None:
-        """Hold `symbol` at `price` (options on it are priced from it) until unpinned.
-        An option pinned is quoted at its own `price` whatever its underlying does (its
-        Greeks still follow the underlying)."""
+        """Hold `symbol` at `price` until unpinned: an underlying (options on it are
+        priced from it), or an equity option itself (its mark; its delta still follows
+        the underlying)."""
         self.pinned[symbol] = (price, prev_close)
 
     def base_price(self, symbol: str) -> float:
@@ -189,16 +189,7 @@ class RandomWalkMarket:
         kind = kind_of(symbol)
         day = self.now().astimezone(NEW_YORK).date()
         if kind == "equity-option":
-            quote = self._option_quote(symbol, day)
-            pinned = self.pinned.get(symbol)
-            if pinned is None:
-                return quote
-            # its own price; the Greeks still from its underlying (the feed streams them)
-            own = money(pinned[0])
-            before = money(pinned[1]) if pinned[1] is not None else own
-            return replace(
-                quote, bid=own, ask=own, mark=own, last=own, prev_close=before, day_open=before
-            )
+            return self._option_quote(symbol, day)
         spot = self.spot(symbol)
         prev = self.close_price(symbol, day - timedelta(days=1))
         spread = max(0.01, spot * 0.0002)
@@ -224,6 +215,10 @@ class RandomWalkMarket:
         theta, vega = theta_vega(spot, float(occ.strike), years, vol, occ.right)
         prev_spot = self.close_price(occ.root.strip(), day - timedelta(days=1))
         prev, _ = black_scholes(prev_spot, float(occ.strike), years + 1 / 365, vol, occ.right)
+        pinned = self.pinned.get(symbol)
+        if pinned is not None:  # a test holds this option's mark
+            price = pinned[0]
+            prev = pinned[1] if pinned[1] is not None else price
         half = max(0.01, price * 0.02)
         return SimQuote(
             symbol,

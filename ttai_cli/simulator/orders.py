@@ -150,6 +150,30 @@ def sim_order(
     return order
 
 
+def order_history(app: SimulatedTastytrade) -> list[dict[str, Any]]:
+    """Every order of the account, latest state, in the API's shape: a Filled order per
+    order id of the booked trades (its fills are the trades), and the orders streamed
+    today (`app.orders`, which win for the same id). What `GET /accounts/N/orders`
+    pages through."""
+    legs: dict[int, list[dict[str, Any]]] = {}
+    for txn in app.account.transactions:
+        if txn.get("transaction-type") == "Trade" and txn.get("order-id") is not None:
+            legs.setdefault(int(txn["order-id"]), []).append(txn)
+    orders: dict[int, dict[str, Any]] = {}
+    for order_id, fills in legs.items():
+        first = fills[0]
+        orders[order_id] = sim_order(
+            app,
+            "Filled",
+            order_id=order_id,
+            legs=[(t["symbol"], t["action"], t["quantity"], t["price"]) for t in fills],
+            underlying=first["underlying-symbol"],
+            at=datetime.fromisoformat(first["executed-at"].replace("Z", "+00:00")),
+        )
+    orders.update(app.orders)
+    return list(orders.values())
+
+
 def schedule_demo_order(hub: StreamHub, delay: float) -> None:
     """Announce the demo's order Live `delay` seconds from now, and Filled a moment later
     (announced only: the positions stay as the demo builds them); nothing when the

@@ -7,6 +7,8 @@ each other instead of failing.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sqlite3
 import time
@@ -14,13 +16,28 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ttai_cli.errors import ConfigError, NotATtaiDatabase, StoreError
+from ttai_cli.config import DB_BUSY_TIMEOUT as BUSY_TIMEOUT
+from ttai_cli.errors import (
+    ConfigError,
+    DatabaseBusy,
+    DatabaseDamaged,
+    DatabaseReadOnly,
+    DiskFull,
+    NoRoomToStart,
+    NotATtaiDatabase,
+    StoreError,
+)
+from ttai_cli.store.connection import Connection, connect, free_kb
 from ttai_cli.store.migrations import MIGRATIONS
+
+if TYPE_CHECKING:
+    from ttai_cli.config import Settings
 
 # PRAGMA application_id marks the file as ours: 'ttai' in ASCII.
 APPLICATION_ID = 0x74746169
-BUSY_TIMEOUT_MS = 10_000
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class Store:
@@ -28,11 +45,15 @@ class Store:
 
     Writes that belong together go through `transaction()`, which takes the write lock at
     once (`BEGIN IMMEDIATE`) so that two processes never interleave a read-then-write.
+    SQLite errors a user can cause arrive as `StoreError`s (`ttai_cli.store.connection`).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, busy_timeout: float = BUSY_TIMEOUT, max_pages: int | None = None
+    ) -> None:
         self.path = path
-        self.db = _connect(path)
+        self.busy_timeout = busy_timeout
+        self.db: Connection = _connect(path, busy_timeout, max_pages)
 
     def close(self) -> None:
         self.db.close()
@@ -44,15 +65,24 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
             self.db.execute("COMMIT")
+        except BaseException:
+            _rollback(self.db)
+            raise
+
+    @contextmanager
+    def patience(self, seconds: float) -> Iterator[None]:
+        """Wait at most `seconds` for a lock inside this block (best-effort writes on the
+        way out, after the database already said busy, must not wait the timeout again)."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     def applied_migrations(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
@@ -61,69 +91,133 @@ class Store:
         return bool(self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
-def open_store(path: Path) -> Store:
+def open_store(
+    path: Path, *, busy_timeout: float = BUSY_TIMEOUT, max_pages: int | None = None
+) -> Store:
     """Open (creating and migrating if needed) the database at `path`.
 
+    Opening an up-to-date database writes nothing, so reading commands work on a full
+    disk. `max_pages` caps the file (SQLite's max_page_count: a full disk, made to order).
+
     Raises `NotATtaiDatabase` (exit 2) for a file that is not SQLite or belongs to
-    another program, `ConfigError` (exit 2) when the OS refuses to create the file, and
-    `StoreError` when the file cannot be opened.
+    another program, `DatabaseDamaged` (exit 2) for a damaged ttai database,
+    `NoRoomToStart` (exit 2) when a new database finds no space, `ConfigError` (exit 2)
+    when the OS refuses to create the file, and another `StoreError` (a full disk, a
+    busy database: exit 1) when the file cannot be used.
     """
-    return Store(path)
+    return Store(path, busy_timeout, max_pages)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    _create_private(path)
-    try:
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open database {path}: {exc}") from None
+def open_settings_store(settings: Settings) -> Store:
+    """`open_store` for the settings' database, with their busy timeout and size cap."""
+    return open_store(
+        settings.database_path,
+        busy_timeout=settings.db_busy_timeout,
+        max_pages=settings.db_max_pages,
+    )
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back what is open. SQLite may already have rolled back by itself (a full
+    disk does that), and the error that got us here is the one to report."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error, StoreError):
+            db.execute("ROLLBACK")
+
+
+def _connect(path: Path, busy_timeout: float, max_pages: int | None) -> Connection:
+    new = _create_private(path)
+    db = connect(path, busy_timeout)
     try:
         db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if max_pages is not None:
+            db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
         _check_ownership(db, path)
-        _enable_wal(db)
+        new = new or not _has_table(db, "_migrations")  # (a first start that ran out of room)
+        _enable_wal(db, busy_timeout)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA cache_size = -1024")  # 1 MiB: a long-running loop stays small
         migrate(db)
-    except sqlite3.DatabaseError as exc:
+    except DiskFull:
         db.close()
-        if "not a database" in str(exc) or "malformed" in str(exc):
-            raise NotATtaiDatabase(
-                f"{path} is not a ttai database ({exc}); move it away or set TTAI_HOME"
-            ) from None
-        raise StoreError(f"database {path}: {exc}") from None
+        if not new:
+            raise
+        free = free_kb(path)
+        raise NoRoomToStart(
+            f"no space to create the database at {path} "
+            f"({f'{free} KB free' if free is not None else 'free space unknown'}); "
+            "free some space or set TTAI_HOME to another filesystem"
+        ) from None
+    except DatabaseDamaged as exc:
+        db.close()
+        if _header_is_ours(path):
+            raise
+        raise NotATtaiDatabase(
+            f"{path} is not a ttai database ({exc.__cause__ or exc}); move it away or set "
+            "TTAI_HOME (if it was ttai's, it is damaged: `ttai doctor` shows the way back)"
+        ) from None
     except BaseException:
         db.close()
         raise
     return db
 
 
-def _enable_wal(db: sqlite3.Connection) -> None:
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return db.execute(query, (name,)).fetchone() is not None
+
+
+def _header_is_ours(path: Path) -> bool:
+    """Whether the file starts as an SQLite database marked with our application_id
+    (then an error opening it means it is damaged, not someone else's)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(72)
+    except OSError:
+        return False
+    return header.startswith(SQLITE_MAGIC) and header[68:72] == APPLICATION_ID.to_bytes(4, "big")
+
+
+def _enable_wal(db: sqlite3.Connection, busy_timeout: float) -> None:
     """Switch to WAL. The switch needs a moment alone with the file, and SQLite answers
     "locked" at once (without its busy handler) when several processes open a new
     database together, so it is retried here for up to the busy timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout
     while True:
         try:
             db.execute("PRAGMA journal_mode = WAL")
             return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+        except DatabaseBusy:
+            if time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
 
 
-def _create_private(path: Path) -> None:
-    """Create the file with mode 0600 before SQLite does (it would honour the umask).
+def _create_private(path: Path) -> bool:
+    """Create the file with mode 0600 before SQLite does (it would honour the umask);
+    True when it is new (empty).
 
     SQLite gives the -wal and -shm files the permissions of the database file.
     """
     try:
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     except OSError as exc:  # a directory in its place, no permission, a name too long
+        if exc.errno == errno.ENOSPC:
+            raise NoRoomToStart(
+                f"no space to create the database at {path}; free some space or set "
+                "TTAI_HOME to another filesystem"
+            ) from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and path.is_file():
+            raise DatabaseReadOnly(
+                f"database {path} is read-only ({exc.strerror}); make it writable or set TTAI_HOME"
+            ) from None
         raise ConfigError(f"cannot create database {path}: {exc.strerror or exc}") from None
-    os.close(fd)
+    try:
+        return os.fstat(fd).st_size == 0
+    finally:
+        os.close(fd)
 
 
 def _check_ownership(db: sqlite3.Connection, path: Path) -> None:
@@ -145,10 +239,10 @@ def _check_ownership(db: sqlite3.Connection, path: Path) -> None:
                     "move it away or set TTAI_HOME"
                 )
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        _rollback(db)
         raise
-    db.execute("COMMIT")
 
 
 def migrate(
@@ -160,9 +254,10 @@ def migrate(
     Safe against a second process migrating at the same time: each step re-checks the
     table inside its own `BEGIN IMMEDIATE` transaction.
     """
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
+    if not _has_table(db, "_migrations"):  # (only then: opening must not need to write)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
     done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
     applied: list[str] = []
     for name, fn in migrations:
@@ -178,10 +273,10 @@ def migrate(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
                 (name, datetime.now(UTC).isoformat(timespec="seconds")),
             )
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
-        db.execute("COMMIT")
         applied.append(name)
     return applied
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ttai_cli.alerts.models import Alert, Evaluation
@@ -42,6 +42,7 @@ def _alert(row: sqlite3.Row) -> Alert:
         triggered_at=_time(row["triggered_at"]),
         cleared_at=_time(row["cleared_at"]),
         fire_count=row["fire_count"],
+        strategy=date.fromisoformat(row["strategy"]) if row["strategy"] else None,
     )
 
 
@@ -67,8 +68,8 @@ class AlertsRepository:
     def add(self, spec: AlertSpec, now: datetime) -> int:
         with self.store.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO alerts (symbol, type, condition, threshold, note, repeat_after_s, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO alerts (symbol, type, condition, threshold, note, repeat_after_s, "
+                "created_at, strategy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     spec.symbol,
                     spec.type,
@@ -77,17 +78,24 @@ class AlertsRepository:
                     spec.note,
                     spec.repeat_after.total_seconds() if spec.repeat_after else None,
                     _iso(now),
+                    spec.strategy.isoformat() if spec.strategy else None,
                 ),
             )
             return int(cursor.lastrowid or 0)
 
     def active_duplicate(self, spec: AlertSpec) -> int | None:
         """The id of an active alert that fires exactly when `spec` would (same symbol,
-        type, condition and threshold; the note and re-arming do not count), if any."""
+        type, condition, threshold and strategy; the note and re-arming do not count), if
+        any."""
         for row in self.store.db.execute(
             "SELECT id, threshold FROM alerts WHERE status = 'active' AND type = ? "
-            "AND condition = ? AND symbol IS ?",
-            (spec.type, spec.condition, spec.symbol),
+            "AND condition = ? AND symbol IS ? AND strategy IS ?",
+            (
+                spec.type,
+                spec.condition,
+                spec.symbol,
+                spec.strategy.isoformat() if spec.strategy else None,
+            ),
         ):
             if Decimal(row[1]) == spec.threshold:
                 return int(row[0])
@@ -113,6 +121,19 @@ class AlertsRepository:
             "SELECT type, status, count(*) FROM alerts GROUP BY type, status ORDER BY type, status"
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def markets_watching(self, types: tuple[str, ...]) -> frozenset[str]:
+        """The markets (`instruments.market_of`) the alerts a check looks at trade on,
+        NYSE always among them. Only symbols with a slash can be anything but equity,
+        so the query returns none for an equity-only account."""
+        from ttai_cli.market.instruments import EQUITY_ONLY, market_of
+
+        marks = ",".join("?" * len(types))
+        rows = self.store.db.execute(
+            f"SELECT DISTINCT symbol FROM alerts WHERE type IN ({marks}) AND (status = 'active' OR repeat_after_s IS NOT NULL) AND instr(symbol, '/') > 0",
+            types,
+        )
+        return EQUITY_ONLY.union(market_of(r[0]) for r in rows)
 
     def watching(self, types: tuple[str, ...]) -> list[Alert]:
         """Alerts a check must look at: active ones, and triggered ones that re-arm by

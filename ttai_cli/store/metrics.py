@@ -1,4 +1,5 @@
-"""Market metrics kept for the New York day (`market_metrics`, migration m010)."""
+"""Market metrics kept for the New York day (`market_metrics`, migration m010; the
+liquidity rating since m020)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def _metric(row: sqlite3.Row) -> MarketMetric:
         earnings_date=_day(row["earnings_date"]),
         ex_dividend_date=_day(row["ex_dividend_date"]),
         dividend_amount=_dec(row["dividend_amount"]),
+        liquidity_rating=row["liquidity_rating"],
     )
 
 
@@ -70,7 +72,7 @@ class MetricsRepository:
         for symbol in asked:
             m = metrics.get(symbol)
             values = (
-                (None,) * 7
+                (None,) * 8
                 if m is None
                 else (
                     _text(m.iv_rank),
@@ -80,6 +82,7 @@ class MetricsRepository:
                     _text(m.earnings_date),
                     _text(m.ex_dividend_date),
                     _text(m.dividend_amount),
+                    m.liquidity_rating,
                 )
             )
             rows.append(
@@ -96,7 +99,7 @@ class MetricsRepository:
             db.executemany(
                 "INSERT OR REPLACE INTO market_metrics (account_number, symbol, ny_date,"
                 " fetched_at, known, iv_rank, iv_percentile, implied_volatility, beta,"
-                " earnings_date, ex_dividend_date, dividend_amount)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " earnings_date, ex_dividend_date, dividend_amount, liquidity_rating)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )

@@ -460,3 +460,66 @@ def m013_job_results_and_risk_snapshots(db: sqlite3.Connection) -> None:
         )
         """
     )
+
+
+@migration
+def m014_futures_sessions(db: sqlite3.Connection) -> None:
+    # The CME Globex calendar (futures and futures options), cached like NYSE's
+    # `market_sessions`: one row per trade date, the open (the evening before) and close
+    # as UTC ISO times. Exchange hours, not account data: no account_number.
+    db.execute(
+        """
+        CREATE TABLE futures_sessions (
+            date TEXT PRIMARY KEY,
+            open TEXT NOT NULL,
+            close TEXT NOT NULL,
+            early_close INTEGER NOT NULL
+        )
+        """
+    )
+
+
+@migration
+def m015_alert_strategies(db: sqlite3.Connection) -> None:
+    # A pnl, dte or tested alert bound to one strategy (`alerts add TSLA --strategy
+    # 2027-01-15 ...`): the expiration of the strategy on the alert's underlying, as an
+    # ISO date. NULL: not bound (the leg alerts, every other kind).
+    db.execute("ALTER TABLE alerts ADD COLUMN strategy TEXT")
+
+
+@migration
+def m017_deliveries_held_until(db: sqlite3.Connection) -> None:
+    # Quiet hours: a delivery made while its type may not go out is stored pending with
+    # the end of the window (UTC ISO). Flushes skip it until then, without counting an
+    # attempt and without holding back the deliveries behind it; NULL: it may go at once.
+    db.execute("ALTER TABLE deliveries ADD COLUMN held_until TEXT")
+
+
+@migration
+def m020_ask_runs(db: sqlite3.Connection) -> None:
+    # `ttai ask`: every answered run (prompt, answer, the tools the model called, tokens),
+    # for `ttai ask --last` and `ttai status`. Numbered 020 on purpose: 014-019 are taken
+    # by work landing alongside it, and migrations run in the order they are defined.
+    db.execute(
+        """
+        CREATE TABLE ask_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_number TEXT NOT NULL DEFAULT '',
+            job TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            system TEXT,
+            answer TEXT NOT NULL,
+            model TEXT NOT NULL,
+            tool_calls TEXT NOT NULL,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            started_at TEXT NOT NULL,
+            duration_s REAL NOT NULL,
+            stopped_early INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX ask_runs_by_job ON ask_runs (job, started_at)")
+    # ask's market_metrics tool shows tastytrade's liquidity rating (0-5): the day's
+    # metrics cache keeps it too (rows cached before this have none until the next day)
+    db.execute("ALTER TABLE market_metrics ADD COLUMN liquidity_rating INTEGER")

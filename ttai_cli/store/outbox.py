@@ -4,6 +4,11 @@
 (an alert marked triggered, a sync) and the notification commit together or not at all.
 A delivery is `pending`, `sent`, `failed` (for good: the destination rejected it, kept
 until retried or dropped) or `dropped` (given up by the user, kept for the record).
+
+Quiet hours: a pending delivery may carry `held_until`, the end of the quiet window it was
+made in. Until then it is *held*: listed as such (`Delivery.held_at(now)`), never tried (its
+attempts stay untouched) and it holds back nothing behind it; from then on it is an
+ordinary pending delivery, in its place in the creation order.
 """
 
 from __future__ import annotations
@@ -29,6 +34,22 @@ class Delivery:
     next_attempt_at: datetime | None
     last_error: str | None
     notification: Notification
+    held_until: datetime | None = None
+
+    def held_at(self, now: datetime) -> bool:
+        """Whether quiet hours still hold it back at `now` (it goes at `held_until`)."""
+        return self.status == "pending" and self.held_until is not None and self.held_until > now
+
+
+# A delivery quiet hours still hold back at the instant bound as `?` (see `_instant`).
+_HELD = "(d.held_until IS NOT NULL AND d.held_until > ?)"
+
+
+def _instant(moment: datetime) -> str:
+    """`held_until` and the times compared with it: one fixed layout (UTC, always six
+    digits of microseconds), so that comparing the text compares the instants exactly
+    (SQLite's julianday() would round to the millisecond)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -56,9 +77,11 @@ class Outbox:
         notification: Notification,
         destinations: list[str],
         key: str | None = None,
+        held_until: datetime | None = None,
     ) -> bool:
         """Store `notification` with a pending delivery per destination, in the caller's
-        transaction. False (nothing stored) when `key` was already used."""
+        transaction; with `held_until` (quiet hours) each waits until then. False (nothing
+        stored) when `key` was already used. No destination: kept for the record only."""
         cursor = db.execute(
             "INSERT OR IGNORE INTO notifications (id, key, created_at, type, title, body, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -75,20 +98,23 @@ class Outbox:
             return False
         seq = cursor.lastrowid
         db.executemany(
-            "INSERT INTO deliveries (seq, destination) VALUES (?, ?)",
-            [(seq, d) for d in destinations],
+            "INSERT INTO deliveries (seq, destination, held_until) VALUES (?, ?, ?)",
+            [(seq, d, held_until and _instant(held_until)) for d in destinations],
         )
         return True
 
-    def pending(self, destination: str) -> list[Delivery]:
-        """Pending deliveries for `destination`, oldest first (due now or not)."""
+    def pending(self, destination: str, now: datetime | None = None) -> list[Delivery]:
+        """Pending deliveries for `destination`, oldest first (due now or not); given
+        `now`, without those quiet hours still hold back then."""
         rows = self.store.db.execute(
-            """
+            f"""
             SELECT d.*, n.id, n.created_at, n.type, n.title, n.body, n.data
             FROM deliveries d JOIN notifications n ON n.seq = d.seq
-            WHERE d.destination = ? AND d.status = 'pending' ORDER BY d.seq
+            WHERE d.destination = ? AND d.status = 'pending'
+                {"" if now is None else f"AND NOT {_HELD}"}
+            ORDER BY d.seq
             """,
-            (destination,),
+            (destination,) if now is None else (destination, _instant(now)),
         ).fetchall()
         return [self._delivery(r) for r in rows]
 
@@ -104,6 +130,7 @@ class Outbox:
             else None,
             last_error=row["last_error"],
             notification=_row_notification(row),
+            held_until=datetime.fromisoformat(row["held_until"]) if row["held_until"] else None,
         )
 
     def mark(
@@ -133,13 +160,44 @@ class Outbox:
                 ),
             )
 
-    def destinations_with_pending(self) -> list[str]:
-        return [
-            r[0]
-            for r in self.store.db.execute(
-                "SELECT DISTINCT destination FROM deliveries WHERE status = 'pending'"
+    def destinations_with_pending(self, now: datetime | None = None) -> list[str]:
+        """Destinations with a pending delivery; given `now`, only those with one that
+        quiet hours do not hold back at `now` (something a flush could send)."""
+        if now is None:
+            rows = self.store.db.execute(
+                "SELECT DISTINCT destination FROM deliveries d WHERE status = 'pending'"
             )
-        ]
+        else:
+            rows = self.store.db.execute(
+                f"SELECT DISTINCT destination FROM deliveries d "
+                f"WHERE status = 'pending' AND NOT {_HELD}",
+                (_instant(now),),
+            )
+        return [r[0] for r in rows]
+
+    def held(self, now: datetime) -> tuple[int, datetime | None, datetime | None]:
+        """(how many notifications quiet hours still hold back from some destination at
+        `now`, when the first of them goes, when the last goes)."""
+        count, first, last = self.store.db.execute(
+            "SELECT COUNT(DISTINCT d.seq), MIN(d.held_until), MAX(d.held_until) "
+            f"FROM deliveries d WHERE d.status = 'pending' AND {_HELD}",
+            (_instant(now),),
+        ).fetchone()
+        return (
+            count,
+            datetime.fromisoformat(first) if first else None,
+            datetime.fromisoformat(last) if last else None,
+        )
+
+    def released(self, now: datetime) -> int:
+        """How many deliveries quiet hours held and have let go by `now` that are still
+        pending (no flush has sent them yet, or their destination is failing)."""
+        (count,) = self.store.db.execute(
+            "SELECT COUNT(*) FROM deliveries d WHERE d.status = 'pending' "
+            "AND d.held_until IS NOT NULL AND d.held_until <= ?",
+            (_instant(now),),
+        ).fetchone()
+        return int(count)
 
     def undelivered(self) -> list[Delivery]:
         """Pending and failed deliveries, oldest first: what `ttai notify outbox` lists."""
@@ -178,20 +236,24 @@ class Outbox:
         )
         return {r[0]: r[1] for r in rows}
 
-    def undelivered_counts(self) -> dict[tuple[str, str], int]:
+    def undelivered_counts(self, now: datetime) -> dict[tuple[str, str], int]:
         """(destination, status) -> deliveries still in the outbox: every status but
-        `sent` and `dropped` (pending, failed, and any other waiting state)."""
+        `sent` and `dropped` (pending, failed, and any other waiting state); a pending
+        one that quiet hours still hold at `now` counts as `held`."""
         rows = self.store.db.execute(
-            "SELECT destination, status, COUNT(*) FROM deliveries "
-            "WHERE status NOT IN ('sent', 'dropped') GROUP BY destination, status "
-            "ORDER BY destination, status"
+            "SELECT d.destination, CASE WHEN d.status = 'pending' AND "
+            f"{_HELD} THEN 'held' ELSE d.status END AS state, COUNT(*) FROM deliveries d "
+            "WHERE d.status NOT IN ('sent', 'dropped') GROUP BY d.destination, state "
+            "ORDER BY d.destination, state",
+            (_instant(now),),
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
     def retry(self, ids: list[str] | None) -> list[str]:
         """Send again: the failed deliveries (of the notifications `ids`, or all of them)
         become pending, due now, with a fresh count of attempts; so do the pending ones
-        of `ids`. Returns the destinations concerned. All or nothing: an id that has no
+        of `ids`, held ones included (naming one is asking for it now, quiet hours or
+        not). Returns the destinations concerned. All or nothing: an id that has no
         failed or pending delivery changes nothing (`UsageError`)."""
         with self.store.transaction() as db:
             if ids is None:
@@ -204,7 +266,8 @@ class Outbox:
                 for seq in self._resolve(db, ids):
                     rows += db.execute(
                         "UPDATE deliveries SET status = 'pending', attempts = 0, "
-                        "next_attempt_at = NULL WHERE seq = ? AND status IN ('pending', 'failed') "
+                        "next_attempt_at = NULL, held_until = NULL "
+                        "WHERE seq = ? AND status IN ('pending', 'failed') "
                         "RETURNING destination",
                         (seq,),
                     ).fetchall()

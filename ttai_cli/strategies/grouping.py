@@ -115,6 +115,17 @@ class Strategy:
         """Whether the underlying is within `percent` % of a short strike, or through it."""
         return self.distance_percent is not None and self.distance_percent <= percent
 
+    def nearest_short(self) -> tuple[Decimal, str, Decimal] | None:
+        """(strike, right `C`/`P`, distance %) of the short option the underlying is
+        nearest to (or furthest through): the one `distance_percent` measures. None
+        without a price or without short options."""
+        found = _short_gaps([leg_of(p) for p in self.legs], self.underlying_price)
+        if not found:
+            return None
+        gap, leg = min(found, key=lambda item: item[0])
+        assert leg.strike is not None and leg.right is not None
+        return leg.strike, leg.right, _cents(gap)
+
 
 def _underlying(position: Position) -> str:
     return position.underlying_symbol or position.symbol
@@ -324,16 +335,22 @@ def _price(underlying: str, legs: list[Leg], prices: Mapping[str, Decimal]) -> D
     return None
 
 
-def _distance(legs: list[Leg], price: Decimal | None) -> Decimal | None:
+def _short_gaps(legs: list[Leg], price: Decimal | None) -> list[tuple[Decimal, Leg]]:
+    """(distance %, leg) of each short option: see `distance_percent`."""
     if price is None or price <= 0:
-        return None
-    distances = []
+        return []
+    found = []
     for leg in legs:
         if not leg.is_short_option or leg.strike is None:
             continue
         gap = price - leg.strike if leg.right == "P" else leg.strike - price
-        distances.append(gap / price * 100)
-    return _cents(min(distances)) if distances else None
+        found.append((gap / price * 100, leg))
+    return found
+
+
+def _distance(legs: list[Leg], price: Decimal | None) -> Decimal | None:
+    gaps = _short_gaps(legs, price)
+    return _cents(min(gap for gap, _ in gaps)) if gaps else None
 
 
 def build_strategy(
