@@ -70,7 +70,7 @@ class Store:
         # (st_dev, st_ino) of the database and, in WAL mode, of its -wal and -shm files, as
         # opened: SQLite keeps all three open and does not expose their descriptors, and the
         # -wal/-shm files stay in place for as long as any connection is open.
-        self._identity = _identities(path)
+        self._watched = _identities(path)
 
     def close(self) -> None:
         if not self.abandoned:
@@ -82,14 +82,14 @@ class Store:
         open. Three `stat` calls, a few microseconds: cheap enough for every loop cycle.
 
         A path that cannot be examined for another reason (permissions) is no verdict."""
-        for (suffix, why), opened in zip(_FILES, self._identity, strict=True):
-            if opened is None:
-                continue  # not in WAL mode: there is no -wal/-shm to compare
+        for name, why, opened in self._watched:
             try:
-                now = _file_id(Path(f"{self.path}{suffix}"))
+                found = os.stat(name)
+            except (FileNotFoundError, NotADirectoryError):
+                raise DatabaseMoved(self.path, why) from None
             except OSError:
                 continue
-            if now != opened:
+            if (found.st_dev, found.st_ino) != opened:
                 raise DatabaseMoved(self.path, why)
 
     def abandon(self) -> None:
@@ -250,9 +250,8 @@ def _header_is_ours(path: Path) -> bool:
     return header.startswith(SQLITE_MAGIC) and header[68:72] == APPLICATION_ID.to_bytes(4, "big")
 
 
-def _file_id(path: Path) -> tuple[int, int] | None:
-    """(st_dev, st_ino) of `path`, None when there is no such file (or directory on the
-    way); other errors propagate."""
+def _file_id(path: str) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of the file at `path`, None when there is none."""
     try:
         found = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -260,13 +259,17 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     return (found.st_dev, found.st_ino)
 
 
-def _identities(path: Path) -> tuple[tuple[int, int] | None, ...]:
-    """What `Store.verify` compares against: the database file's identity and, when it is
-    in WAL mode (its -wal file exists once it has been read), its -wal's and -shm's."""
-    main = _file_id(path)
-    wal = _file_id(Path(f"{path}-wal"))
-    shm = _file_id(Path(f"{path}-shm")) if wal is not None else None
-    return (main, wal, shm)
+def _identities(path: Path) -> list[tuple[str, str, tuple[int, int]]]:
+    """What `Store.verify` compares against, as (file name, what a change of it means,
+    its identity as opened): the database file and, when it is in WAL mode (its -wal file
+    exists once it has been read), its -wal and -shm files."""
+    watched = []
+    for suffix, why in _FILES:
+        opened = _file_id(f"{path}{suffix}")
+        if opened is None:
+            break  # no -wal: not in WAL mode, nothing more to compare
+        watched.append((f"{path}{suffix}", why, opened))
+    return watched
 
 
 def _enable_wal(db: sqlite3.Connection, busy_timeout: float) -> None:
