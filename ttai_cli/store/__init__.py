@@ -157,9 +157,6 @@ class Store:
     def applied_migrations(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
 
-    def integrity_ok(self) -> bool:
-        return bool(self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
-
 
 def open_store(
     path: Path, *, busy_timeout: float = BUSY_TIMEOUT, max_pages: int | None = None
