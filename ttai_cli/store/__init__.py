@@ -107,9 +107,17 @@ class Store:
             self.db.execute("PRAGMA query_only = ON")
         # CPython deallocates (and so closes) module-level objects at interpreter exit; one
         # reference never released keeps this connection from being closed at all.
-        import ctypes
+        try:
+            import ctypes
 
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(self.db))
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(self.db))
+        except Exception:  # no ctypes here: a thread that never ends holds it instead
+            import threading
+
+            def hold(db: sqlite3.Connection = self.db) -> None:
+                threading.Event().wait()
+
+            threading.Thread(target=hold, name="abandoned-database", daemon=True).start()
 
     def damage(self, exc: BaseException) -> DatabaseDamaged | None:
         """`exc` as a `DatabaseDamaged` naming this database, if it says the file is
