@@ -72,10 +72,11 @@ class Outcome:
 @dataclass
 class ProcessRuns:
     """What the runners of one process share. A refresh token revoked before any run of
-    the process has worked (a one-off, a loop's first run) is `fatal`: every runner
-    stops and the process exits 2; revoked later, the runners go on (the user is told).
-    A damaged or read-only database is fatal whenever it is met; in a one-off, so is
-    any database failure. The CLI edge prints the fatal error: one line, its exit code.
+    the process that talks to tastytrade has worked (a one-off, a loop's first run) is
+    `fatal`: every runner stops and the process exits 2; revoked later, the runners go on
+    (the user is told). A damaged or read-only database is fatal whenever it is met; in a
+    one-off, so is any database failure. The CLI edge prints the fatal error: one line,
+    its exit code.
 
     A database that is damaged (exit 2) or no longer the file at its path (exit 1) is
     lost: `store`, when set, is checked before every run (and by the service every
@@ -358,7 +359,8 @@ class Runner:
         self.outcome.runs += 1  # counted before recording: a crash while recording keeps it
         self.outcome.last_failed = result not in ("ok", "cancelled")
         self.outcome.failures += int(self.outcome.last_failed)
-        self.process.worked |= result == "ok"
+        # only a job that talks to tastytrade proves the login works (not the daemon's backup)
+        self.process.worked |= result == "ok" and getattr(self.job, "needs_broker", True)
         fatal = revoked is not None and not self.process.worked
         if fatal:  # nothing has worked yet: stop every runner; the CLI edge says why, exit 2
             assert revoked is not None
