@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import VirtualClock
-from tests.test_split_brain import demo_loop
+from tests.test_split_brain import demo_loop, error_notifications
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import load_settings
 from ttai_cli.jobs.backup import BackupJob
@@ -414,6 +414,10 @@ def test_a_job_that_meets_a_damaged_database_exits_2_pointing_at_doctor(
     )
     assert result.err.count("run for") == 1, "the loop stopped at its first run"
     assert "crashed" not in result.err and "restarting" not in result.err
+    told = error_notifications(result.err)  # notifications go to stderr as JSON here
+    assert [n["title"] for n in told] == (
+        ["ttai stopped: its database is damaged"] if schedule else []
+    )
 
 
 def test_a_command_that_reads_a_damaged_table_exits_2_pointing_at_doctor(ttai) -> None:  # type: ignore[no-untyped-def]
