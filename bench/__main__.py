@@ -14,7 +14,18 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bench import alerts, memory, notify, risk, schedule, startup, strategies, stream, watch
+from bench import (
+    alerts,
+    memory,
+    notify,
+    risk,
+    schedule,
+    startup,
+    storage,
+    strategies,
+    stream,
+    watch,
+)
 from bench.common import HEADER, Row
 
 
@@ -49,6 +60,7 @@ def main() -> int:
         ("risk", lambda: risk.rows(3 if quick else 7)),
         ("watch", lambda: watch.rows(quick)),
         ("strategies", lambda: strategies.rows(quick)),
+        ("storage", lambda: storage.rows(quick)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(run())
