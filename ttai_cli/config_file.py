@@ -463,9 +463,15 @@ def _clock_time(text: str) -> time:
 
 
 def check_ping_url(url: str) -> str:
-    """A ping URL, registered with the redactor (its path is the check's secret)."""
+    """A ping URL, registered with the redactor (its path is the check's secret).
+    ValueError (never quoting the URL) unless it is http(s) with a host."""
+    from ttai_cli.redaction import url_problem
+
     url = url.strip()
     if not url.lower().startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
     logs.register_url(url)
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(problem)
     return url.rstrip("/")
