@@ -41,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -169,6 +170,7 @@ class Pinger:
         self._failing: set[str] = set()  # URLs whose last ping failed (warned once)
         self.sent = 0
         self.failed = 0
+        self.waited = 0.0  # seconds the process spent waiting for its pings (-v shows it)
 
     def for_job(self, job: str, url: str) -> JobPings:
         return JobPings(self, job, url, created=self.clock.monotonic())
@@ -181,7 +183,21 @@ class Pinger:
         return _post(opener, url, body, timeout)
 
     async def send(self, url: str, kind: str, text: str, *, what: str = "") -> bool:
-        """POST `text` (redacted) to the URL for `kind` (start, success, fail)."""
+        """POST `text` (redacted) to the URL for `kind` (start, success, fail), and wait
+        for it (at most the time limit)."""
+        return await self.wait_for(asyncio.ensure_future(self.deliver(url, kind, text, what)))
+
+    async def wait_for(self, ping: asyncio.Future[bool]) -> bool:
+        """Wait for a ping sent with `deliver`; the wait counts in `waited`."""
+        began = time.perf_counter()
+        try:
+            return await ping
+        finally:
+            self.waited += time.perf_counter() - began
+
+    async def deliver(self, url: str, kind: str, text: str, what: str = "") -> bool:
+        """`send` without counting the wait: for a ping that runs beside the job."""
+        began = time.perf_counter()
         try:
             problem = await self._deliver(url, kind, text)
         except Exception as exc:  # a ping must never become the job's failure
@@ -194,7 +210,9 @@ class Pinger:
             if url in self._failing:
                 self._failing.discard(url)
                 log.info("pings to %s work again", shown)
-            log.debug("ping %s -> %s", label, shown)
+            log.debug(
+                "ping %s -> %s in %.1f ms", label, shown, (time.perf_counter() - began) * 1000
+            )
             return True
         self.failed += 1
         level = logging.DEBUG if url in self._failing else logging.WARNING  # warned once
@@ -264,10 +282,17 @@ class JobPings:
     url: str
     created: float
     last: float | None = None  # monotonic time of the last ping sent (taken or not)
+    _start: asyncio.Future[bool] | None = None  # the run's /start, under way beside it
 
     async def _send(self, kind: str, text: str) -> None:
+        await self._started()  # /start first, whatever comes after it
         self.last = self.pinger.clock.monotonic()
         await self.pinger.send(self.url, kind, f"{self.job}: {text}", what=self.job)
+
+    async def _started(self) -> None:
+        if self._start is not None:
+            start, self._start = self._start, None
+            await self.pinger.wait_for(start)
 
     def _quiet_due(self, since_start: bool) -> bool:
         now = self.pinger.clock.monotonic()
@@ -279,17 +304,21 @@ class JobPings:
         return self.pinger.stop is not None and self.pinger.stop.is_set()
 
     async def started(self, slot: datetime) -> None:
+        """`/start`, sent beside the run rather than before it: the run does not wait for
+        it (its end ping does, so that the check sees them in order)."""
+        await self._started()
         if self._stopping():
             return
-        await self._send(
-            "start", f"run for {slot.astimezone(NEW_YORK):%Y-%m-%d %H:%M:%S %Z} started"
-        )
+        self.last = self.pinger.clock.monotonic()
+        text = f"{self.job}: run for {slot.astimezone(NEW_YORK):%Y-%m-%d %H:%M:%S %Z} started"
+        self._start = asyncio.ensure_future(self.pinger.deliver(self.url, "start", text, self.job))
 
     async def finished(
         self, result: str, error: str | None, summary: str | None, duration: float
     ) -> None:
         """ok: success; error or timeout: fail with the error's last line; cancelled (a
         stop): nothing, see the module's docstring."""
+        await self._started()
         if result == "ok":
             await self._send(
                 "success", f"ok in {duration:.2f}s" + (f": {summary}" if summary else "")

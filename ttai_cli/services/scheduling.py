@@ -21,6 +21,7 @@ import dataclasses
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -270,9 +271,11 @@ class SchedulingService:
         ping_urls, process_ping = self.ping_urls(jobs, options, daemon)
         pinger = None
         if ping_urls or process_ping:
+            began = time.perf_counter()
             from ttai_cli.services.pings import Pinger
 
             pinger = Pinger(self.clock, stop, timeout=self.ping_timeout)
+            pinger.waited = time.perf_counter() - began
         liveness: asyncio.Future[None] | None = None
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
@@ -386,6 +389,13 @@ class SchedulingService:
         crash = next((o for o in outcomes if isinstance(o, BaseException)), None)
         if pinger is not None and process_ping is not None and runs:
             await self._process_ended(pinger, process_ping, process, code, crash, stop.is_set())
+        if pinger is not None:  # what the pings cost this process (bench/ops.py reads it)
+            log.debug(
+                "pings: %d taken, %d not, %.1f ms spent on them",
+                pinger.sent,
+                pinger.failed,
+                pinger.waited * 1000,
+            )
         if process.fatal is not None:  # (a revoked token, the database) one line, its code
             raise process.fatal
         for outcome in outcomes:
