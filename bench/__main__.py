@@ -18,6 +18,7 @@ from bench import (
     alerts,
     memory,
     notify,
+    ops,
     risk,
     schedule,
     startup,
@@ -61,6 +62,7 @@ def main() -> int:
         ("watch", lambda: watch.rows(quick)),
         ("strategies", lambda: strategies.rows(quick)),
         ("storage", lambda: storage.rows(quick)),
+        ("ops", lambda: ops.measure(quick)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(run())
