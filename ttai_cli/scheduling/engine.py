@@ -363,7 +363,7 @@ class Runner:
 
     async def execute(self, slot: datetime, market_open: bool | None) -> None:
         name = self.job.name
-        if self.pings is not None:  # before the clock starts: its wait is not the run's
+        if self.pings is not None:  # /start, sent beside the run
             await self.pings.started(slot)
         started = self.clock.monotonic()
         ids: list[int] = []

@@ -12,7 +12,8 @@ For one job with a ping URL (`--ping URL`, else `[jobs.NAME] ping` in config.tom
 | a loop waits, or a stream runs, with nothing else pinged for 5 min | `POST URL` | `alerts: waiting for the next run at <time>` / the stream's state |
 
 A run cancelled by a stop (SIGTERM, Ctrl-C) sends nothing after its start: it neither
-worked nor failed. A process that comes back (systemd restarts it) starts a new run soon;
+worked nor failed. (One that still ends well within the stop's grace, as a stream winding
+down does, is a success like any other.) A process that comes back (systemd restarts it) starts a new run soon;
 one that stays down is what the check's grace time is for.
 
 "Quiet" pings (skips, waiting, a long run's keep-alive) go at most once per `QUIET_EVERY`
@@ -24,7 +25,8 @@ stream or the daemon needs a period of 5 minutes or more (plus its grace).
 Delivery never hurts the job: a ping that is refused, answered with an error or times out
 is logged (a warning for the first failure of a URL, then quietly until it works again)
 and never changes the job's outcome or exit code; each ping waits at most `timeout`
-(5 s), and after a stop at most `STOPPING_TIMEOUT`. Bodies are redacted (`logs.redact`:
+(5 s), and after a stop at most `STOPPING_TIMEOUT`. The `/start` goes beside the run, not
+before it; the end ping waits for it first, so that the check sees them in order. Bodies are redacted (`logs.redact`:
 credentials, destination and ping URLs) and capped at `MAX_BODY` characters.
 
 The requests are made with the standard library (`urllib.request`, one opener per
