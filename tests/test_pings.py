@@ -129,6 +129,14 @@ def test_dead_ping_url_changes_no_exit_code(ttai) -> None:  # type: ignore[no-un
     assert CHECK.strip("/") not in ok.err + failed.err, "the check's UUID is a secret"
 
 
+def test_ping_answered_with_5xx_is_logged_and_changes_nothing(ttai, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    receiver.script = [Reply(status=500), Reply(status=503)]
+    result = ttai("run", "--ignore-market-hours", "--ping", receiver.url + CHECK, "--", "true")
+    assert result.code == 0
+    assert paths(receiver) == [f"{CHECK}/start", CHECK], "tried once each, no retry storm"
+    assert "failed: HTTP 500 (the job goes on)" in result.err
+
+
 def test_config_ping_is_used_and_the_command_line_wins(
     ttai, receiver: Receiver, clean_env: Path
 ) -> None:  # type: ignore[no-untyped-def]
