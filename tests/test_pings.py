@@ -137,6 +137,17 @@ def test_ping_answered_with_5xx_is_logged_and_changes_nothing(ttai, receiver: Re
     assert "failed: HTTP 500 (the job goes on)" in result.err
 
 
+def test_slug_ping_url_masks_the_key_not_the_job_name(ttai, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    key = "k3yq0p9Wz1x2c3v4b5n6"  # healthchecks.io: https://hc-ping.com/<ping key>/<slug>
+    url = f"{receiver.url}/{key}/alerts"
+    result = ttai("--demo", "alerts", "check", "--ignore-market-hours", "--ping", url)
+    assert result.code == 0
+    assert paths(receiver) == [f"/{key}/alerts/start", f"/{key}/alerts"]
+    assert pings(receiver)[0][1].startswith("alerts: run for "), "the job's name, unmasked"
+    assert "alerts: ok in " in result.err
+    assert key not in result.err
+
+
 def test_config_ping_is_used_and_the_command_line_wins(
     ttai, receiver: Receiver, clean_env: Path
 ) -> None:  # type: ignore[no-untyped-def]
