@@ -112,6 +112,7 @@ def test_a_day_left_out_by_days_pings_success_not_start(ttai, receiver: Receiver
     args = ["run", "--ignore-market-hours", "--days", other, "--ping", receiver.url + CHECK]
     result = ttai(*args, "--name", "weekly", "--", "true")
     assert result.code == 0
+    print(pings(receiver))
     ((path, body),) = pings(receiver)
     assert path == CHECK and body.startswith(f"weekly: skipped: not on {other} (")
 
@@ -199,6 +200,7 @@ def test_catch_up_with_nothing_due_pings_success(ttai, receiver: Receiver) -> No
     args = ["run", "--schedule", f"{later:%H:%M}", "--catch-up", "--grace", "1m"]
     result = ttai(*args, "--ignore-market-hours", "--ping", receiver.url + CHECK, "--", "true")
     assert result.code == 0
+    print(pings(receiver))
     ((path, body),) = pings(receiver)
     assert path == CHECK and body.startswith("cmd:true:") and ": nothing due: " in body
 
@@ -465,3 +467,21 @@ def test_stream_liveness_is_healthy_only_while_its_feeds_are_up(store, clean_env
     assert job.liveness() == (
         "streaming: market feed idle (nothing to watch); account feed connected, 0 events"
     )
+
+
+def test_one_off_on_a_full_disk_pings_fail_with_the_disk_full_line_and_exits_1(
+    ttai, receiver: Receiver, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_storage import demo_db, fill_file
+
+    assert ttai("-q", "--demo", "monitor", "--ignore-market-hours").code == 0
+    monkeypatch.setenv("TTAI_DB_MAX_PAGES", str(fill_file(demo_db(clean_env), "monitor")))
+    args = ("-q", "--demo", "monitor", "--ignore-market-hours", "--ping", receiver.url + CHECK)
+    line = one_line_error(ttai(*args), 1)
+    assert line.startswith("ttai: disk full: "), line
+    # whether the claim or the run's start met the full disk first, the check hears why at
+    # once (a /start, if the run began, then the /fail), not after its grace
+    *before, (path, body) = pings(receiver)
+    assert [p for p, _ in before] in ([], [f"{CHECK}/start"])
+    assert path == f"{CHECK}/fail"
+    assert body == "monitor: ended by an error: " + line.removeprefix("ttai: ")

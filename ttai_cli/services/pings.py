@@ -10,6 +10,7 @@ For one job with a ping URL (`--ping URL`, else `[jobs.NAME] ping` in config.tom
 | the guard skips a slot (market closed, holiday, paused, `--days`) | `POST URL` | `alerts: skipped: <reason>` |
 | `--catch-up` finds nothing due | `POST URL` | `alerts: nothing due: <why>` |
 | a loop waits, or a stream runs, with nothing else pinged for 5 min | `POST URL` | `alerts: waiting for the next run at <time>` / the stream's state |
+| the process ends with an error outside a run (the database failing a one-off's start, a revoked token, a crash) | `POST URL/fail` | `alerts: ended by an error: <its line>` (not after that run's own fail) |
 
 A run cancelled by a stop (SIGTERM, Ctrl-C) sends nothing after its start: it neither
 worked nor failed. (One that still ends well within the stop's grace, as a stream winding
@@ -284,11 +285,12 @@ class JobPings:
     url: str
     created: float
     last: float | None = None  # monotonic time of the last ping sent (taken or not)
+    last_kind: str | None = None  # and its kind: start, success or fail
     _start: asyncio.Future[bool] | None = None  # the run's /start, under way beside it
 
     async def _send(self, kind: str, text: str) -> None:
         await self._started()  # /start first, whatever comes after it
-        self.last = self.pinger.clock.monotonic()
+        self.last, self.last_kind = self.pinger.clock.monotonic(), kind
         await self.pinger.send(self.url, kind, f"{self.job}: {text}", what=self.job)
 
     async def _started(self) -> None:
@@ -311,7 +313,7 @@ class JobPings:
         await self._started()
         if self._stopping():
             return
-        self.last = self.pinger.clock.monotonic()
+        self.last, self.last_kind = self.pinger.clock.monotonic(), "start"
         text = f"{self.job}: run for {slot.astimezone(NEW_YORK):%Y-%m-%d %H:%M:%S %Z} started"
         self._start = asyncio.ensure_future(self.pinger.deliver(self.url, "start", text, self.job))
 
@@ -328,6 +330,14 @@ class JobPings:
         elif result != "cancelled":
             line = last_line(error) or result
             await self._send("fail", f"{result} after {duration:.2f}s: {line}")
+
+    async def ended(self, error: str) -> None:
+        """The process ends with an error outside a run, or before one (the database
+        failing a one-off, a revoked token, a crash): fail with the error's last line,
+        unless the check's last word already was that run's fail. Sent after a stop too:
+        the process is going, and the check should hear why."""
+        if self.last_kind != "fail":
+            await self._send("fail", f"ended by an error: {last_line(error) or error}")
 
     async def skipped(self, reason: str, *, always: bool = False) -> None:
         """A slot the guard skipped: success with the reason, at most once per 5 min."""

@@ -11,7 +11,10 @@ that runs one job gives it the command line's `--ping`, else the file's URL for 
 jobs (`ttai run monitor sync`, the daemon) keeps each job's file URL, and `--ping` is the
 process's own check: `/start` when it starts, every minute success (or `/fail` with the
 error while a job's failures have made their `error` notification), and at the end
-success, or `/fail` when the exit code is not 0; nothing after a stop by a signal.
+success, or `/fail` when the exit code is not 0; nothing after a stop by a signal. A
+process that ends with an error outside a run (the database failing a one-off before or
+between its runs, a revoked token, a one-off's crash) sends each job's check a `/fail`
+with it, unless that job's last ping already was its run's `/fail`.
 """
 
 from __future__ import annotations
@@ -277,6 +280,8 @@ class SchedulingService:
             pinger = Pinger(self.clock, stop, timeout=self.ping_timeout)
             pinger.waited = time.perf_counter() - began
         liveness: asyncio.Future[None] | None = None
+        job_pings: list[JobPings] = []
+        ended_by: Exception | None = None  # what ends the process before its runs do
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
         outcomes: list[Outcome | BaseException] = []
@@ -297,6 +302,10 @@ class SchedulingService:
                     )
                     continue
                 held.append((lock, job))
+                url = ping_urls.get(job.name)
+                pings = pinger.for_job(job.name, url) if pinger and url else None
+                if pings is not None:
+                    job_pings.append(pings)
                 claimed = self._claim(job, pid, one_off)
                 policy = self.policy(job, options, live=True)
                 if (
@@ -306,9 +315,6 @@ class SchedulingService:
                 ):
                     policy.guard = None  # asked to poll while closed too
                     policy.run_reason = "scheduled (daemon polls while closed)"
-
-                url = ping_urls.get(job.name)
-                pings = pinger.for_job(job.name, url) if pinger and url else None
 
                 def make_runner(
                     job: Job = job,
@@ -360,6 +366,9 @@ class SchedulingService:
                         self._process_liveness(pinger, process_ping, names)
                     )
             outcomes = list(await asyncio.gather(*runs, return_exceptions=True))
+        except Exception as exc:  # (the database failed a one-off's claim)
+            ended_by = exc
+            raise
         finally:
             for task in (watchdog, watcher, liveness):
                 if task is not None:
@@ -383,6 +392,12 @@ class SchedulingService:
                 await job.close()
             if metrics is not None and not process.store_lost:  # the jobs' last runs
                 await metrics.write()
+            crashed = (o for o in outcomes if isinstance(o, Exception))
+            ended_by = ended_by or process.fatal or next(crashed, None)
+            if ended_by is not None:  # each job's check hears why the process ends
+                why = logs.redact(str(ended_by) or ended_by.__class__.__name__)
+                # side by side: each waits at most its cap, never one after another
+                await asyncio.gather(*(pings.ended(why) for pings in job_pings))
         if process.store_lost and not one_off:  # a loop that stops tells the user why
             await self._tell_stopped(process.fatal)
         code = max((o.exit_code for o in outcomes if isinstance(o, Outcome)), default=0)
