@@ -485,3 +485,25 @@ def test_one_off_on_a_full_disk_pings_fail_with_the_disk_full_line_and_exits_1(
     assert [p for p, _ in before] in ([], [f"{CHECK}/start"])
     assert path == f"{CHECK}/fail"
     assert body == "monitor: ended by an error: " + line.removeprefix("ttai: ")
+
+
+def test_loop_stopped_by_a_moved_database_pings_fail_with_the_reason(
+    clean_env: Path, tmp_path: Path, receiver: Receiver
+) -> None:
+    from tests.test_split_brain import MovingJob, _service
+    from ttai_cli.errors import DatabaseMoved
+    from ttai_cli.scheduling.options import ScheduleOptions
+
+    service, store = _service(clean_env)
+    job = MovingJob(store.path, tmp_path / "elsewhere.db")
+    url = receiver.url + CHECK
+    options = ScheduleOptions(
+        every=timedelta(minutes=1), max_runs=5, ignore_market_hours=True, ping=url
+    )
+    with pytest.raises(DatabaseMoved):
+        asyncio.run(service.run_jobs([job], options, stop=asyncio.Event(), max_chunk=3600))
+    # the run that moved it ended well; the loop then stops before its next run, and the
+    # check hears why at once rather than after its grace
+    assert paths(receiver) == [f"{CHECK}/start", CHECK, f"{CHECK}/start", CHECK, f"{CHECK}/fail"]
+    body = pings(receiver)[-1][1]
+    assert body.startswith("mover: ended by an error: database moved: "), body
