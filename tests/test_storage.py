@@ -271,7 +271,17 @@ def test_a_loop_on_a_full_disk_notifies_error_once_and_recovers_when_space_retur
     assert fired[0].json()["data"]["symbol"] == "AAPL"  # type: ignore[attr-defined]
     assert len(received("info")) == 1, "and one `works again`"
     runs = store.db.execute("SELECT runs, errors FROM jobs WHERE job = 'alerts'").fetchone()
-    assert tuple(runs) == (3, 0), "10:06 .. 10:08 recorded, ok"
+    # 10:06 .. 10:08 ok; and the six failed runs the full disk could not keep, recorded
+    # once it could: `ttai status` and the metrics count them
+    assert tuple(runs) == (9, 6)
+    assert "recorded 6 run(s) the database could not keep" in text
+    late = store.db.execute(
+        "SELECT result, count, error, reason FROM job_runs WHERE job = 'alerts' AND count = 6"
+    ).fetchone()
+    assert late["result"] == "error" and "disk full" in late["error"]
+    assert late["reason"].startswith("recorded late")
+    tallies = dict(store.db.execute("SELECT result, count FROM job_results WHERE job = 'alerts'"))
+    assert tallies == {"ok": 3, "error": 6}
 
 
 # -- a busy database ---------------------------------------------------------------------
@@ -576,3 +586,108 @@ def test_a_loop_held_up_by_a_busy_database_goes_on_when_it_is_free(
     assert "restarting" not in result.err
     status = ttai("--demo", "status", "--json")
     assert status.code == 0
+
+
+# -- a disk really full (a tmpfs in a namespace of its own: tests/full_disk.py) -------------
+def test_reading_commands_work_on_a_really_full_disk_with_nobody_holding_the_database(
+    tmp_path: Path,
+) -> None:
+    from tests.full_disk import run_in_full_tmpfs
+
+    found = run_in_full_tmpfs("reading", tmp_path)
+    assert found["setup"]["code"] == 0, found["setup"]["err"]
+    assert found["files_before"] == ["ttai-demo.db"], "no -wal/-shm: the last close deleted them"
+    assert found["free_kb"] == 0
+    for name in ("status", "alerts list", "notify outbox", "positions", "history", "metrics"):
+        result = found[name]
+        assert result["code"] == 0, (name, result["err"])
+        lines = result["err"].splitlines()
+        assert len(lines) == 1, (name, result["err"])  # one warning, no error
+        assert "disk full (0 KB free): reading the database" in lines[0]
+        assert lines[0].endswith("read-only; nothing can be written until there is space")
+    assert "SPY" in found["alerts list"]["out"]
+    assert "Positions (synced" in found["positions"]["out"]
+    assert "ttai_job_runs_total" in found["metrics"]["out"]
+    # a command that writes says what it always said
+    added = found["alerts add"]
+    assert added["code"] == 1
+    assert added["err"].splitlines()[-1].startswith("ttai: disk full: the database at ")
+    assert "Traceback" not in added["err"]
+    # and a backup to another filesystem is written, complete
+    backup = found["backup"]
+    assert backup["code"] == 0, backup["err"]
+    copy = tmp_path / "outside" / "copy.db"
+    db = sqlite3.connect(copy)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 5  # the demo's
+    finally:
+        db.close()
+
+
+def test_a_loop_started_on_a_really_full_disk_keeps_its_cadence_and_records_the_streak(
+    tmp_path: Path,
+) -> None:
+    from tests.full_disk import run_in_full_tmpfs
+
+    found = run_in_full_tmpfs("loop", tmp_path)
+    assert found["setup"]["code"] == 0, found["setup"]["err"]
+    err = found["loop"]["err"]
+    assert found["alive_after_two_runs"], err
+    assert found["seconds_to_two_runs"] > 0.9, "at its cadence, not at once"
+    assert err.count("error after") >= 2 and "disk full" in err
+    assert "can be written again" in err and ": ok in" in err
+    assert found["loop"]["code"] == 0, err  # stopped by SIGTERM after a run that worked
+    status = json.loads(found["status"]["out"])
+    alerts = next(job for job in status["jobs"] if job["job"] == "alerts")
+    failed = err.count("error after")
+    assert alerts["errors"] == failed, "the failed runs the full disk could not keep"
+    assert alerts["runs"] >= failed + 1
+
+
+def test_a_busy_streak_the_database_could_not_record_is_recorded_once_it_is_free(
+    store, clean_env: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.store import open_store
+
+    clock = VirtualClock(datetime(2026, 3, 10, 10, 0, tzinfo=NEW_YORK))
+    clean_env.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(
+        environ={"TTAI_HOME": str(clean_env), "TTAI_NOTIFICATION_BACKEND": "none"}
+    )
+    impatient = open_store(store.path, busy_timeout=0.05)
+    job = RecordingJob("busy")
+    service = SchedulingService(settings, clock, store=impatient)
+    options = ScheduleOptions(every=timedelta(minutes=1))
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    stop = asyncio.Event()
+
+    def at(hh_mm: str) -> datetime:
+        return datetime.fromisoformat(f"2026-03-10T{hh_mm}").replace(tzinfo=NEW_YORK)
+
+    async def scenario() -> int:
+        loop = asyncio.ensure_future(service.run_jobs([job], options, stop=stop, max_chunk=3600))
+        await clock.drive(at("10:02:30"), lambda: 1)  # 10:00 .. 10:02: busy, not recorded
+        other.execute("ROLLBACK")
+        await clock.drive(at("10:04:30"), lambda: 1)  # 10:03, 10:04: ok
+        stop.set()
+        return await loop
+
+    try:
+        assert asyncio.run(scenario()) == 0
+    finally:
+        other.close()
+    assert len(job.history) == 2, "the busy slots never started"
+    row = impatient.db.execute(
+        "SELECT runs, errors, failure_streak, last_result FROM jobs WHERE job = 'busy'"
+    ).fetchone()
+    assert tuple(row) == (5, 3, 0, "ok"), "status counts the three busy runs"
+    tallies = dict(impatient.db.execute("SELECT result, count FROM job_results WHERE job = 'busy'"))
+    assert tallies == {"ok": 2, "error": 3}
+    late = impatient.db.execute(
+        "SELECT result, count, error FROM job_runs WHERE job = 'busy' AND reason LIKE 'recorded late%'"
+    ).fetchall()
+    assert [(r["result"], r["count"]) for r in late] == [("error", 3)]
+    assert "database busy" in late[0]["error"]
+    impatient.close()

@@ -16,8 +16,10 @@ Guarantees, each covered by tests with an injected clock:
 - The database failing (a full disk, a lock held too long: a `StoreError`) ends a one-off
   run with that error (the CLI edge prints it: exit 1). A loop counts it as a failed run
   and tries again at its next slot: the failure streak (kept in memory when the database
-  cannot keep it) makes its one `error` notification. A damaged or read-only database
-  (exit code 2) cannot get better by waiting: it ends a loop too.
+  cannot keep it) makes its one `error` notification, and the runs it could not record
+  are recorded as soon as it can (`UnrecordedRuns`), so that `ttai status` and the
+  metrics count them. A damaged or read-only database (exit code 2) cannot get better by
+  waiting: it ends a loop too.
 - No split brain: before every run the database file is checked to still be the one at
   its path (`ProcessRuns.database_usable`); when it is not (`DatabaseMoved`), or SQLite
   finds it damaged, every runner of the process stops and nothing more is written to it.
@@ -52,7 +54,7 @@ from ttai_cli.jobs.base import Job, RunContext, RunStopped
 from ttai_cli.scheduling.policy import Policy
 from ttai_cli.scheduling.schedules import Schedule
 from ttai_cli.store import Store
-from ttai_cli.store.jobs import JobsRepository
+from ttai_cli.store.jobs import JobsRepository, UnrecordedRuns
 
 log = logs.get("scheduler")
 T = TypeVar("T")
@@ -134,13 +136,17 @@ class ProcessRuns:
 
     def database_usable(self, stop: asyncio.Event) -> bool:
         """True while the database this process opened is still the file at its path (a
-        few `stat` calls); otherwise every runner is told to stop, and False."""
+        few `stat` calls); otherwise every runner is told to stop, and False. A database
+        read read-only for lack of space (`Store.read_only`) is opened as usual again as
+        soon as there is space (`Store.recover`): its writes work from then on."""
         if self.store_lost:
             return False
         if self.store is None:
             return True
         try:
             self.store.verify()
+            if self.store.read_only is not None:
+                self.store.recover()
         except DatabaseMoved as exc:
             self.lose_store(exc, stop)
             return False
@@ -184,7 +190,10 @@ class Runner:
     outcome: Outcome = field(default_factory=Outcome)
     last_slot: datetime | None = None
     streak: int = 0  # consecutive failed runs, as far as this process knows
+    # runs that ended while the database could not record them, until it can
+    unrecorded: UnrecordedRuns = field(default_factory=UnrecordedRuns)
     _last_skip_reason: str | None = None
+    _not_recorded: set[str] = field(default_factory=set)  # bookkeeping failing, already said
 
     async def run(self) -> Outcome:
         beating = asyncio.ensure_future(self._beat())
@@ -224,6 +233,7 @@ class Runner:
         else:
             slot = self.schedule.after(self.last_slot)
         while slot is not None and not self.stop.is_set():
+            self.record_late()
             if not self.claimed:
                 self.claimed = None is self.bookkeeping(
                     "that this process runs it",
@@ -250,6 +260,9 @@ class Runner:
                 if self.pings is not None:  # a holiday is not an outage: success, why
                     await self.pings.skipped(decision.reason)
             slot = self._next_after_run(slot)
+        if self.unrecorded and not self.process.store_lost:
+            with self.repo.store.patience(1.0):  # on the way out: its last chance, briefly
+                self.record_late()
         self.outcome.stopped = self.stop.is_set()
         return self.outcome
 
@@ -332,10 +345,31 @@ class Runner:
         except StoreError as exc:
             if self.one_off or ends_loops(exc):
                 raise
-            if not quiet:
-                log.warning("%s: could not record %s: %s", self.job.name, what, exc)
+            # said once while the database keeps failing it: a full disk lasts many cycles
+            level = logging.DEBUG if quiet or what in self._not_recorded else logging.WARNING
+            log.log(level, "%s: could not record %s: %s", self.job.name, what, exc)
+            self._not_recorded.add(what)
             return exc
+        self._not_recorded.discard(what)
         return None
+
+    def record_late(self) -> None:
+        """Record the runs that ended while the database could not keep them (a loop on a
+        full or busy database), once it can: `ttai status` then counts their errors, and
+        its last result is theirs until the next run. Tried before every cycle and run."""
+        if not self.unrecorded or self.one_off or self.process.store_lost:
+            return
+        runs = self.unrecorded
+        failed = self.bookkeeping(
+            "the runs that could not be recorded",
+            lambda: self.repo.record_unrecorded(self.job.name, self.pid, runs),
+            quiet=True,
+        )
+        if failed is None:
+            log.info(
+                "%s: recorded %d run(s) the database could not keep", self.job.name, runs.total
+            )
+            self.unrecorded = UnrecordedRuns()
 
     def skip(self, slot: datetime, reason: str, count: int = 1) -> None:
         self.bookkeeping(
@@ -367,6 +401,7 @@ class Runner:
             await self.pings.started(slot)
         started = self.clock.monotonic()
         ids: list[int] = []
+        self.record_late()
         failure = self.bookkeeping(
             "the start of a run",
             lambda: ids.append(self.repo.run_started(name, slot, self.clock.now(), self.pid)),
@@ -401,7 +436,10 @@ class Runner:
             log.debug("%s: %s after %.2fs: %s (not recorded)", name, result, duration, error)
             return
         recorded: list[tuple[int, int]] = []
-        if ids:
+        if not ids:  # nothing of it could be kept: it is, once the database can
+            if not self.one_off:  # (a one-off ends with the database's error)
+                self.unrecorded.add(result, error, self.clock.now(), round(duration, 3))
+        else:
             try:
                 self.bookkeeping(
                     "the end of the run",
@@ -424,6 +462,8 @@ class Runner:
                         await self.pings.finished("error", logs.redact(str(exc)), None, duration)
                     raise
                 # the process already ends with the error the run met
+            if not recorded and not self.one_off:  # its start was kept, its end could not be
+                self.unrecorded.add(result, error, self.clock.now(), round(duration, 3), ids[0])
         before, after = self._streak(recorded[0] if recorded else None, result)
         if self.on_streak is not None:
             try:

@@ -9,12 +9,13 @@ holder's pid, for messages only.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
 from types import TracebackType
 
-from ttai_cli.errors import ConfigError
+from ttai_cli.errors import ConfigError, DiskFull
 
 try:
     import fcntl
@@ -36,11 +37,17 @@ class JobLock:
     def acquire(self) -> bool:
         """Take the lock without waiting; False when another process holds it. A lock
         file the OS cannot create (a file named `locks` in the way, a job name too long
-        for a file name) is a `ConfigError`: exit 2, one line."""
+        for a file name) is a `ConfigError`: exit 2, one line; no space to create it is
+        `DiskFull` (exit 1). The holder's pid goes into the file for messages only: a
+        full disk that cannot take it does not stop the job."""
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(
+                    f"disk full: cannot create the lock file {self.path} (no space left)"
+                ) from None
             if isinstance(exc, FileExistsError):  # mkdir's answer when `locks` is a file
                 reason = f"{self.path.parent} is a file, not a directory"
             else:
@@ -56,8 +63,11 @@ class JobLock:
         except OSError:
             os.close(fd)
             return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:  # (a full disk: the lock is held all the same, its pid unknown)
+            pass
         self._fd = fd
         return True
 

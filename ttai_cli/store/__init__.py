@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import sqlite3
 import time
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ttai_cli import logs
 from ttai_cli.config import DB_BUSY_TIMEOUT as BUSY_TIMEOUT
 from ttai_cli.errors import (
     ConfigError,
@@ -33,14 +35,16 @@ from ttai_cli.errors import (
     NoRoomToStart,
     NotATtaiDatabase,
     StoreError,
+    TtaiError,
 )
-from ttai_cli.store.connection import Connection, connect, free_kb
+from ttai_cli.store.connection import Connection, connect, connect_immutable, free_kb
 from ttai_cli.store.connection import damage as damage_of
 from ttai_cli.store.migrations import MIGRATIONS
 
 if TYPE_CHECKING:
     from ttai_cli.config import Settings
 
+log = logs.get("store")
 # PRAGMA application_id marks the file as ours: 'ttai' in ASCII.
 APPLICATION_ID = 0x74746169
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -65,16 +69,43 @@ class Store:
     ) -> None:
         self.path = path
         self.busy_timeout = busy_timeout
-        self.db: Connection = _connect(path, busy_timeout, max_pages)
+        self.max_pages = max_pages
         self.abandoned = False
+        # Why the database is read read-only (the disk is full: see `_read_only`), None
+        # while it is open as usual; `recover` opens it as usual once there is space.
+        self.read_only: DiskFull | None = None
+        try:
+            self.db: Connection = _connect(path, busy_timeout, max_pages)
+        except DiskFull as full:
+            self.db = read_only_on_full_disk(path, full)
+            self.read_only = full
         # (st_dev, st_ino) of the database and, in WAL mode, of its -wal and -shm files, as
         # opened: SQLite keeps all three open and does not expose their descriptors, and the
-        # -wal/-shm files stay in place for as long as any connection is open.
-        self._watched = _identities(path)
+        # -wal/-shm files stay in place for as long as any connection is open. (Read
+        # read-only, the database file alone: any -wal/-shm beside it are not used.)
+        self._watched = _identities(path, wal=self.read_only is None)
 
     def close(self) -> None:
         if not self.abandoned:
             self.db.close()
+
+    def recover(self) -> bool:
+        """While the database is read read-only for lack of space (`read_only`), open it
+        as usual if there is space again: True when that worked, and from then on this
+        store writes (the connection is swapped; repositories reach it through `db`).
+        Cheap enough to try every second: one failed open, well under a millisecond."""
+        if self.read_only is None or self.abandoned:
+            return False
+        try:
+            db = _connect(self.path, self.busy_timeout, self.max_pages)
+        except TtaiError:  # still full (or anything else: the next read says what)
+            return False
+        old, self.db = self.db, db
+        self.read_only = None
+        self._watched = _identities(self.path)
+        old.close()
+        log.info("the database %s can be written again", self.path)
+        return True
 
     def verify(self) -> None:
         """Raise `DatabaseMoved` when the file at `self.path` (or its -wal or -shm file) is
@@ -172,13 +203,17 @@ def open_store(
     """Open (creating and migrating if needed) the database at `path`.
 
     Opening an up-to-date database writes nothing, so reading commands work on a full
-    disk. `max_pages` caps the file (SQLite's max_page_count: a full disk, made to order).
+    disk; on one so full that SQLite cannot even create the -shm file reading needs in
+    WAL mode, the database is read read-only (`Store.read_only`, a warning in the log;
+    every write is `DiskFull`). `max_pages` caps the file (SQLite's max_page_count: a
+    full disk, made to order).
 
     Raises `NotATtaiDatabase` (exit 2) for a file that is not SQLite or belongs to
     another program, `DatabaseDamaged` (exit 2) for a damaged ttai database,
     `NoRoomToStart` (exit 2) when a new database finds no space, `ConfigError` (exit 2)
     when the OS refuses to create the file, and another `StoreError` (a full disk, a
-    busy database: exit 1) when the file cannot be used.
+    busy database: exit 1) when the file cannot be used (`DiskFull` also when it
+    cannot be read read-only: migrations pending).
     """
     return Store(path, busy_timeout, max_pages)
 
@@ -239,6 +274,65 @@ def _connect(path: Path, busy_timeout: float, max_pages: int | None) -> Connecti
     return db
 
 
+def read_only_on_full_disk(path: Path, full: DiskFull, *, warn: bool = True) -> Connection:
+    """The database at `path`, read-only, when opening it as usual met a full disk.
+
+    In WAL mode even reading needs the -shm file (and a -wal), which SQLite creates on
+    open and the last connection's close deletes: on a disk that is really full (not
+    merely capped by `max_pages`) no command could read the database while no process
+    has it open. Read as immutable (`connect_immutable`), the database file alone serves
+    the reading commands; every write on it fails with `full`'s message (a fresh one).
+    With no -wal, or an empty one, the file holds everything; a -wal with frames in it
+    cannot be read without space, so what it holds (the last writes of a process that
+    did not close) is missing, and the warning says so.
+
+    Raises `full` when the file cannot be read so: not ttai's, or migrations pending
+    (they would write). `warn`: say so in the log (as a warning; else at debug level)."""
+    try:
+        wal = os.stat(f"{path}-wal").st_size
+    except OSError:
+        wal = 0
+    try:
+        db = connect_immutable(path)
+    except StoreError:
+        raise full from None
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA cache_size = -1024")
+        if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            raise full
+        if not _has_table(db, "_migrations"):
+            raise full
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        if any(name not in done for name, _ in MIGRATIONS):
+            raise full
+    except (StoreError, sqlite3.Error):
+        db.close()
+        raise full from None
+    free = free_kb(path)
+    room = f"{free} KB free" if free is not None else "free space unknown"
+    level = logging.WARNING if warn else logging.DEBUG
+    if wal:
+        log.log(
+            level,
+            "disk full (%s): reading the database %s read-only, without its -wal file "
+            "(%d KB), so the latest changes may be missing; nothing can be written until "
+            "there is space",
+            room,
+            path,
+            (wal + 1023) // 1024,
+        )
+    else:
+        log.log(
+            level,
+            "disk full (%s): reading the database %s read-only; nothing can be written "
+            "until there is space",
+            room,
+            path,
+        )
+    return db
+
+
 def _has_table(db: sqlite3.Connection, name: str) -> bool:
     query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
     return db.execute(query, (name,)).fetchone() is not None
@@ -264,12 +358,12 @@ def _file_id(path: str) -> tuple[int, int] | None:
     return (found.st_dev, found.st_ino)
 
 
-def _identities(path: Path) -> list[tuple[str, str, tuple[int, int]]]:
+def _identities(path: Path, wal: bool = True) -> list[tuple[str, str, tuple[int, int]]]:
     """What `Store.verify` compares against, as (file name, what a change of it means,
     its identity as opened): the database file and, when it is in WAL mode (its -wal file
-    exists once it has been read), its -wal and -shm files."""
+    exists once it has been read) and `wal`, its -wal and -shm files."""
     watched = []
-    for suffix, why in _FILES:
+    for suffix, why in _FILES if wal else _FILES[:1]:
         opened = _file_id(f"{path}{suffix}")
         if opened is None:
             break  # no -wal: not in WAL mode, nothing more to compare

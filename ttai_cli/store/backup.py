@@ -79,12 +79,13 @@ def copy_file(
     A file that is not SQLite is `NotATtaiDatabase`, a damaged one `DatabaseDamaged`
     (exit 2 both); no room for the copy `DiskFull`; a file that cannot be read a
     `UsageError`. (The backup API's errors are SQLite's own: they are translated here,
-    with `ttai_cli.store.connection`'s mapping.)"""
+    with `ttai_cli.store.connection`'s mapping.) On a disk too full to read the live
+    database as usual, it is read read-only (`read_only_on_full_disk`)."""
     try:
         if read_only:
             db = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         else:
-            db = sqlite3.connect(source, timeout=busy_timeout, isolation_level=None)
+            db = _readable(source, busy_timeout)
     except sqlite3.Error as exc:
         raise UsageError(f"cannot open {source}: {exc}") from None
     try:
@@ -101,6 +102,25 @@ def copy_file(
         raise UsageError(f"cannot read {source}: {exc}") from None
     finally:
         db.close()
+
+
+def _readable(source: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A connection to the live database `source`, opened as usual; on a disk so full
+    that SQLite cannot make the -shm file reading needs, the file read read-only
+    (`read_only_on_full_disk`: what the store does too, and it warned), so that a
+    backup can still be written to another filesystem."""
+    from ttai_cli.store import read_only_on_full_disk
+
+    db = sqlite3.connect(source, timeout=busy_timeout, isolation_level=None)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        full = translate(exc, source)
+        if not isinstance(full, DiskFull):
+            return db  # (the copy meets it again, and says what it is)
+        db.close()
+        return read_only_on_full_disk(source, full, warn=False)
+    return db
 
 
 def quick_check_file(path: Path, limit: int = 5) -> list[str]:

@@ -61,7 +61,7 @@ def damage(exc: BaseException, path: Path | None) -> DatabaseDamaged | None:
     return None
 
 
-def translate(exc: sqlite3.Error, path: Path) -> Exception:
+def translate(exc: sqlite3.Error, path: Path, *, read_only_full: bool = False) -> Exception:
     """The `StoreError` for an SQLite error a user can cause, else `exc` itself.
 
     - SQLITE_FULL: `DiskFull` (exit 1) with the free space of the file's filesystem; so
@@ -72,11 +72,24 @@ def translate(exc: sqlite3.Error, path: Path) -> Exception:
       open (SQLITE_READONLY_DBMOVED) is `DatabaseMoved` (exit 1; a loop stops on it).
     - SQLITE_CORRUPT, SQLITE_NOTADB: `DatabaseDamaged` (exit 2, pointing at `ttai doctor`).
     - SQLITE_IOERR otherwise: a plain `StoreError` (exit 1) naming the file.
+
+    `read_only_full`: the connection reads the file read-only because the disk is full
+    (`ttai_cli.store.Store`). A write it refuses (SQLITE_READONLY) is then `DiskFull`,
+    what the write would have met; and SQLITE_CORRUPT a plain `StoreError` (exit 1): a
+    read-only reader takes no locks, so a file another process writes once space is back
+    can look damaged for a moment, and a loop must not stop for good over that.
     """
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
         return exc
     primary = code & 0xFF
+    if read_only_full and primary == sqlite3.SQLITE_READONLY:
+        return disk_full(path, free_kb(path))
+    if read_only_full and primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return StoreError(
+            f"cannot read the database {path} read-only on a full disk ({exc}): it changed "
+            "while being read, or it is damaged; free some space (then `ttai doctor` tells)"
+        )
     free = free_kb(path) if primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR) else None
     if primary == sqlite3.SQLITE_FULL or (
         # an I/O error with the disk (all but) full: growing the WAL or its index failed
@@ -104,8 +117,11 @@ def translate(exc: sqlite3.Error, path: Path) -> Exception:
     return exc
 
 
-def _raise(exc: sqlite3.Error, path: Path) -> NoReturn:
-    ours = translate(exc, path)
+def _raise(exc: sqlite3.Error, connection: sqlite3.Connection) -> NoReturn:
+    if isinstance(connection, Connection):
+        ours = translate(exc, connection.path, read_only_full=connection.read_only_full)
+    else:
+        ours = translate(exc, Path("?"))
     if ours is exc:
         raise exc
     raise ours from exc
@@ -124,43 +140,46 @@ class Cursor(sqlite3.Cursor):
         try:
             return super().execute(sql, parameters)
         except sqlite3.Error as exc:
-            _raise(exc, self.path)
+            _raise(exc, self.connection)
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters], /) -> Cursor:
         try:
             return super().executemany(sql, seq_of_parameters)
         except sqlite3.Error as exc:
-            _raise(exc, self.path)
+            _raise(exc, self.connection)
 
     def fetchone(self) -> Any:
         try:
             return super().fetchone()
         except sqlite3.Error as exc:
-            _raise(exc, self.path)
+            _raise(exc, self.connection)
 
     def fetchmany(self, size: int | None = 1) -> list[Any]:
         try:
             return super().fetchmany(size)
         except sqlite3.Error as exc:
-            _raise(exc, self.path)
+            _raise(exc, self.connection)
 
     def fetchall(self) -> list[Any]:
         try:
             return super().fetchall()
         except sqlite3.Error as exc:
-            _raise(exc, self.path)
+            _raise(exc, self.connection)
 
     def __next__(self) -> Any:
         try:
             return super().__next__()
         except sqlite3.Error as exc:
-            _raise(exc, self.path)
+            _raise(exc, self.connection)
 
 
 class Connection(sqlite3.Connection):
-    """A connection (made with `connect`) whose statements run on `Cursor`s."""
+    """A connection (made with `connect`) whose statements run on `Cursor`s.
+    `read_only_full`: it reads the file read-only because the disk is full (see
+    `translate`)."""
 
     path: Path = Path("?")
+    read_only_full: bool = False
 
     def execute(self, sql: str, parameters: Parameters = (), /) -> Cursor:
         return self.cursor(Cursor).execute(sql, parameters)
@@ -179,4 +198,19 @@ def connect(path: Path, busy_timeout: float) -> Connection:
             ours if ours is not exc else StoreError(f"cannot open database {path}: {exc}")
         ) from None
     db.path = path
+    return db
+
+
+def connect_immutable(path: Path) -> Connection:
+    """Open `path` read-only and immutable (`file:PATH?mode=ro&immutable=1`): SQLite
+    reads the database file alone, with no lock, no -shm and no -wal (what is in a -wal
+    is not seen). What a full disk leaves for reading; the connection's refused writes
+    are `DiskFull` (`Connection.read_only_full`)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, factory=Connection)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {path} read-only: {exc}") from None
+    db.path = path
+    db.read_only_full = True
     return db

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ttai_cli.clock import NEW_YORK, elapsed
 from ttai_cli.store import Store
 
 RUN_HISTORY_DAYS = 30
+NOT_RECORDED = "recorded late: the database could not be written when it ended"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -79,6 +80,53 @@ class RunRecord:
     reason: str | None
     error: str | None
     count: int
+
+
+@dataclass
+class UnrecordedRuns:
+    """Runs of a loop that ended while the database could not keep them (a full disk, a
+    busy database), held in memory until it can (`JobsRepository.record_unrecorded`):
+    without them `ttai status` and the metrics would show no error for the whole streak."""
+
+    MAX_ROWS = 100  # runs with a row of their own to finish; the rest are only counted
+
+    results: dict[str, int] = field(default_factory=dict)  # result -> runs without a row
+    started: list[tuple[int, str, str | None, datetime, float]] = field(default_factory=list)
+    streak: int = 0  # failed runs in a row at the end
+    ended_streak: bool = False  # one of them worked: the streak recorded before ended
+    first_at: datetime | None = None
+    last_result: str | None = None
+    last_error: str | None = None
+    last_at: datetime | None = None
+    last_duration_s: float | None = None
+    last_errors: dict[str, str | None] = field(default_factory=dict)  # result -> its last error
+    total: int = 0
+
+    def add(
+        self,
+        result: str,
+        error: str | None,
+        now: datetime,
+        duration_s: float,
+        run_id: int | None = None,
+    ) -> None:
+        """One more run, with its row in `job_runs` (`run_id`) when its start was kept."""
+        if run_id is not None and len(self.started) < self.MAX_ROWS:
+            self.started.append((run_id, result, error, now, duration_s))
+        else:
+            self.results[result] = self.results.get(result, 0) + 1
+            self.last_errors[result] = error
+        if result == "ok":
+            self.streak, self.ended_streak = 0, True
+        elif result != "cancelled":
+            self.streak += 1
+        self.first_at = self.first_at or now
+        self.last_result, self.last_error = result, error
+        self.last_at, self.last_duration_s = now, duration_s
+        self.total += 1
+
+    def __bool__(self) -> bool:
+        return self.total > 0
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -189,6 +237,69 @@ class JobsRepository:
             if remember_slot and slot is not None:
                 db.execute("UPDATE jobs SET last_slot = ? WHERE job = ?", (_iso(slot), job))
             _count_result(db, job, result, now)
+        return before, after
+
+    def record_unrecorded(self, job: str, pid: int, runs: UnrecordedRuns) -> tuple[int, int]:
+        """Record, late, the runs a loop could not record when they ended: the rows whose
+        start was kept are finished, the others become one row per result with their
+        count (`reason` says they were recorded late); the job's counters, its failure
+        streak, its last result and error, and the lifetime tallies take them all in.
+        Returns the failure streak before and after them."""
+        if not runs or runs.last_at is None:
+            return (0, 0)
+        last_at = runs.last_at
+        with self.store.transaction() as db:
+            self._ensure(db, job)
+            row = db.execute("SELECT failure_streak FROM jobs WHERE job = ?", (job,)).fetchone()
+            before = int(row[0]) if row else 0
+            after = runs.streak if runs.ended_streak else before + runs.streak
+            tally = dict(runs.results)
+            failed = sum(n for result, n in tally.items() if result not in ("ok", "cancelled"))
+            for run_id, result, error, at, duration in runs.started:
+                db.execute(
+                    "UPDATE job_runs SET finished_at = ?, duration_s = ?, result = ?, error = ? "
+                    "WHERE id = ?",
+                    (at.astimezone(UTC).isoformat(), duration, result, error, run_id),
+                )
+                tally[result] = tally.get(result, 0) + 1
+                failed += result not in ("ok", "cancelled")
+            first = (runs.first_at or last_at).astimezone(UTC).isoformat()
+            for result, count in runs.results.items():
+                db.execute(
+                    "INSERT INTO job_runs (job, started_at, finished_at, result, reason, error, "
+                    "pid, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        job,
+                        first,
+                        last_at.astimezone(UTC).isoformat(),
+                        result,
+                        NOT_RECORDED,
+                        runs.last_errors.get(result),
+                        pid,
+                        count,
+                    ),
+                )
+            db.execute(
+                """
+                UPDATE jobs SET runs = runs + ?, errors = errors + ?, failure_streak = ?,
+                    last_finished_at = ?, last_duration_s = ?, last_result = ?, last_error = ?,
+                    updated_at = ?
+                WHERE job = ?
+                """,
+                (
+                    runs.total,
+                    failed,
+                    after,
+                    _iso(last_at),
+                    runs.last_duration_s,
+                    runs.last_result,
+                    runs.last_error,
+                    _iso(last_at),
+                    job,
+                ),
+            )
+            for result, count in tally.items():
+                _count_result(db, job, result, last_at, count)
         return before, after
 
     def skipped(
