@@ -321,3 +321,41 @@ def test_the_identity_check_costs_well_under_a_millisecond(tmp_path: Path) -> No
     each = (time.perf_counter() - started) / 1000
     store.close()
     assert each < 0.001, f"{each * 1e6:.0f} us per check"
+
+
+def test_a_copy_moved_over_the_database_of_a_running_loop_is_never_mixed_with_its_wal(
+    ttai, clean_env: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`cp old.db x.new && mv x.new ttai.db` under a running loop: the -wal and -shm at the
+    path are still the loop's, full of pages of the file it held. The next process would
+    replay them into the copy (duplicate keys, indexes missing rows: `quick_check` passes,
+    `integrity_check` does not); the loop empties its WAL into its own file as it stops."""
+    assert ttai("-q", "--demo", "alerts", "list").code == 0
+    old = tmp_path / "old.db"
+    assert ttai("-q", "--demo", "backup", "--output", str(old)).code == 0
+    for threshold in ("1", "2", "3"):  # the database moves on from the copy
+        assert ttai("-q", "--demo", "alerts", "add", "QQQ", "above", threshold).code == 0
+    copy = sqlite3.connect(old)
+    alerts_in_copy = copy.execute("SELECT id, symbol FROM alerts ORDER BY id").fetchall()
+    copy.close()
+    wal = clean_env / f"{DEMO_DB}-wal"
+    loop = demo_loop()
+    try:
+        loop.wait_for("alerts: ok", count=2)
+        assert wal.stat().st_size > 0, "the loop's writes are in its WAL"
+        shutil.copyfile(old, tmp_path / "x.new")
+        os.replace(tmp_path / "x.new", clean_env / DEMO_DB)
+        code = loop.exit_code(timeout=10)
+    finally:
+        loop.kill()
+    assert code == 1, loop.err
+    assert "database moved:" in loop.err
+    listed = ttai("--demo", "alerts", "list", "--all", "--json")  # the next process
+    assert listed.code == 0, listed.err
+    db = sqlite3.connect(clean_env / DEMO_DB)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert db.execute("SELECT id, symbol FROM alerts ORDER BY id").fetchall() == alerts_in_copy
+    finally:
+        db.close()
+    assert [a["id"] for a in json.loads(listed.out)] == [a for a, _ in alerts_in_copy]

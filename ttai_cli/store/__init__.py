@@ -126,14 +126,30 @@ class Store:
     def abandon(self) -> None:
         """Stop using a connection whose file is no longer at its path, without closing it.
 
-        Closing would let SQLite checkpoint and then delete the -wal and -shm files *by
-        name*: the ones at the path now belong to another process's database, and deleting
-        them loses what it wrote there (an `alerts add` that exited 0). So the connection is
-        made read-only (nothing more lands in a file nobody sees) and kept referenced until
-        the process ends, when the kernel drops its locks without SQLite touching a file."""
+        Two cases, told apart by what is at the path now (`_disown_wal`):
+
+        - The database file at the path is still ours, but its -wal or -shm file was
+          removed or replaced. Closing would let SQLite checkpoint and then delete the -wal
+          and -shm files *by name*: the ones at the path now belong to other processes'
+          connections, and deleting them loses what they wrote there (an `alerts add` that
+          exited 0). Nothing at the path is touched.
+        - The database file was replaced (`mv copy ttai.db`), moved or deleted, while the
+          -wal and -shm at the path may still be ours: SQLite names them after the path,
+          and the next process to open the file now there would replay our WAL into it (a
+          copy put back by hand then holds duplicate keys and indexes that miss rows,
+          which `quick_check` does not even see). SQLite's own close would not prevent it:
+          once the file has moved it neither checkpoints nor deletes. So our WAL is first
+          checkpointed into our own file and emptied, or, failing that, our -wal and -shm
+          are removed from the path (see `_disown_wal`).
+
+        Either way the connection is then made read-only (nothing more lands in a file
+        nobody sees) and kept referenced until the process ends, when the kernel drops
+        its locks without SQLite touching a file."""
         if self.abandoned:
             return
         self.abandoned = True
+        with contextlib.suppress(OSError, sqlite3.Error, StoreError):
+            self._disown_wal()
         with contextlib.suppress(sqlite3.Error, StoreError):
             self.db.execute("PRAGMA query_only = ON")
         # CPython deallocates (and so closes) module-level objects at interpreter exit; one
@@ -149,6 +165,39 @@ class Store:
                 threading.Event().wait()
 
             threading.Thread(target=hold, name="abandoned-database", daemon=True).start()
+
+    def _disown_wal(self) -> None:
+        """When the database file at the path is no longer ours (replaced, moved away,
+        deleted), make sure no process replays our WAL into the file that is there now:
+
+        1. Checkpoint our WAL (TRUNCATE) into our own database file. SQLite writes the
+           frames through our descriptor, into our inode wherever it is now (a file moved
+           away becomes whole; an unlinked one is dropped at exit), never into the file
+           at the path; then it empties the -wal and resets the -shm's index. A -wal at
+           the path that is ours and empty holds nothing to replay: the next process
+           takes it over as the WAL of the file at the path, and what it writes there is
+           kept, so it stays.
+        2. If that could not finish (a process was reading through our -shm), the -wal
+           and -shm at the path are removed, each only if it is still ours (same device
+           and inode as opened): what is left in them belongs to a file no longer there.
+
+        When the database file at the path is still ours, nothing is done: its -wal/-shm
+        at the path are then other processes' (see `abandon`), and a checkpoint of our
+        WAL would write into the very file they use."""
+        if len(self._watched) < len(_FILES):  # not in WAL mode (read read-only)
+            return
+        opened = {name: identity for name, _, identity in self._watched}
+        if _file_id(str(self.path)) == opened[str(self.path)]:
+            return
+        with contextlib.suppress(sqlite3.Error, StoreError), self.patience(0.2):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # (a reader in the way: step 2)
+        wal = f"{self.path}-wal"
+        if _file_id(wal) != opened[wal] or os.stat(wal).st_size == 0:
+            return
+        for suffix in ("-wal", "-shm"):
+            name = f"{self.path}{suffix}"
+            if _file_id(name) == opened[name]:
+                os.unlink(name)
 
     def damage(self, exc: BaseException) -> DatabaseDamaged | None:
         """`exc` as a `DatabaseDamaged` naming this database, if it says the file is
