@@ -104,9 +104,15 @@ class DoctorService:
         return checks
 
     def _database(self) -> list[Check]:
-        """The database: it opens, `PRAGMA quick_check` passes, it is private; then what
-        it records (jobs, calendar, outbox) and the backups. A damaged file is a failed
-        check followed by the way back, never a crash."""
+        """The database: it opens, `PRAGMA integrity_check` passes, it is private; then
+        what it records (jobs, calendar, outbox) and the backups. A damaged file is a
+        failed check followed by the way back, never a crash.
+
+        `integrity_check`, not only `quick_check`: it also matches every index against
+        its table, and a WAL replayed into the wrong file (a copy moved over the database
+        of a running process) leaves exactly that kind of damage, duplicate keys and
+        indexes missing rows, which `quick_check` passes. ttai's database is small: it
+        adds milliseconds (bench/RESULTS.md)."""
         s = self.settings
         path = s.database_path
         checks: list[Check] = []
@@ -114,7 +120,7 @@ class DoctorService:
         try:
             ensure_home(s)
             with open_settings_store(s) as store:
-                problems = store.quick_check()
+                problems = store.integrity_check()
                 applied = len(store.applied_migrations())
                 if not problems:
                     checks.extend(self._jobs_and_calendar(store))
@@ -131,7 +137,7 @@ class DoctorService:
         if problems:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             checks.append(
-                Check("database", FAIL, f"{path} is damaged: quick_check: {problems[0]}{more}")
+                Check("database", FAIL, f"{path} is damaged: integrity_check: {problems[0]}{more}")
             )
             checks.append(Check("way back", INFO, self._way_back()))
             return checks + self._backups()
@@ -140,13 +146,16 @@ class DoctorService:
             Check(
                 "database",
                 FAIL if mode & 0o077 else OK,
-                f"{path} (quick_check ok, {applied} migrations, mode {mode:o})",
+                f"{path} (integrity_check ok, {applied} migrations, mode {mode:o})",
             )
         )
         return checks + self._backups()
 
     def _way_back(self) -> str:
-        """How to get a damaged database back (README: When the database is damaged)."""
+        """How to get a damaged database back, with the README's commands (When the
+        database is damaged): the newest backup, else salvage with sqlite3's `.recover`,
+        or where that fails (Debian's sqlite3 3.40: "SQL logic error", and the pipe still
+        exits 0, leaving an empty file) `.dump` with its closing ROLLBACK made a COMMIT."""
         from ttai_cli.services.backup import BackupService
 
         path = self.settings.database_path
@@ -159,7 +168,11 @@ class DoctorService:
         recovered = path.with_name(f"{path.stem}-recovered.db")
         return (
             f"{restore}; or salvage what is readable: `sqlite3 {path} .recover | sqlite3 "
-            f"{recovered}`, then `ttai restore {recovered}` (README: When the database is damaged)"
+            f'{recovered}`; if .recover fails (Debian\'s sqlite3: "SQL logic error" or '
+            f'"no such table: sqlite_dbpage"; {recovered.name} is then empty): `sqlite3 '
+            f"{path} .dump | sed 's/^ROLLBACK; -- due to errors$/COMMIT;/' | sqlite3 "
+            f"{recovered}`; then `ttai restore {recovered}` (README: When the database is "
+            "damaged)"
         )
 
     def _backups(self) -> list[Check]:

@@ -208,8 +208,17 @@ class Store:
         """SQLite's `PRAGMA quick_check` (every page and index entry readable and well
         formed, without matching indexes to tables): the problems found, [] when the file
         is sound. A file too damaged to be checked answers with that error as the problem."""
+        return self._check("quick_check", limit)
+
+    def integrity_check(self, limit: int = 10) -> list[str]:
+        """SQLite's `PRAGMA integrity_check`: `quick_check`, and every index matched
+        against its table (a row an index misses, a UNIQUE index with duplicates: damage
+        `quick_check` passes). The problems found, [] when the file is sound."""
+        return self._check("integrity_check", limit)
+
+    def _check(self, pragma: str, limit: int) -> list[str]:
         try:
-            rows = [str(r[0]) for r in self.db.execute(f"PRAGMA quick_check({int(limit)})")]
+            rows = [str(r[0]) for r in self.db.execute(f"PRAGMA {pragma}({int(limit)})")]
         except StoreError as exc:  # (translated: SQLite's own words are the problem)
             return [str(exc.__cause__ or exc)]
         except sqlite3.DatabaseError as exc:
