@@ -82,7 +82,7 @@ def _database_files(home: Path) -> list[str]:
 
 def reading(point: Path, outside: Path) -> dict[str, Any]:
     """A synced demo database, no process holding it, the disk filled: each reading
-    command, a writing one, and `backup --output` to another filesystem."""
+    command, a writing one, a one-off job, and `backup --output` to another filesystem."""
     home = point / "home"
     os.environ.update(TTAI_HOME=str(home), TTAI_NOTIFICATION_BACKEND="none")
     results: dict[str, Any] = {"setup": _ttai("-q", "--demo", "sync")}
@@ -109,6 +109,7 @@ def reading(point: Path, outside: Path) -> dict[str, Any]:
         out, err = proc.communicate(timeout=30)
         results[name] = {"code": proc.returncode, "out": out, "err": err}
     results["alerts add"] = _ttai("--demo", "alerts", "add", "SPY", "above", "1")
+    results["alerts check"] = _ttai("--demo", "alerts", "check", "--ignore-market-hours")
     results["backup"] = _ttai("--demo", "backup", "--output", str(outside / "copy.db"))
     results["free_kb"] = shutil.disk_usage(point).free // 1024
     return results

@@ -613,6 +613,10 @@ def test_reading_commands_work_on_a_really_full_disk_with_nobody_holding_the_dat
     assert added["code"] == 1
     assert added["err"].splitlines()[-1].startswith("ttai: disk full: the database at ")
     assert "Traceback" not in added["err"]
+    checked = found["alerts check"]  # a one-off job: exit 1 with its line, never restarted
+    assert checked["code"] == 1
+    assert checked["err"].splitlines()[-1].startswith("ttai: disk full: the database at ")
+    assert "restarting" not in checked["err"] and "Traceback" not in checked["err"]
     # and a backup to another filesystem is written, complete
     backup = found["backup"]
     assert backup["code"] == 0, backup["err"]
@@ -691,3 +695,39 @@ def test_a_busy_streak_the_database_could_not_record_is_recorded_once_it_is_free
     assert [(r["result"], r["count"]) for r in late] == [("error", 3)]
     assert "database busy" in late[0]["error"]
     impatient.close()
+
+
+def test_read_only_on_a_full_disk_says_when_a_wal_with_data_is_left_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a killed process leaves: the database and a -wal holding its last writes, no
+    -shm. Read read-only (no -shm can be made on the full disk), the -wal cannot be used:
+    the warning says the latest changes may be missing, and a write is `disk full`."""
+    from ttai_cli.errors import DiskFull
+    from ttai_cli.store import open_store, read_only_on_full_disk
+    from ttai_cli.store.connection import disk_full
+
+    live = tmp_path / "live" / "ttai.db"
+    live.parent.mkdir()
+    store = open_store(live)
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the schema in the file itself
+    store.db.execute("PRAGMA wal_autocheckpoint = 0")
+    with store.transaction() as db:
+        db.execute("INSERT INTO meta (key, value) VALUES ('late', 'in the wal')")
+    left = tmp_path / "left" / "ttai.db"
+    left.parent.mkdir()
+    shutil.copyfile(live, left)  # the file, and beside it the -wal (not the -shm)
+    shutil.copyfile(f"{live}-wal", f"{left}-wal")
+    store.close()
+    with caplog.at_level(logging.WARNING, logger="ttai"):
+        db = read_only_on_full_disk(left, disk_full(left, 0))
+    try:
+        assert "without its -wal file" in caplog.text
+        assert "the latest changes may be missing" in caplog.text
+        found = db.execute("SELECT value FROM meta WHERE key = 'late'").fetchone()
+        assert found is None, "what only the -wal holds is not read"
+        assert db.execute("SELECT count(*) FROM _migrations").fetchone()[0] > 0
+        with pytest.raises(DiskFull, match="disk full: the database at"):
+            db.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    finally:
+        db.close()
