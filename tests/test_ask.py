@@ -506,6 +506,44 @@ def test_a_slow_model_is_cut_at_the_time_limit_at_once(
     assert json.loads(ttai("ask", "--last", "--json").out) is None, "nothing kept"
 
 
+@pytest.mark.parametrize("cut", [False, True], ids=["answered", "cut-at-the-time-limit"])
+def test_an_ask_closes_the_model_api_clients_it_used(
+    cut: bool, ttai, account: RunningServer, model: ScriptedModel, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
+    """llm's OpenAI model makes an API client for each request and never closes it; it sits
+    in a reference cycle until the garbage collector frees it, at any later moment, and its
+    `__del__` then schedules its close on whatever event loop runs: in a later
+    `asyncio.run`, on connections of a closed loop ("Task exception was never retrieved
+    ... Event loop is closed": the slow-model test failing now and then). With the
+    collector held off, no client of the run may be left open, whichever way it ends."""
+    import gc
+
+    import openai
+
+    def open_clients() -> list[object]:
+        return [
+            o for o in gc.get_objects() if isinstance(o, openai.AsyncOpenAI) and not o.is_closed()
+        ]
+
+    gc.collect()
+    before = len(open_clients())
+    gc.disable()
+    try:
+        if cut:
+            model.default = Turn(text="too late", delay=3.0)
+            result = ask(ttai, PROMPT, "--model", "scripted", "--timeout", "300ms")
+            assert result.code == 1
+        else:
+            model.script = [Turn(tool_calls=[("account_summary", {})]), Turn(text="fine")]
+            result = ask(ttai, PROMPT, "--model", "scripted", "--no-notify")
+            assert result.code == 0, result.err
+        assert len(model.requests) == (1 if cut else 2)
+        assert len(open_clients()) == before, "a model API client was left open"
+    finally:
+        gc.enable()
+    assert "Task exception" not in result.err and "Traceback" not in result.err
+
+
 def test_a_second_process_leaves_a_running_ask_alone(
     ttai, account: RunningServer, model: ScriptedModel, clean_env: Path
 ) -> None:  # type: ignore[no-untyped-def]

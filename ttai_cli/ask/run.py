@@ -12,11 +12,16 @@ so far (or a line saying it gave no answer), and the run is marked `stopped_earl
 
 Failures of the model's API (after the client's own retries) are `ModelFailed` (exit 1,
 one line); the API refusing the key or not knowing the model is a `ConfigError` (2).
+
+The API clients the model makes for its requests are closed when the conversation ends,
+however it ends (an answer, a failure, the time limit, a stop): see `ModelClients`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,6 +51,75 @@ The account number is shown masked. Now: {now} (New York)."""
 
 class ModelFailed(TtaiError):
     """The model's API failed after its retries (exit 1)."""
+
+
+CLOSE_TIMEOUT = 2.0  # seconds closing one API client may take
+# the API clients the model made during the conversation running in this context
+_CLIENTS: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "ttai_ask_model_clients", default=None
+)
+
+
+class ModelClients:
+    """Closes the API clients a model makes during one conversation.
+
+    llm's OpenAI models (and plugins built like them) make a new API client
+    (`openai.AsyncOpenAI`) for every request, through the model's `get_client`, and never
+    close it. The client sits in a reference cycle until the garbage collector frees it,
+    at any later moment, and its `__del__` then schedules its close on whatever event
+    loop is running: in a later `asyncio.run` that close fails on connections of a loop
+    that is closed ("Task exception was never retrieved ... Event loop is closed", with
+    a traceback), and meanwhile its connection stays open.
+
+    So the model's `get_client` is wrapped, once per model object, to note each client in
+    the conversation's context (a context variable: two conversations on one model, in
+    the daemon, keep their own), and `close` closes them in the conversation's own loop
+    when it ends, however it ends. A model without `get_client` (another plugin's) is
+    left as it is."""
+
+    def __init__(self, model: Any) -> None:
+        self.made: list[Any] = []
+        self._token: contextvars.Token[list[Any] | None] | None = None
+        _record_clients(model)
+
+    def __enter__(self) -> ModelClients:
+        self._token = _CLIENTS.set(self.made)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _CLIENTS.reset(self._token)
+
+    async def close(self) -> None:
+        """Close every client noted (each within CLOSE_TIMEOUT; a failure to close is no
+        failure of the run). Awaited in a `finally` of a conversation that may have been
+        cancelled: closing is quick (the sockets are dropped)."""
+        made, self.made[:] = list(self.made), []
+        for client in made:
+            close = getattr(client, "close", None)
+            if close is None:
+                continue
+            with contextlib.suppress(Exception):
+                closing = close()
+                if asyncio.iscoroutine(closing):
+                    await asyncio.wait_for(closing, CLOSE_TIMEOUT)
+
+
+def _record_clients(model: Any) -> None:
+    get_client = getattr(model, "get_client", None)
+    if not callable(get_client) or getattr(model, "_ttai_notes_clients", False):
+        return
+
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        client = get_client(*args, **kwargs)
+        made = _CLIENTS.get()
+        if made is not None:
+            made.append(client)
+        return client
+
+    with contextlib.suppress(AttributeError, TypeError):  # (a model that takes no attributes)
+        model.get_client = noted
+        model._ttai_notes_clients = True
 
 
 @dataclass(frozen=True)
@@ -135,24 +209,26 @@ async def converse(
     tokens_in: int | None = None
     tokens_out: int | None = None
     stopped = False
+    clients = ModelClients(model)
     try:
-        async with contextlib.aclosing(chain.responses()) as responses:
-            async for response in responses:
-                text = (await response.text()).strip()
-                usage = await response.usage()
-                if usage.input is not None:
-                    tokens_in = (tokens_in or 0) + usage.input
-                if usage.output is not None:
-                    tokens_out = (tokens_out or 0) + usage.output
-                if text:
-                    said.append(text)
-                wanted = await response.tool_calls()
-                if not wanted:
-                    final = text
-                    break
-                if refused:  # it was told the limit is reached, and still asks: stop
-                    stopped = True
-                    break
+        with clients:
+            async with contextlib.aclosing(chain.responses()) as responses:
+                async for response in responses:
+                    text = (await response.text()).strip()
+                    usage = await response.usage()
+                    if usage.input is not None:
+                        tokens_in = (tokens_in or 0) + usage.input
+                    if usage.output is not None:
+                        tokens_out = (tokens_out or 0) + usage.output
+                    if text:
+                        said.append(text)
+                    wanted = await response.tool_calls()
+                    if not wanted:
+                        final = text
+                        break
+                    if refused:  # it was told the limit is reached, and still asks: stop
+                        stopped = True
+                        break
     except llm.NeedsKeyException as exc:
         raise ConfigError(f"model {model.model_id!r}: {exc}") from None
     except TtaiError:
@@ -160,6 +236,8 @@ async def converse(
     except Exception as exc:
         logs.get("ask").debug("ask: the model failed", exc_info=True)
         raise model_error(exc, model.model_id) from None
+    finally:
+        await clients.close()
     answer = final or (said[-1] if said else "")
     if not answer:
         answer = (
