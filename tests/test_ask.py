@@ -463,6 +463,31 @@ def test_a_tool_that_fails_gives_the_model_an_error_result(
     assert seen["market_status"]["open"] in (True, False), "the other tools still answered"
 
 
+def test_a_tool_whose_request_fails_does_not_fail_the_tools_beside_it(
+    ttai, account: RunningServer, sim: SimulatedTastytrade, model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    """The tool calls of one answer run side by side on the process's one broker. One that
+    failed (balances answering broken JSON) had the broker dropped and closed at once,
+    under the others' requests still on the wire: a quote request was cut, and failed the
+    quotes tool when its retries failed too ("cannot reach tastytrade ... (ReadError)",
+    now and then). The broker is now closed only once nobody uses it: the slow quote
+    request is answered, once."""
+    sim.faults.add("malformed", f"/accounts/{DEMO_ACCOUNT}/balances", times=10)
+    sim.faults.add("slow", "/market-data", delay=0.5, times=5)
+    model.script = [
+        Turn(tool_calls=[("account_summary", {}), ("quotes", {"symbols": ["SPY"]})]),
+        lambda messages: Turn(text=json.dumps(tool_results(messages))),
+    ]
+    result = ask(ttai, PROMPT, "--model", "scripted", "--no-notify")
+    assert result.code == 0, result.err
+    seen = json.loads(result.out)
+    assert "cannot read" in seen["account_summary"]["error"]
+    assert "error" not in seen["quotes"], seen["quotes"]
+    assert len(seen["quotes"]["rows"]) == 1
+    asked = [e for e in sim.history if e.path.startswith("/market-data")]
+    assert len(asked) == 1, "the quote request was not cut and sent again"
+
+
 def test_max_tool_calls_stops_a_model_that_never_stops_calling_tools(
     ttai, account: RunningServer, model: ScriptedModel
 ) -> None:  # type: ignore[no-untyped-def]

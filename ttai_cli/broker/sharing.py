@@ -2,7 +2,10 @@
 
 `SharedBroker` opens the broker on first use and keeps it (one login, one connection
 pool) until `aclose()`; each job still writes `async with open_broker() as broker:`.
-A broker that failed at the transport level is dropped and reopened on the next use.
+A broker that failed at the transport level is dropped and reopened on the next use;
+it is closed only once no lease still uses it: leases run side by side (the daemon's
+jobs, `ttai ask`'s tool calls of one answer), and closing it under another's request
+failed that one too ("cannot reach tastytrade ... (ReadError)").
 
 `QuoteCache` hands quotes fetched within the last `ttl` seconds to whoever asks next, and
 makes a second caller wait for a request already under way instead of sending its own:
@@ -31,6 +34,8 @@ class SharedBroker:
         self._broker: Broker | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
+        self._users: dict[int, int] = {}  # id(broker) -> leases using it now
+        self._dropped: dict[int, Broker] = {}  # dropped, to close when its last lease ends
 
     def lease(self) -> _Lease:
         return _Lease(self)
@@ -41,6 +46,7 @@ class SharedBroker:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a broker belongs to the event loop it was opened in
             self._broker, self._loop, self._lock = None, loop, asyncio.Lock()
+            self._users, self._dropped = {}, {}
         assert self._lock is not None
         async with self._lock:
             if self._broker is None:
@@ -49,26 +55,57 @@ class SharedBroker:
                 self._broker = broker
             return self._broker
 
+    async def acquire(self) -> Broker:
+        """The broker, counted as in use until `release`."""
+        broker = await self.get()
+        self._users[id(broker)] = self._users.get(id(broker), 0) + 1
+        return broker
+
+    async def release(self, broker: Broker, failed: bool) -> None:
+        """A lease of `broker` ends; `failed`: it failed at the transport level, so it is
+        dropped (the next lease opens a new one) and closed once no lease uses it."""
+        count = self._users.get(id(broker), 0) - 1
+        if count > 0:
+            self._users[id(broker)] = count
+        else:
+            self._users.pop(id(broker), None)
+        if failed and self._broker is broker:
+            self._broker = None
+            self._dropped[id(broker)] = broker
+        if count <= 0 and id(broker) in self._dropped:
+            await _close(self._dropped.pop(id(broker)))
+
     async def reset(self) -> None:
+        """Drop the broker now and close it (nothing may be using it: `aclose`)."""
         broker, self._broker = self._broker, None
         if broker is not None:
-            with contextlib.suppress(Exception):  # it is being dropped because it is broken
-                await broker.__aexit__(None, None, None)
+            self._users.pop(id(broker), None)
+            await _close(broker)
 
     async def aclose(self) -> None:
         import asyncio
 
         if self._loop is asyncio.get_running_loop():
             await self.reset()
+            dropped, self._dropped = list(self._dropped.values()), {}
+            for broker in dropped:
+                await _close(broker)
         self._broker = None
+
+
+async def _close(broker: Broker) -> None:
+    with contextlib.suppress(Exception):  # it is being dropped because it is broken
+        await broker.__aexit__(None, None, None)
 
 
 class _Lease:
     def __init__(self, shared: SharedBroker) -> None:
         self.shared = shared
+        self._broker: Broker | None = None
 
     async def __aenter__(self) -> Broker:
-        return await self.shared.get()
+        self._broker = await self.shared.acquire()
+        return self._broker
 
     async def __aexit__(
         self,
@@ -76,8 +113,9 @@ class _Lease:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if isinstance(exc, BrokerError):
-            await self.shared.reset()
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            await self.shared.release(broker, isinstance(exc, BrokerError))
 
 
 class QuoteCache:
