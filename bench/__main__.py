@@ -2,7 +2,7 @@
 
 Prints one table and writes it, with the machine and the date, to bench/RESULTS.md.
 `--quick` shortens the long ones (20 s of schedule lateness, 1,000 loop cycles, a smaller
-naive sample) for a fast look; the RESULTS.md of record comes from a full run.
+naive sample, 20 calls of each `ask` tool) for a fast look; the RESULTS.md of record comes from a full run.
 """
 
 from __future__ import annotations
@@ -14,7 +14,18 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bench import alerts, memory, notify, risk, schedule, startup, strategies, stream, watch
+from bench import (
+    alerts,
+    ask,
+    memory,
+    notify,
+    risk,
+    schedule,
+    startup,
+    strategies,
+    stream,
+    watch,
+)
 from bench.common import HEADER, Row
 
 
@@ -49,6 +60,7 @@ def main() -> int:
         ("risk", lambda: risk.rows(3 if quick else 7)),
         ("watch", lambda: watch.rows(quick)),
         ("strategies", lambda: strategies.rows(quick)),
+        ("ask", lambda: ask.rows(quick)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(run())
