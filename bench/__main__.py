@@ -2,7 +2,8 @@
 
 Prints one table and writes it, with the machine and the date, to bench/RESULTS.md.
 `--quick` shortens the long ones (20 s of schedule lateness, 1,000 loop cycles, a smaller
-naive sample, 20 calls of each `ask` tool) for a fast look; the RESULTS.md of record comes from a full run.
+naive sample, 20 calls of each `ask` tool) for a fast look; the RESULTS.md of record comes
+from a full run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bench import (
     risk,
     schedule,
     startup,
+    storage,
     strategies,
     stream,
     watch,
@@ -60,6 +62,7 @@ def main() -> int:
         ("risk", lambda: risk.rows(3 if quick else 7)),
         ("watch", lambda: watch.rows(quick)),
         ("strategies", lambda: strategies.rows(quick)),
+        ("storage", lambda: storage.rows(quick)),
         ("ask", lambda: ask.rows(quick)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)

@@ -1,8 +1,9 @@
 """`ttai watch`: CPU of the live view, and the delay from a quote change to the screen.
 
-`ttai watch` runs as its own process on a pseudo-terminal (120x60, every position on
-screen) against the simulated API served from this process over real sockets, for an
-account of 50 positions (the demo book's 5 and 45 stocks); the simulator streams every
+`ttai watch` runs as its own process on a pseudo-terminal (120x60, every strategy on
+screen, legs as far as they fit) against the simulated API served from this process over
+real sockets, for an account of 50 positions (the demo book's 11, in 5 strategies, and
+39 stocks); the simulator streams every
 symbol's Trade and Quote 4 times a second (moving quotes). This process reads the
 terminal through `pyte`, so the time a value appears is the time a person would see it.
 
@@ -42,6 +43,7 @@ from ttai_cli.simulator.server import start
 
 COLS, ROWS = 120, 60
 POSITIONS = 50
+STRATEGIES = 5 + POSITIONS - 11  # the demo book's 11 positions are 5 strategies; a stock is one
 
 
 class Screen:
@@ -147,7 +149,7 @@ def launch(url: str, home: Path, streaming: bool) -> Screen:
         PYTHONPATH=str(Path(__file__).resolve().parent.parent),
     )
     screen = Screen(env)
-    screen.wait_text(f"Positions ({POSITIONS})", 60)
+    screen.wait_text(f"Strategies ({STRATEGIES})", 60)
     return screen
 
 

@@ -24,6 +24,7 @@ from tests.test_cli import one_line_error
 from ttai_cli.alerts.evaluate import Alert, MarketView, evaluate
 from ttai_cli.alerts.rules import parse_alert
 from ttai_cli.broker.models import MarketMetric, Quote
+from ttai_cli.broker.symbols import occ_symbol
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import load_settings
 from ttai_cli.errors import UsageError
@@ -32,6 +33,7 @@ from ttai_cli.services.monitor import MonitorService
 from ttai_cli.services.notifications import Notifier
 from ttai_cli.services.portfolio import PositionView
 from ttai_cli.simulator.app import SimulatedTastytrade
+from ttai_cli.simulator.calendar import weekly_expiration
 from ttai_cli.simulator.server import RunningServer
 from ttai_cli.store.alerts import AlertsRepository
 from ttai_cli.store.positions import PositionsRepository
@@ -418,14 +420,23 @@ def test_missing_quote_is_skipped_and_logged(store, sim, sim_server, clean_env, 
 def test_monitor_all_kinds_position_changes_and_realised_pnl(
     store, sim, sim_server, clean_env
 ) -> None:  # type: ignore[no-untyped-def]
-    # the simulated account is built around the day the `sim` fixture was made: the QQQ
-    # puts expire within the week from then, whatever today's date
+    # two QQQ puts sold the day before, expiring within the week, whatever today's date
     built = sim.now().date()
     clock = FakeClock(datetime.combine(built, wall_time(10, 0), NEW_YORK))
     sim.now = lambda: clock.now()
+    expiry = weekly_expiration(built)
+    qqq = occ_symbol("QQQ", expiry, "P", D(470))
+    sim.account.trade(
+        qqq,
+        -2,
+        "1.45",
+        clock.now() - timedelta(days=1),
+        underlying="QQQ",
+        instrument_type="Equity Option",
+        expires_at=datetime.combine(expiry, wall_time(16, 0), NEW_YORK),
+    )
     alerts = service_for(store, sim_server, clock, clean_env)
     monitor = MonitorService(alerts, PositionsRepository(store))
-    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
     alerts.add(parse_alert(qqq, "dte", "below", "7"))
     alerts.add(parse_alert("TSLA", "delta", "above", "0.01"))
     first = asyncio.run(monitor.run())
@@ -624,7 +635,7 @@ def test_alerts_list_is_readable_at_80_columns(clean_env) -> None:  # type: igno
     assert [r[:3] for r in rows[:5]] == [
         ["1", "AAPL", "price"],
         ["2", "SPY", "change"],
-        ["3", "QQQ", "dte"],
+        ["3", "IWM", "dte"],
         ["4", "SPY", "pnl"],
         ["5", "TSLA", "delta"],
     ]

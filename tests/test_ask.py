@@ -136,9 +136,11 @@ def test_the_model_calls_several_tools_and_its_answer_is_printed_and_notified_on
     assert result.code == 0, result.err
     results = tool_results(model.requests[-1]["messages"])
     nlv = results["account_summary"]["net_liquidating_value"]
-    answer = f"NLV {nlv} in account ...0001; 5 positions; beta-weighted delta"
+    # the demo book's 11 positions: a strangle, an iron condor, a put spread (2 legs, 4,
+    # 2), a covered call (shares and a call) and a future
+    answer = f"NLV {nlv} in account ...0001; 11 positions; beta-weighted delta"
     assert result.out.startswith(answer), result.out
-    assert results["positions"]["columns"][0] == "name" and len(results["positions"]["rows"]) == 5
+    assert results["positions"]["columns"][0] == "name" and len(results["positions"]["rows"]) == 11
     reports = agent_reports(receiver)
     assert len(reports) == 1, "one notification per run"
     report = reports[0]
@@ -782,7 +784,7 @@ def test_tools_answer_from_a_fresh_sync_and_live_otherwise(
             await context.aclose()
 
     live = asyncio.run(call("positions"))
-    assert live["source"] == "live" and len(live["rows"]) == 5
+    assert live["source"] == "live" and len(live["rows"]) == len(sim.account.positions) == 11
     assert ttai("-q", "sync").code == 0
     before = len(sim.history)
     stored = asyncio.run(call("transactions", days=30))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from tests.conftest import CANARY_REFRESH, CANARY_SECRET
 from tests.fakes import FakeClock, RecordingJob
 from tests.test_broker import make_broker
 from ttai_cli.alerts.rules import parse_alert
+from ttai_cli.broker.symbols import occ_symbol, parse_occ
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import load_settings
 from ttai_cli.jobs.context import JobContext
@@ -23,7 +24,7 @@ from ttai_cli.scheduling.engine import Runner, catch_up
 from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
 from ttai_cli.scheduling.policy import Policy
 from ttai_cli.services.briefings import best_and_worst, extremes_lines
-from ttai_cli.services.portfolio import PortfolioService, PositionView
+from ttai_cli.services.portfolio import PositionView
 from ttai_cli.simulator.app import SimulatedTastytrade
 from ttai_cli.simulator.server import RunningServer, serve
 from ttai_cli.store.jobs import JobsRepository
@@ -74,6 +75,17 @@ def account(
 def test_half_day_morning_and_eod_at_1300_field_by_field(account) -> None:  # type: ignore[no-untyped-def]
     acct, server = account
     ctx = acct.context(server)
+    # two QQQ puts sold Wednesday, expiring Friday (the half day)
+    qqq = occ_symbol("QQQ", date(2026, 11, 27), "P", D(470))
+    acct.sim.account.trade(
+        qqq,
+        -2,
+        "1.45",
+        ny("2026-11-25 15:00"),
+        underlying="QQQ",
+        instrument_type="Equity Option",
+        expires_at=ny("2026-11-27 13:00"),
+    )
     asyncio.run(ctx.sync().run())  # Wednesday after the close: the previous close's snapshot
     wednesday = RecordsRepository(acct.store).latest_balances()
     assert wednesday is not None
@@ -88,15 +100,14 @@ def test_half_day_morning_and_eod_at_1300_field_by_field(account) -> None:  # ty
     assert m["nlv_change"] == float(friday.net_liquidating_value - wednesday.net_liquidating_value)
     assert m["nlv_change_estimated"] is False
     assert m["buying_power"] == float(friday.derivative_buying_power)
-    assert m["positions"] == 5 and m["active_alerts"] == 1
+    # the demo book's 11 positions (five strategies) and the QQQ puts
+    assert m["positions"] == 12 and m["strategies"] == 6 and m["active_alerts"] == 1
     assert m["early_close"] is True and m["close"] == "2026-11-27T13:00:00-05:00"
-    assert [e["symbol"].split()[0] for e in m["expiring"]] == ["QQQ"] and m["expiring"][0][
-        "dte"
-    ] == 0
+    assert m["expiring"] == [{"strategy": "QQQ short put 11/27", "symbols": [qqq], "dte": 0}]
     assert ("Market", ["Early close today: NYSE closes at 13:00"]) in morning.sections
+    assert dict(morning.sections)["Expiring within 7 days (1)"] == ["QQQ short put 11/27: 0 DTE"]
 
     acct.at("2026-11-27 10:00")
-    qqq = next(s for s in acct.sim.account.positions if s.startswith("QQQ"))
     acct.sim.account.trade(qqq, 2, "0.40", acct.clock.now())  # bought back
     acct.sim.account.trade("NVDA", 10, "140.00", acct.clock.now())
     asyncio.run(ctx.alerts().check())  # the AAPL alert fires
@@ -138,7 +149,13 @@ def test_holiday_week_weekly_review_on_thursday_field_by_field(account) -> None:
     asyncio.run(ctx.sync().run())  # Monday
     monday = RecordsRepository(acct.store).latest_balances()
     acct.at("2026-03-31 11:00")
-    spy = next(s for s in acct.sim.account.positions if s.startswith("SPY"))
+    # the iron condor's short put bought back
+    spy = next(
+        s
+        for s, p in acct.sim.account.positions.items()
+        if s.startswith("SPY") and p.quantity < 0 and s[12] == "P"
+    )
+    sold = acct.sim.account.positions[spy].average_open_price
     acct.sim.account.trade(spy, 1, "2.00", acct.clock.now())
     asyncio.run(ctx.sync().run())  # Tuesday
     acct.at("2026-04-01 12:00")
@@ -152,7 +169,9 @@ def test_holiday_week_weekly_review_on_thursday_field_by_field(account) -> None:
     assert [n["date"] for n in w["nlv"]] == ["2026-03-30", "2026-03-31", "2026-04-01", "2026-04-02"]
     assert w["week_pnl"] == float(thursday.net_liquidating_value - monday.net_liquidating_value)
     assert w["trades"] == 2
-    assert w["realized_by_underlying"] == {"SPY": 438.74}  # sold 6.40, bought back 2.00, after fees
+    # sold at `sold`, bought back at 2.00: x 100, less $1.00 commission and $0.13 fees
+    # each way (for a sale at 6.40 that is 640 - 200 - 1.26 = 438.74)
+    assert w["realized_by_underlying"] == {"SPY": float((sold - 2) * 100 - D("1.26"))}
     assert w["alerts_fired"] == 0
     assert w["best"] is not None and w["worst"] is not None and w["best"] != w["worst"]
     assert ("Activity", ["2 trades", "0 alerts fired"]) in weekly.sections
@@ -163,7 +182,8 @@ def test_morning_risk_line_and_the_weeks_earnings_and_ex_dividend_dates(account)
     acct, server = account
     morning = asyncio.run(acct.context(server).briefings().build("morning"))
     headings = [heading for heading, _ in morning.sections]
-    assert headings[:3] == ["Account", "Risk", "Earnings and ex-dividend within 7 days (2)"]
+    assert headings[1:4] == ["Account", "Risk", "Earnings and ex-dividend within 7 days (2)"]
+    assert headings[0] == "To do"  # the to-do list opens the briefing
     risk = morning.data["risk"]
     (line,) = dict(morning.sections)["Risk"]
     assert line.startswith(f"Buying power used {risk['buying_power_used_percent']:.1f}%")
@@ -230,51 +250,85 @@ def test_morning_catch_up_from_crontab_once_per_trading_day_never_on_a_holiday(s
 
 def weekly_extremes(acct: Account, server: RunningServer) -> list[str]:
     weekly = asyncio.run(acct.context(server).briefings().build("weekly"))
-    return dict(weekly.sections)["Best and worst positions"]
+    return dict(weekly.sections)["Best and worst strategies"]
 
 
-def pin_all_up(acct: Account) -> None:
-    """Every position of the simulated account in profit: AAPL above its cost, the short
-    puts far out of the money, TSLA inside its short strangle."""
-    for symbol, price in (("AAPL", 250), ("SPY", 900), ("QQQ", 900), ("TSLA", 355)):
-        acct.sim.market.pin(symbol, price)
+def only(acct: Account, *trades: tuple[str, int, str, str]) -> None:
+    """The account emptied, then (symbol, quantity, open price, mark now) traded the day
+    before and pinned: an option's underlying is its root."""
+    acct.sim.account.positions.clear()
+    opened = acct.clock.now() - timedelta(days=1)
+    for symbol, quantity, price, mark in trades:
+        occ = parse_occ(symbol)
+        if occ is None:
+            acct.sim.account.trade(symbol, quantity, price, opened)
+        else:
+            acct.sim.account.trade(
+                symbol,
+                quantity,
+                price,
+                opened,
+                underlying=occ.root.strip(),
+                instrument_type="Equity Option",
+                expires_at=ny(f"{occ.expiration} 16:00"),
+                order_id=7,
+            )
+        acct.sim.market.pin(symbol, float(mark), float(mark))
+
+
+def all_up(acct: Account) -> None:
+    """100 AAPL bought at 200.00, now 237.80: +$3,780.00, +18.90 % of the $20,000 debit;
+    an SPY iron condor 12/31 for a $200 credit (1.50 + 1.40 - 0.50 - 0.40), $60 to close
+    (0.40 + 0.40 - 0.10 - 0.10): +$140.00, +70.00 % of the credit."""
+    only(
+        acct,
+        ("AAPL", 100, "200.00", "237.80"),
+        (occ_symbol("SPY", date(2026, 12, 31), "P", D(500)), 1, "0.50", "0.10"),
+        (occ_symbol("SPY", date(2026, 12, 31), "P", D(520)), -1, "1.50", "0.40"),
+        (occ_symbol("SPY", date(2026, 12, 31), "C", D(620)), -1, "1.40", "0.40"),
+        (occ_symbol("SPY", date(2026, 12, 31), "C", D(640)), 1, "0.40", "0.10"),
+    )
+    acct.sim.market.pin("SPY", 570.0, 570.0)
 
 
 @pytest.mark.parametrize("account", ["2026-12-04 17:00"], indirect=True)
 def test_weekly_best_is_the_largest_dollar_gain_not_the_largest_percent(account) -> None:  # type: ignore[no-untyped-def]
     acct, server = account
-    pin_all_up(acct)
+    all_up(acct)
     weekly = asyncio.run(acct.context(server).briefings().build("weekly"))
-    best, _ = dict(weekly.sections)["Best and worst positions"]
-    assert best == "Best: AAPL × 100: P&L +$3,780.00 (+17.81%)", "dollars and percent"
-    assert weekly.data["best"] == "AAPL"
-    views = PortfolioService(lambda: make_broker(server), acct.clock, acct.store).stored_positions()
-    assert any(v.pnl_percent is not None and v.pnl_percent > D("17.81") for v in views), (
-        "a smaller position gained more in percent: ranked by percent, AAPL would not be best"
+    best, smallest = dict(weekly.sections)["Best and worst strategies"]
+    assert best == "Best: AAPL stock: P&L +$3,780.00 (+18.90% of debit)", "dollars and percent"
+    assert weekly.data["best"] == "AAPL stock"
+    # the condor gained more in percent: ranked by percent, AAPL would not be best
+    assert smallest == (
+        "Smallest gain: SPY iron condor 12/31, 27 DTE: P&L +$140.00 (+70.00% of credit)"
     )
 
 
 @pytest.mark.parametrize("account", ["2026-12-04 17:00"], indirect=True)
 def test_weekly_never_calls_a_gain_worst_when_everything_is_up(account) -> None:  # type: ignore[no-untyped-def]
     acct, server = account
-    pin_all_up(acct)
+    all_up(acct)
     lines = weekly_extremes(acct, server)
     assert [line.split(":")[0] for line in lines] == ["Best", "Smallest gain"]
-    assert lines[1] == "Smallest gain: TSLA 1/15/27 415C × -1, 42 DTE: P&L +$78.00 (+8.52%)"
     assert not any("Worst" in line for line in lines)
 
 
 @pytest.mark.parametrize("account", ["2026-12-04 17:00"], indirect=True)
 def test_weekly_never_calls_a_loss_best_when_everything_is_down(account) -> None:  # type: ignore[no-untyped-def]
     acct, server = account
-    for symbol in [s for s in acct.sim.account.positions if s.startswith("TSLA")]:
-        acct.sim.account.trade(symbol, 1, "20.00", acct.clock.now())  # the strangle bought back
-    for symbol, price in (("AAPL", 150), ("SPY", 300), ("QQQ", 200)):
-        acct.sim.market.pin(symbol, price)
+    # 100 AAPL at 200.00, now 150.00: -$5,000.00, -25.00 % of the debit; two QQQ puts
+    # sold at 1.45, now 5.00: (1.45 - 5.00) x 200 = -$710.00, -244.83 % of the $290 credit
+    only(
+        acct,
+        ("AAPL", 100, "200.00", "150.00"),
+        (occ_symbol("QQQ", date(2026, 12, 11), "P", D(470)), -2, "1.45", "5.00"),
+    )
+    acct.sim.market.pin("QQQ", 460.0, 460.0)
     lines = weekly_extremes(acct, server)
     assert lines == [
-        "Smallest loss: AAPL × 100: P&L -$6,220.00 (-29.31%)",
-        "Worst: QQQ 12/11 445P × -2, 7 DTE: P&L -$48,642.00 (-16773.10%)",
+        "Smallest loss: QQQ short put 12/11, 7 DTE: P&L -$710.00 (-244.83% of credit)",
+        "Worst: AAPL stock: P&L -$5,000.00 (-25.00% of debit)",
     ]
 
 

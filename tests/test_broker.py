@@ -34,23 +34,25 @@ def go(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
-def test_positions_keep_decimals_and_short_signs(sim_server: RunningServer) -> None:
+def test_positions_keep_decimals_and_short_signs(
+    sim: SimulatedTastytrade, sim_server: RunningServer
+) -> None:
     async def scenario():  # type: ignore[no-untyped-def]
         async with make_broker(sim_server) as broker:
             return await broker.positions()
 
-    positions = {p.underlying_symbol + p.symbol[-9:-8]: p for p in go(scenario())}
-    aapl = next(p for p in positions.values() if p.symbol == "AAPL")
+    positions = go(scenario())
+    aapl = next(p for p in positions if p.symbol == "AAPL")
     assert isinstance(aapl.quantity, Decimal) and aapl.quantity == 100
     assert isinstance(aapl.average_open_price, Decimal)
-    shorts = [p for p in positions.values() if p.is_option]
-    assert shorts and all(p.quantity < 0 for p in shorts), (
-        "Short direction must give a negative quantity"
-    )
-    qqq = next(p for p in shorts if p.underlying_symbol == "QQQ")
-    assert qqq.quantity == -2
-    assert qqq.multiplier == 100
-    assert qqq.mark is not None and qqq.expires_at is not None and qqq.expires_at.tzinfo is not None
+    # the API sends a size and a direction: Short must give a negative quantity
+    book = {s: p.quantity for s, p in sim.account.positions.items()}
+    assert {p.symbol: p.quantity for p in positions} == book
+    assert any(q < 0 for q in book.values()) and any(q > 0 for q in book.values())
+    iwm = next(p for p in positions if p.underlying_symbol == "IWM" and p.quantity < 0)
+    assert iwm.quantity == -2  # the demo's IWM put credit spread is two contracts
+    assert iwm.multiplier == 100
+    assert iwm.mark is not None and iwm.expires_at is not None and iwm.expires_at.tzinfo is not None
 
 
 def test_balances_debit_effect_is_negative(sim_server: RunningServer) -> None:
@@ -82,7 +84,12 @@ def test_transactions_paginate_and_keep_debit_signs(
     assert len(pages) == -(-total // 3), "one request per page"
     assert len({t.id for t in transactions}) == total, "no page read twice or skipped"
     sell_to_open = [t for t in transactions if t.transaction_sub_type == "Sell to Open"]
-    buy_to_open = [t for t in transactions if t.transaction_sub_type == "Buy to Open"]
+    # a future opens with no debit (the account is marked to market), only its fees
+    buy_to_open = [
+        t
+        for t in transactions
+        if t.transaction_sub_type == "Buy to Open" and t.instrument_type != "Future"
+    ]
     assert sell_to_open and all(t.value > 0 for t in sell_to_open), "a credit stays positive"
     assert buy_to_open and all(t.value < 0 and t.net_value < 0 for t in buy_to_open), (
         "a debit turns negative"

@@ -69,10 +69,12 @@ def test_positions_json_shape(ttai, broker_env: RunningServer) -> None:  # type:
     option = next(
         r
         for r in rows
-        if r["instrument_type"] == "Equity Option" and r["underlying_symbol"] == "QQQ"
+        if r["instrument_type"] == "Equity Option"
+        and r["underlying_symbol"] == "IWM"
+        and r["quantity"] < 0
     )
     assert option["quantity"] == -2 and isinstance(option["quantity"], int | float)
-    assert isinstance(option["dte"], int) and 0 <= option["dte"] <= 7
+    assert isinstance(option["dte"], int) and 30 <= option["dte"] <= 40  # about five weeks
     assert option["expires_at"].endswith(("-05:00", "-04:00"))
     # a short put marked below its open price is a profit
     if option["mark"] < option["average_open_price"]:

@@ -65,11 +65,11 @@ def test_every_demo_trade_is_inside_a_regular_session(
         assert session is not None and session.contains(at), f"{txn['description']} at {at}"
 
 
-def test_demo_spy_put_a_month_before_new_years_day_expires_on_new_years_eve() -> None:
-    # the demo built on 2026-12-02 sold a put expiring in four weeks: Friday 2027-01-01
-    # is a holiday, so that week's options expire on Thursday
+def test_demo_spy_condor_a_month_before_new_years_day_expires_on_new_years_eve() -> None:
+    # the demo built on 2026-12-02 holds an iron condor expiring in four weeks: Friday
+    # 2027-01-01 is a holiday, so that week's options expire on Thursday
     spy = [s for s in _sim_on(date(2026, 12, 2)).account.positions if s.startswith("SPY")]
-    assert [parse_occ(s).expiration for s in spy] == [date(2026, 12, 31)]  # type: ignore[union-attr]
+    assert [parse_occ(s).expiration for s in spy] == [date(2026, 12, 31)] * 4  # type: ignore[union-attr]
 
 
 def test_demo_knows_a_fixed_universe_and_nothing_else() -> None:

@@ -269,14 +269,15 @@ def test_monitor_dte_alert_reaches_ntfy_with_the_option_and_its_underlying_price
     ttai, broker_env, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TTAI_NTFY_URL", receiver.url + "/phone")
-    assert ttai("alerts", "add", "QQQ", "--type", "dte", "below", "30").code == 0
+    # the demo book's covered call: AAPL shares and one call about five weeks out
+    assert ttai("alerts", "add", "AAPL", "--type", "dte", "below", "40").code == 0
     result = ttai("monitor", "--ignore-market-hours")
     assert result.code == 0, result.err
     (request,) = [r for r in receiver.requests if r.json()["title"].startswith("Expiration")]
     lines = request.json()["message"].splitlines()
-    assert any(line.startswith("Option: QQQ ") and line.endswith("P") for line in lines), lines
+    assert any(line.startswith("Option: AAPL ") and line.endswith("C") for line in lines), lines
     assert any(line.endswith(" DTE") or " DTE (" in line for line in lines), lines
-    assert any(line.startswith("Underlying: QQQ $") for line in lines), lines
+    assert any(line.startswith("Underlying: AAPL $") for line in lines), lines
     assert lines[-1].startswith("— ttai alert #")
     assert not any(raw in "\n".join(lines) for raw in RAW_KEYS)
 

@@ -182,16 +182,23 @@ def test_positions_and_balances_tables_say_as_of_in_their_caption(ttai, broker_e
 
 
 # -- quote shows what alerts test -------------------------------------------------------------
+def short_iwm_put(sim) -> str:  # type: ignore[no-untyped-def]
+    """The demo book's short put of its IWM put credit spread."""
+    return next(
+        s for s, p in sim.account.positions.items() if s.startswith("IWM") and p.quantity < 0
+    )
+
+
 def test_quote_json_shows_an_options_greeks_and_an_underlyings_iv_rank(
     ttai, broker_env, sim
 ) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
-    result = ttai("quote", qqq, "AAPL", "--json")
+    put = short_iwm_put(sim)
+    result = ttai("quote", put, "AAPL", "--json")
     assert result.code == 0, result.err
     option, stock = json.loads(result.out)
-    assert option["symbol"] == qqq and stock["symbol"] == "AAPL"
+    assert option["symbol"] == put and stock["symbol"] == "AAPL"
     assert -1 < option["delta"] < 0, "a put's delta"
     assert option["theta"] < 0 and 0 < option["implied_volatility"] < 3
     assert option["iv_rank"] is None
@@ -200,13 +207,12 @@ def test_quote_json_shows_an_options_greeks_and_an_underlyings_iv_rank(
 
 
 def test_quote_table_shows_delta_theta_iv_and_iv_rank(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]
-    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
-    result = ttai("quote", qqq, "AAPL")
+    result = ttai("quote", short_iwm_put(sim), "AAPL")
     assert result.code == 0, result.err
     header = next(line for line in result.out.splitlines() if "Symbol" in line)
     assert all(name in header for name in ("Delta", "Theta", "IV", "IV rank"))
     option_row = next(
-        line for line in result.out.splitlines() if line.lstrip("┃│ ").startswith("QQQ ")
+        line for line in result.out.splitlines() if line.lstrip("┃│ ").startswith("IWM ")
     )
     assert "%" in option_row and "-0." in option_row
 

@@ -242,8 +242,11 @@ def test_snapshot_of_the_demo_book_in_one_request_each(
     assert paths.count("/api-quote-tokens") == 1
     assert report.missing_greeks == []
     rows = {u.symbol: u for u in report.by_underlying}
-    assert set(rows) == {"AAPL", "SPY", "TSLA", "QQQ"}
-    assert rows["AAPL"].delta_shares == 100 and rows["AAPL"].beta == D("1.24")
+    future = next(s for s, p in sim.account.positions.items() if p.instrument_type == "Future")
+    assert set(rows) == {"AAPL", "SPY", "TSLA", "IWM", future}  # /MES: its own underlying
+    assert rows[future].beta == 1 and rows[future].delta_shares == 5  # one /MES: 5 x the index
+    # the covered call: 100 shares less the short call's delta (7 % out of the money)
+    assert 50 < rows["AAPL"].delta_shares < 100 and rows["AAPL"].beta == D("1.24")
     assert report.theta > 0, "a book of short options earns the decay"
     kinds = {(e.symbol, e.kind) for e in report.events}
     assert {("AAPL", "ex-dividend"), ("TSLA", "earnings")} <= kinds

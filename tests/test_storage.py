@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -361,7 +362,13 @@ def test_a_damaged_database_is_exit_2_pointing_at_doctor(
 ) -> None:  # type: ignore[no-untyped-def]
     assert ttai("-q", "--demo", "alerts", "check", "--ignore-market-hours").code == 0
     copy = damaged_copy(demo_db(clean_env), tmp_path / "copy", "alerts")
-    line = one_line_error(ttai("-q", "--home", str(copy.parent), "--demo", *args), 2)
+    result = ttai("-q", "--home", str(copy.parent), "--demo", *args)
+    # a loop that stops also says so in one `error` notification (on stderr as JSON here)
+    told = [json.loads(line) for line in result.err.splitlines() if line.startswith("{")]
+    stopped = ["ttai stopped: its database is damaged"] if "--every" in args else []
+    assert [n["title"] for n in told] == stopped
+    rest = "\n".join(line for line in result.err.splitlines() if not line.startswith("{"))
+    line = one_line_error(Result(result.code, result.out, rest), 2)
     assert line.startswith(f"ttai: database {copy} is damaged (database disk image is malformed)")
     assert "`ttai doctor`" in line
     doctor = ttai("--home", str(copy.parent), "--demo", "doctor", "--offline")

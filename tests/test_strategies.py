@@ -719,7 +719,15 @@ def test_positions_strategies_live_and_never_synced(ttai, broker_env, sim) -> No
 def test_positions_strategies_on_the_demo(ttai) -> None:  # type: ignore[no-untyped-def]
     result = ttai("--demo", "positions", "--strategies")
     assert result.code == 0, result.err
-    assert "AAPL stock" in result.out and "Strategies" in result.out
+    for name in (
+        "AAPL covered call",
+        "SPY iron condor",
+        "TSLA short strangle",
+        "IWM put credit spread",
+        "/MES",
+    ):
+        assert name in result.out, name
+    assert "Strategies" in result.out
 
 
 def test_positions_strategies_from_the_sync_without_tastytrade_shows_no_prices(

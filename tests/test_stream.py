@@ -359,16 +359,22 @@ def test_delta_alert_fires_from_streamed_greeks(
 
 
 # -- orders from the account streamer --------------------------------------------------------------
+def _short_iwm_put(sim: SimulatedTastytrade) -> str:
+    """The demo book's short put, two contracts (its IWM put credit spread)."""
+    return next(
+        s for s, p in sim.account.positions.items() if s.startswith("IWM") and p.quantity < 0
+    )
+
+
 def _filled_order(sim: SimulatedTastytrade, order_id: int = 4242) -> dict[str, Any]:
     from ttai_cli.simulator.streams import sim_order
 
-    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
     return sim_order(
         sim,
         "Filled",
         order_id=order_id,
-        legs=[(qqq, "Buy to Close", 2, "0.40")],
-        underlying="QQQ",
+        legs=[(_short_iwm_put(sim), "Buy to Close", 2, "0.40")],
+        underlying="IWM",
     )
 
 
@@ -392,7 +398,7 @@ def test_filled_order_notifies_once_even_if_delivered_twice_or_restarted(
         wait_for(lambda: stream.health.account.events >= 2, what="the repeated event")
         time.sleep(0.2)
     [sent] = delivered(receiver, "order_filled")
-    assert sent["title"] == "Order filled: QQQ"
+    assert sent["title"] == "Order filled: IWM"
     assert sent["data"]["order_id"] == 4242 and sent["data"]["status"] == "Filled"
     [leg] = sent["data"]["legs"]
     assert leg["action"] == "Buy to Close" and leg["quantity"] == 2 and leg["fill_price"] == 0.4
@@ -629,19 +635,19 @@ def test_a_position_closed_by_a_fill_is_notified_once_whoever_sees_it(
     from ttai_cli.simulator.streams import sim_order
 
     sim = fast_ticks
-    qqq = next(s for s in sim.account.positions if s.startswith("QQQ"))
+    put = _short_iwm_put(sim)
     with Streaming(store, sim_server, clean_env, None) as stream:
         wait_for(lambda: stream.health.account.connected, what="the account stream")
         time.sleep(0.3)  # the positions' baseline at start
-        position = sim.account.positions[qqq]
-        sim.account.trade(qqq, 2, "0.40", sim.now(), order_id=77)
+        position = sim.account.positions[put]
+        sim.account.trade(put, 2, "0.40", sim.now(), order_id=77)
         sim.streams.order_event(
             sim_order(
                 sim,
                 "Filled",
                 order_id=77,
-                legs=[(qqq, "Buy to Close", 2, "0.40")],
-                underlying="QQQ",
+                legs=[(put, "Buy to Close", 2, "0.40")],
+                underlying="IWM",
             )
         )
         sim.streams.position_event(position_json(sim, position))

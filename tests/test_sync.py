@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.conftest import CANARY_REFRESH, CANARY_SECRET
 from tests.fakes import FakeClock
 from tests.test_broker import make_broker
+from ttai_cli.broker.symbols import occ_symbol
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import load_settings
 from ttai_cli.services.notifications import Notifier
@@ -48,8 +49,17 @@ def test_opened_closed_and_resized_are_detected_and_notified(
     clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
     sim.now = clock.now
     service = sync_service(store, sim_server, clock, clean_env)
+    spy = occ_symbol("SPY", date(2026, 12, 24), "P", Decimal(540))
+    sim.account.trade(
+        spy,
+        -1,
+        "6.40",
+        clock.now() - timedelta(days=7),
+        underlying="SPY",
+        instrument_type="Equity Option",
+        expires_at=datetime(2026, 12, 24, 16, tzinfo=NEW_YORK),
+    )
     assert asyncio.run(service.run()).changes == 0, "first sync: a baseline"
-    spy = next(s for s in sim.account.positions if s.startswith("SPY"))
     sim.account.trade(spy, 1, "2.00", clock.now())  # bought back: closed
     sim.account.trade("AAPL", 50, "230.00", clock.now())  # 100 -> 150: resized
     sim.account.trade(

@@ -134,7 +134,7 @@ def terminal(demo_home: Path) -> Iterator[Callable[..., Terminal]]:
 
 
 def drawn(text: str) -> bool:
-    return "Positions (5)" in text and "q quit" in text and "AAPL " in text
+    return "Strategies (5)" in text and "q quit" in text and "AAPL " in text
 
 
 def row_of(text: str, start: str) -> str:
@@ -148,7 +148,8 @@ def test_watch_shows_every_section_and_values_update(terminal) -> None:  # type:
         assert part in text, part
     assert "Jobs" in text
     # readable option names, never OCC symbols
-    assert "QQQ " in text and "P " in text and "261" not in row_of(text, "QQQ")
+    leg = row_of(text, "  IWM ")
+    assert leg and "P " in leg and "P00" not in leg
     first = row_of(text, "AAPL")
     term.wait_for(lambda t: row_of(t, "AAPL") not in ("", first), "AAPL's mark moving")
 
@@ -156,11 +157,38 @@ def test_watch_shows_every_section_and_values_update(terminal) -> None:  # type:
 def test_80x24_pane_still_shows_every_position(terminal) -> None:  # type: ignore[no-untyped-def]
     term = terminal(80, 24)
     text = term.wait_for(drawn, "the positions")
-    for start in ("AAPL", "SPY ", "QQQ ", "TSLA "):
+    for start in (
+        "AAPL covered call ",
+        "SPY iron condor ",
+        "IWM put credit spread ",
+        "TSLA short strangle ",
+        "/MES",
+    ):
         assert row_of(text, start), start
-    assert sum(1 for line in text.splitlines() if line.startswith("TSLA ")) == 2
+    # every leg too: the 11 positions are the future's row and 10 legs beneath the 4
+    # strategies of more than one (2 + 4 + 2 + 2)
+    legs = [line for line in text.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert len(legs) == 10, text
+    assert sum(1 for line in legs if line.startswith("  TSLA ")) == 2
     assert term.screen.display[-1].startswith("q quit")
     assert all(len(line.rstrip()) <= 80 for line in text.splitlines())
+
+
+def test_watch_shows_a_row_per_strategy_with_its_legs_beneath(terminal) -> None:  # type: ignore[no-untyped-def]
+    term = terminal(100, 30)
+    text = term.wait_for(drawn, "the strategies")
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("TSLA short strangle "))
+    row = lines[at].split()
+    # label, then day change, P&L, P&L % of the credit and DTE (no quantity or mark)
+    assert row[-1].isdigit() and 0 < int(row[-1]) <= 21, row
+    assert row[-2].endswith("%") and row[-3].startswith(("+$", "-$")), row
+    put, call = lines[at + 1], lines[at + 2]
+    assert put.startswith("  TSLA ") and put.split()[2].endswith("P") and put.split()[3] == "-1"
+    assert call.startswith("  TSLA ") and call.split()[2].endswith("C") and call.split()[3] == "-1"
+    # a one-leg strategy is one row, with its quantity and mark
+    future = row_of(text, "/MES")
+    assert future.split()[3] == "1" and future.split()[4].startswith("$"), future
 
 
 def test_resize_redraws_at_the_new_size(terminal) -> None:  # type: ignore[no-untyped-def]
@@ -200,11 +228,12 @@ def test_not_a_terminal_prints_one_plain_snapshot(demo_home: Path) -> None:
     assert result.code == 0, result
     out = result.out
     assert "\x1b" not in out  # no escape codes in a pipe
-    for part in ("NLV $", "NYSE ", "Positions (5)", "Alerts: 5 armed", "Notifications: "):
+    for part in ("NLV $", "NYSE ", "Strategies (5)", "Alerts: 5 armed", "Notifications: "):
         assert part in out, part
     assert "AAPL price above $200.00" in out
-    qqq = row_of(out, "QQQ ")
-    assert qqq and "P " in qqq  # `QQQ 12/4 470P`, not the OCC symbol
+    assert row_of(out, "SPY iron condor ")
+    leg = row_of(out, "  SPY ")
+    assert leg and "P " in leg  # `SPY 12/31 500P`, not the OCC symbol
 
 
 def test_watch_without_credentials_or_demo_is_one_line_exit_2(ttai) -> None:  # type: ignore[no-untyped-def]
@@ -213,3 +242,40 @@ def test_watch_without_credentials_or_demo_is_one_line_exit_2(ttai) -> None:  # 
     lines = [line for line in result.err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("ttai: "), result.err
     assert "Traceback" not in result.err and result.out == ""
+
+
+def test_strategies_collapse_to_their_own_rows_before_any_is_cut() -> None:
+    from datetime import datetime
+    from decimal import Decimal
+
+    from ttai_cli.cli.watch_view import strategy_rows
+    from ttai_cli.clock import NEW_YORK
+    from ttai_cli.services.watch_lines import PositionLine, StrategyLine, WatchView
+
+    def leg(name: str) -> PositionLine:
+        return PositionLine(name, name, Decimal(-1), None, None, None, None, 10)
+
+    def strategy(label: str, *legs: str) -> StrategyLine:
+        return StrategyLine(label, [leg(n) for n in legs], None, None, None, 10)
+
+    view = WatchView(
+        datetime(2026, 12, 1, 10, tzinfo=NEW_YORK), None, None, None, None, None, None, [],
+        [
+            strategy("SPY iron condor", "P1", "P2", "C1", "C2"),
+            strategy("TSLA short strangle", "P", "C"),
+            strategy("/MESH7 future", "/MESH7"),
+        ],
+        [], [], [], None, {}, {}, "snapshot", None, None,
+    )  # fmt: skip
+
+    def names(room: int | None) -> list[str]:
+        return [row[0].strip() for row in strategy_rows(view, room)]
+
+    assert names(None) == [
+        "SPY iron condor", "P1", "P2", "C1", "C2", "TSLA short strangle", "P", "C",
+        "/MESH7 future",
+    ]  # fmt: skip
+    # 5 rows: the condor's 4 legs do not fit beside 3 strategy rows, the strangle's 2 do
+    assert names(5) == ["SPY iron condor", "TSLA short strangle", "P", "C", "/MESH7 future"]
+    assert names(3) == ["SPY iron condor", "TSLA short strangle", "/MESH7 future"]
+    assert names(2) == ["SPY iron condor", "… 2 more"]

@@ -19,6 +19,7 @@ from ttai_cli import __version__, logs
 from ttai_cli.cli import (
     alerts,
     ask,
+    backup,
     common,
     deploy,
     doctor,
@@ -134,6 +135,7 @@ jobs.register(app)
 notify.register(app)
 deploy.register(app)
 doctor.register(app)
+backup.register(app)
 watch.register(app)
 metrics.register(app)
 ask.register(app)
@@ -191,6 +193,17 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _damaged_database(exc: Exception) -> TtaiError | None:
+    """SQLite saying the database is damaged through a connection that does not translate
+    its errors (the online backup API's): exit 2 pointing at `ttai doctor`, as
+    `ttai_cli.store.connection` words it (imported only when the error came from sqlite3)."""
+    if exc.__class__.__module__ != "sqlite3":
+        return None
+    from ttai_cli.store.connection import damage
+
+    return damage(exc, None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     from typer._click import exceptions as click_exceptions
@@ -215,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: one line, no locals
+        damaged = _damaged_database(exc)
+        if damaged is not None:
+            return _fail(str(damaged), damaged.exit_code)
         import logging
 
         logging.getLogger("ttai").debug("unexpected error", exc_info=True)

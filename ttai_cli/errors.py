@@ -73,10 +73,25 @@ class DatabaseReadOnly(StoreError):
 
 
 class DatabaseDamaged(StoreError):
-    """The database file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB): exit 2, and the
+    """The database file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check):
+    exit 2, since no retry mends it. Made by `ttai_cli.store.connection.damaged`, whose
     message points at `ttai doctor` for the way back."""
 
     exit_code = 2
+
+
+class DatabaseMoved(StoreError):
+    """The database file this process opened is no longer the one at its path (moved,
+    deleted or replaced, or its -wal/-shm file removed): exit 1. A loop stops rather
+    than go on with a file no other process sees; a restart opens the one at the path."""
+
+    def __init__(self, path: object, why: str) -> None:
+        self.why = why
+        super().__init__(
+            f"database moved: {path} is no longer the file this process opened ({why}); "
+            "stopped so that nothing is written where other ttai processes cannot see it "
+            "(start ttai again to use the file at the path)"
+        )
 
 
 class BrokerError(TtaiError):

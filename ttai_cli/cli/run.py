@@ -128,6 +128,7 @@ def run_daemon(
 
     from ttai_cli.broker.sharing import QuoteCache
     from ttai_cli.jobs import JOB_NAMES, create_job
+    from ttai_cli.jobs.backup import BackupJob
     from ttai_cli.jobs.stream import StreamJob
     from ttai_cli.scheduling.parse import parse_duration
     from ttai_cli.services.scheduling import DaemonOptions
@@ -154,6 +155,7 @@ def run_daemon(
     from ttai_cli.cli.ask import daemon_jobs
 
     jobs += daemon_jobs(state, context)  # config.toml's [ask.NAME] tables: jobs ask:NAME
+    jobs.append(BackupJob(context))  # the daemon's own: one backup a day, the last 7 kept
     for job in jobs:
         if isinstance(job, StreamJob):
             # the daemon's polling `alerts` job takes over while the stream is down

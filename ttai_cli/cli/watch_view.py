@@ -1,10 +1,12 @@
 """Drawing `ttai watch`: the full-screen rich layout, and the plain snapshot.
 
 The screen, top to bottom: a two-line header (account figures; NYSE clock, feed and
-time), positions, alerts, jobs, notifications, and a one-line footer with the keys.
-Space goes to positions first: on a small pane (80x24) the other sections shrink to
-a one-line summary each, then hide, before positions lose rows; a positions table
-that does not fit ends with `… N more`. Nothing wraps: a line too long is cut.
+time), strategies (each with its legs beneath), alerts, jobs, notifications, and a
+one-line footer with the keys. Space goes to strategies first: on a small pane (80x24)
+the other sections shrink to a one-line summary each, then hide, before strategies
+lose rows: first their legs (a strategy collapses to its own row, from the last up),
+then the strategies themselves, the table ending with `… N more`. Nothing wraps: a
+line too long is cut.
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from ttai_cli.clock import NEW_YORK
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from ttai_cli.services.watch_lines import AlertLine, MarketClock, WatchView
+    from ttai_cli.services.watch_lines import (
+        AlertLine,
+        MarketClock,
+        PositionLine,
+        StrategyLine,
+        WatchView,
+    )
 
-POSITION_HEADERS = ("Position", "Qty", "Mark", "Day", "P&L", "P&L %", "DTE")
+STRATEGY_HEADERS = ("Strategy / legs", "Qty", "Mark", "Day", "P&L", "P&L %", "DTE")
+NUMBERS = {1, 2, 3, 4, 5, 6}  # the right-aligned columns
 ALERT_HEADERS = ("Id", "Alert", "To trigger", "Note")
 JOB_HEADERS = ("Job", "State", "Last", "Next run")
 
@@ -92,19 +101,54 @@ def status_text(view: WatchView) -> str:
     return " · ".join(parts)
 
 
-def position_rows(view: WatchView) -> list[list[str]]:
+def _leg_row(p: PositionLine) -> list[str]:
     return [
-        [
-            p.name,
-            _qty(p.quantity),
-            money(p.mark),
-            money(p.day_change, signed=True),
-            money(p.pnl, signed=True),
-            _pct(p.pnl_percent),
-            "" if p.dte is None else str(p.dte),
-        ]
-        for p in view.positions
+        f"  {p.name}",
+        _qty(p.quantity),
+        money(p.mark),
+        money(p.day_change, signed=True),
+        money(p.pnl, signed=True),
+        _pct(p.pnl_percent),
+        "",
     ]
+
+
+def _strategy_row(s: StrategyLine) -> list[str]:
+    """The strategy's figures; a one-leg strategy's row also carries the leg's quantity
+    and mark (no leg row beneath it)."""
+    alone = s.legs[0] if len(s.legs) == 1 else None
+    return [
+        s.label,
+        _qty(alone.quantity) if alone else "",
+        money(alone.mark) if alone else "",
+        money(s.day_change, signed=True),
+        money(s.pnl, signed=True),
+        _pct(s.pnl_percent),
+        "" if s.dte is None else str(s.dte),
+    ]
+
+
+def strategy_rows(view: WatchView, room: int | None = None) -> list[list[str]]:
+    """A row per strategy with its legs' rows beneath. `room`: the rows there are
+    (None: no limit). Strategies keep their legs, in order, while the rest still fits
+    as one row each; when even one row each does not fit, the last row says
+    `… N more`."""
+    strategies = view.strategies
+    if room is not None and len(strategies) > room:
+        if room <= 0:
+            return []
+        shown = room - 1
+        more = [f"… {len(strategies) - shown} more", *[""] * (len(STRATEGY_HEADERS) - 1)]
+        return [_strategy_row(s) for s in strategies[:shown]] + [more]
+    spare = None if room is None else room - len(strategies)
+    rows: list[list[str]] = []
+    for s in strategies:
+        rows.append(_strategy_row(s))
+        if len(s.legs) > 1 and (spare is None or spare >= len(s.legs)):
+            rows.extend(_leg_row(leg) for leg in s.legs)
+            if spare is not None:
+                spare -= len(s.legs)
+    return rows
 
 
 def alert_label(a: AlertLine) -> str:
@@ -193,10 +237,10 @@ def plain(view: WatchView) -> str:
         account_text(view),
         clock_text(view.market, view.now),
         "",
-        f"Positions ({len(view.positions)})",
+        f"Strategies ({len(view.strategies)})",
     ]
-    rows = position_rows(view)
-    out += _columns(POSITION_HEADERS, rows, {1, 2, 3, 4, 5, 6}) if rows else ["none"]
+    rows = strategy_rows(view)
+    out += _columns(STRATEGY_HEADERS, rows, NUMBERS) if rows else ["none"]
     out += ["", alerts_summary(view)]
     if view.armed:
         out += _columns(ALERT_HEADERS, alert_rows(view), {0, 2})
@@ -264,26 +308,25 @@ def render(view: WatchView, width: int, height: int, log_line: str | None = None
     jobs = job_rows(view)
     # each other section as (full lines, one-line summary), in the order they are shown
     compact = 3  # alerts, jobs and notifications, one line each
-    positions = position_rows(view)
-    want = 2 + len(positions) if positions else 2
-    shown_positions = min(want, max(3, room - compact)) if room >= 3 else room
-    left = room - shown_positions
+    strategies = view.strategies
+    full = strategy_rows(view)
+    want = 2 + len(full) if full else 2
+    shown_strategies = min(want, max(3, room - compact)) if room >= 3 else room
+    left = room - shown_strategies
 
     body: list[RenderableType] = []
-    if shown_positions >= 1:
-        body.append(line(f"Positions ({len(positions)})", "bold reverse"))
-    if shown_positions >= 2:
-        if not positions:
+    if shown_strategies >= 1:
+        body.append(line(f"Strategies ({len(strategies)})", "bold reverse"))
+    if shown_strategies >= 2:
+        if not strategies:
             body.append(line("none"))
         else:
-            fit = shown_positions - 2
-            rows = positions[:fit]
-            if fit < len(positions) and fit >= 1:
-                rows = [*positions[: fit - 1], [f"… {len(positions) - fit + 1} more", *[""] * 6]]
+            fit = shown_strategies - 2
             if fit >= 1:
-                body.extend(_table(POSITION_HEADERS, rows, {1, 2, 3, 4, 5, 6}, width))
+                rows = full if len(full) <= fit else strategy_rows(view, fit)
+                body.extend(_table(STRATEGY_HEADERS, rows, NUMBERS, width))
             else:
-                body.append(line(f"… {len(positions)} positions"))
+                body.append(line(f"… {len(strategies)} strategies"))
 
     # alerts: title + table + fired lines when they fit, else a summary line
     sections_left = 2  # jobs, notifications still to place after alerts

@@ -116,14 +116,25 @@ class JobContext:
         return RiskService(self.store, self.clock, quote_source=self.quote_source)
 
     def briefings(self, sync: bool = True) -> BriefingService:
+        """The briefings, the morning's to-do list by config.toml's `[manage]`."""
         from ttai_cli.services.briefings import BriefingService
+        from ttai_cli.services.strategies import StrategiesService
 
         risk = self.risk()
+        manage = self.settings.file.manage
         return BriefingService(
             self.store,
             self.clock,
             self.sync() if sync else None,
             risk=lambda: risk.fetch(self.open_broker),
+            strategies=StrategiesService(
+                self.open_broker,
+                self.clock,
+                self.store,
+                tested_within=manage.tested_within,
+                quote_source=self.quote_source,
+            ),
+            manage=manage,
         )
 
 

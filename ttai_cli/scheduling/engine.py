@@ -18,6 +18,9 @@ Guarantees, each covered by tests with an injected clock:
   and tries again at its next slot: the failure streak (kept in memory when the database
   cannot keep it) makes its one `error` notification. A damaged or read-only database
   (exit code 2) cannot get better by waiting: it ends a loop too.
+- No split brain: before every run the database file is checked to still be the one at
+  its path (`ProcessRuns.database_usable`); when it is not (`DatabaseMoved`), or SQLite
+  finds it damaged, every runner of the process stops and nothing more is written to it.
 """
 
 from __future__ import annotations
@@ -35,10 +38,17 @@ from typing import TypeVar
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
-from ttai_cli.errors import CredentialsError, StoreError, TtaiError
+from ttai_cli.errors import (
+    CredentialsError,
+    DatabaseDamaged,
+    DatabaseMoved,
+    StoreError,
+    TtaiError,
+)
 from ttai_cli.jobs.base import Job, RunContext, RunStopped
 from ttai_cli.scheduling.policy import Policy
 from ttai_cli.scheduling.schedules import Schedule
+from ttai_cli.store import Store
 from ttai_cli.store.jobs import JobsRepository
 
 log = logs.get("scheduler")
@@ -62,19 +72,63 @@ class Outcome:
 @dataclass
 class ProcessRuns:
     """What the runners of one process share. A refresh token revoked before any run of
-    the process has worked (a one-off, a loop's first run) is `fatal`: every runner
-    stops and the process exits 2; revoked later, the runners go on (the user is told).
-    A damaged or read-only database is fatal whenever it is met; in a one-off, so is
-    any database failure. The CLI edge prints the fatal error: one line, its exit code."""
+    the process that talks to tastytrade has worked (a one-off, a loop's first run) is
+    `fatal`: every runner stops and the process exits 2; revoked later, the runners go on
+    (the user is told). A damaged or read-only database is fatal whenever it is met; in a
+    one-off, so is any database failure. The CLI edge prints the fatal error: one line,
+    its exit code.
+
+    A database that is damaged (exit 2) or no longer the file at its path (exit 1) is
+    lost: `store`, when set, is checked before every run (and by the service every
+    second), and nothing more is written to a lost database."""
 
     worked: bool = False
     fatal: TtaiError | None = None
+    store: Store | None = None
+
+    @property
+    def store_lost(self) -> bool:
+        """The database is damaged or no longer at its path: nothing more is written to it."""
+        return isinstance(self.fatal, DatabaseMoved | DatabaseDamaged)
 
     def end(self, error: TtaiError, stop: asyncio.Event) -> None:
-        """Stop every runner of the process; the process exits with `error`."""
+        """Stop every runner of the process; the process exits with `error` (the first one
+        met, except that a lost database wins: it is what the user must see to)."""
+        if isinstance(error, DatabaseMoved | DatabaseDamaged):
+            self.lose_store(error, stop)
+            return
         if self.fatal is None:
             self.fatal = error
         stop.set()
+
+    def lose_store(self, error: DatabaseMoved | DatabaseDamaged, stop: asyncio.Event) -> None:
+        """Stop every runner of the process; the first such error is the one reported. A
+        moved database is abandoned, never closed (see `Store.abandon`)."""
+        if not self.store_lost:
+            self.fatal = error
+        if isinstance(error, DatabaseMoved) and self.store is not None:
+            self.store.abandon()
+        stop.set()
+
+    def database_usable(self, stop: asyncio.Event) -> bool:
+        """True while the database this process opened is still the file at its path (a
+        few `stat` calls); otherwise every runner is told to stop, and False."""
+        if self.store_lost:
+            return False
+        if self.store is None:
+            return True
+        try:
+            self.store.verify()
+        except DatabaseMoved as exc:
+            self.lose_store(exc, stop)
+            return False
+        return True
+
+
+def ends_loops(exc: StoreError) -> bool:
+    """Whether a database failure ends a loop too (not only a one-off): no wait mends a
+    damaged or read-only database (exit code 2), nor one that is no longer at its path."""
+    return exc.exit_code == 2 or isinstance(exc, DatabaseMoved)
 
 
 @dataclass
@@ -119,10 +173,10 @@ class Runner:
             beating.cancel()
 
     def ended_by(self, exc: StoreError) -> Outcome:
-        """A database failure outside a run: it ends a one-off, and a loop on a damaged
-        or read-only database (the process exits with it); other loops raise it on to
-        their supervisor, which starts them again."""
-        if not (self.one_off or exc.exit_code == 2):
+        """A database failure outside a run: it ends a one-off, and a loop on a damaged,
+        read-only or moved database (the process exits with it); other loops raise it on
+        to their supervisor, which starts them again."""
+        if not (self.one_off or ends_loops(exc)):
             raise exc
         self.process.end(exc, self.stop)
         self.outcome.last_failed = True
@@ -157,6 +211,8 @@ class Runner:
             reached = await self._sleep_until(slot)
             if reached is None:
                 break
+            if not self.process.database_usable(self.stop):
+                break  # never a run on a file other processes no longer see
             slot = self._latest_due(reached)
             self.last_slot = slot
             decision = await self.unless_stopped(self.policy.confirm(slot, self.clock.now()))
@@ -242,12 +298,12 @@ class Runner:
         self, what: str, write: Callable[[], object], *, quiet: bool = False
     ) -> StoreError | None:
         """Make a bookkeeping write; the database's failure, if it failed. It ends a
-        one-off (the error goes up to the CLI edge) and a loop on a damaged or read-only
-        database; any other loop logs it and goes on."""
+        one-off (the error goes up to the CLI edge) and a loop on a damaged, read-only or
+        moved database; any other loop logs it and goes on."""
         try:
             write()
         except StoreError as exc:
-            if self.one_off or exc.exit_code == 2:
+            if self.one_off or ends_loops(exc):
                 raise
             if not quiet:
                 log.warning("%s: could not record %s: %s", self.job.name, what, exc)
@@ -303,14 +359,18 @@ class Runner:
         self.outcome.runs += 1  # counted before recording: a crash while recording keeps it
         self.outcome.last_failed = result not in ("ok", "cancelled")
         self.outcome.failures += int(self.outcome.last_failed)
-        self.process.worked |= result == "ok"
+        # only a job that talks to tastytrade proves the login works (not the daemon's backup)
+        self.process.worked |= result == "ok" and getattr(self.job, "needs_broker", True)
         fatal = revoked is not None and not self.process.worked
         if fatal:  # nothing has worked yet: stop every runner; the CLI edge says why, exit 2
             assert revoked is not None
             self.process.end(revoked, self.stop)
-        if failure is not None and (self.one_off or failure.exit_code == 2):
+        if failure is not None and (self.one_off or ends_loops(failure)):
             fatal = True  # the database failed a one-off, or cannot get better: it ends here
-            self.process.end(failure, self.stop)
+            self.process.end(failure, self.stop)  # (damaged, moved: the database is lost)
+        if self.process.store_lost:  # the CLI edge says why; nothing more goes into the file
+            log.debug("%s: %s after %.2fs: %s (not recorded)", name, result, duration, error)
+            return
         recorded: list[tuple[int, int]] = []
         if ids:
             try:
@@ -392,6 +452,8 @@ class Runner:
                 except Exception as exc:  # a job's own bug: record it, keep the loop alive
                     log.debug("%s: run failed", name, exc_info=True)
                     result, error = "error", f"{exc.__class__.__name__}: {exc}"
+                    # SQLite's "malformed" from a connection of the job's own (not ours)
+                    failed_by = self.repo.store.damage(exc)
             else:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

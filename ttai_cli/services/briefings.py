@@ -5,17 +5,25 @@ uses the last sync and says so, and if there never was one it says it cannot bri
 Everything else comes from the local record: balances and their daily snapshots,
 positions with their last marks, transactions, alerts fired, positions opened and closed.
 
-- morning (9:30 on trading days): NLV and its change since the previous close, buying
-  power, the risk line (buying power used, beta-weighted delta, theta: fetched live, see
+- morning (9:30 on trading days): first the to-do list ("To do", `services/actions.py`:
+  strategies to close, roll, defend; options in the money expiring this week or going
+  ex-dividend; earnings before an expiration; alerts fired since the last morning
+  briefing), then NLV and its change since the previous close, buying power, the risk
+  line (buying power used, beta-weighted delta, theta: fetched live, see
   `services/risk.py`), held underlyings' earnings and ex-dividend dates in the next 7
-  days, open positions, those expiring within 7 days, active alerts, today's early close.
-  When the risk figures cannot be fetched the briefing goes out without them and says so.
+  days, the strategies (one line each, legs grouped as `ttai positions --strategies`
+  does), those expiring within 7 days, active alerts, today's early close. When the risk
+  figures cannot be fetched the briefing goes out without them and says so (the to-do
+  list then has no earnings or ex-dividend items).
 - eod (at the real close, 13:00 on half days): day P&L realised and unrealised, NLV
   change, alerts fired today, positions opened and closed today.
 - weekly (17:00 on the week's last trading day): week P&L, the week's drawdown (NLV now
   below the week's highest NLV ttai has seen, the high-water mark syncs and monitor runs
-  keep), realised P&L by underlying, trades, best and worst position, alerts fired, NLV
+  keep), realised P&L by underlying, trades, best and worst strategy, alerts fired, NLV
   over the week.
+
+"Since the last briefing" is since the start of the latest morning briefing run that
+ended ok (the job's record); without one, since the previous NYSE session's open.
 
 The eod and weekly briefings carry a sparkline of NLV (`▁▂▃▅▇`, from `ttai history`'s
 record): eod over the last EOD_SPARK_DAYS days, weekly over the week from the previous
@@ -28,11 +36,11 @@ does; with fewer than two recorded days there is no line.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ttai_cli import logs
 from ttai_cli.alerts.shown import alert_line
@@ -41,17 +49,23 @@ from ttai_cli.broker.symbols import readable
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import BrokerError, CredentialsError, TtaiError
 from ttai_cli.market.calendar import MarketCalendar
+from ttai_cli.services.actions import NOTHING, action_items
 from ttai_cli.services.history import HistoryService, sparkline
 from ttai_cli.services.portfolio import PositionView, position_view
+from ttai_cli.services.strategies import StrategiesService
 from ttai_cli.services.sync import SyncService
 from ttai_cli.store import Store
 from ttai_cli.store.alerts import AlertsRepository
 from ttai_cli.store.highwater import HighWaterRepository, drawdown_percent
-from ttai_cli.store.positions import PositionsRepository, position_label
+from ttai_cli.store.jobs import JobsRepository
+from ttai_cli.store.positions import PositionsRepository
 from ttai_cli.store.records import RecordsRepository
 
 if TYPE_CHECKING:
+    from ttai_cli.broker.models import Broker
+    from ttai_cli.config_file import ManageDefaults
     from ttai_cli.services.risk import RiskReport
+    from ttai_cli.strategies import Strategy
 
 log = logs.get("briefing")
 KINDS = ("morning", "eod", "weekly")
@@ -72,25 +86,33 @@ def pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:+.2f}%"
 
 
-def best_and_worst(views: list[PositionView]) -> tuple[PositionView | None, PositionView | None]:
-    """The positions with the largest and the smallest P&L in dollars (a 6% gain on
-    $20,000 beats a 50% gain on $200); positions whose P&L is unknown are left out. Ties
-    keep the positions' order. (None, None) without any known P&L."""
+class _HasPnl(Protocol):
+    @property
+    def pnl(self) -> Decimal | None: ...
+
+
+Ranked = TypeVar("Ranked", bound=_HasPnl)
+
+
+def best_and_worst(views: Sequence[Ranked]) -> tuple[Ranked | None, Ranked | None]:
+    """The positions (or strategies) with the largest and the smallest P&L in dollars (a
+    6% gain on $20,000 beats a 50% gain on $200); those whose P&L is unknown are left
+    out. Ties keep the given order. (None, None) without any known P&L."""
     ranked = sorted((v for v in views if v.pnl is not None), key=lambda v: v.pnl or Decimal(0))
     return (ranked[-1], ranked[0]) if ranked else (None, None)
 
 
 def extremes_lines(
-    best: PositionView | None, worst: PositionView | None
-) -> list[tuple[str, PositionView]]:
-    """How to label the best and worst positions without calling a gain "worst" or a loss
-    "best": when everything is up the bottom one is the "Smallest gain", when everything is
-    down the top one is the "Smallest loss"; a P&L of zero is "Flat". One position (or the
-    same one twice) gets one line."""
+    best: Ranked | None, worst: Ranked | None, noun: str = "position"
+) -> list[tuple[str, Ranked]]:
+    """How to label the best and worst without calling a gain "worst" or a loss "best":
+    when everything is up the bottom one is the "Smallest gain", when everything is down
+    the top one is the "Smallest loss"; a P&L of zero is "Flat". One position (or the
+    same one twice) gets one line, "Only position" (`noun`: "Only strategy")."""
     if best is None or worst is None:
         return []
 
-    def label(view: PositionView, top: bool) -> str:
+    def label(view: Ranked, top: bool) -> str:
         pnl = view.pnl or Decimal(0)
         if pnl == 0:
             return "Flat"
@@ -99,7 +121,7 @@ def extremes_lines(
         return "Worst" if pnl < 0 else "Smallest gain"
 
     if best is worst:
-        return [("Only position", best)]
+        return [(f"Only {noun}", best)]
     return [(label(best, True), best), (label(worst, False), worst)]
 
 
@@ -112,8 +134,13 @@ class Briefing:
     notes: list[str] = field(default_factory=list)
 
     def text(self) -> str:
+        """Each section as `Heading:` and a bullet a line; a section without lines is
+        its heading alone (`To do: nothing today`)."""
         parts = []
         for heading, lines in self.sections:
+            if not lines:
+                parts.append(heading)
+                continue
             parts.append(heading + ":\n" + "\n".join(f"• {line}" for line in lines))
         if self.notes:
             parts.append("\n".join(self.notes))
@@ -125,8 +152,14 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _no_broker() -> Broker:
+    raise TtaiError("no broker: strategies from the last sync alone")
+
+
 class BriefingService:
-    """`risk`: fetches the live risk report for the morning briefing (None: no risk line)."""
+    """`risk`: fetches the live risk report for the morning briefing (None: no risk line);
+    `strategies`: groups the last sync's positions (None: grouped here, without live
+    prices, so nothing is tested); `manage`: the `[manage]` defaults of the to-do list."""
 
     def __init__(
         self,
@@ -134,11 +167,17 @@ class BriefingService:
         clock: Clock,
         sync: SyncService | None,
         risk: Callable[[], Awaitable[RiskReport]] | None = None,
+        strategies: StrategiesService | None = None,
+        manage: ManageDefaults | None = None,
     ) -> None:
+        from ttai_cli.config_file import ManageDefaults
+
         self.store = store
         self.clock = clock
         self.sync = sync
         self.risk = risk
+        self.strategies = strategies
+        self.manage = manage or ManageDefaults()
         self.records = RecordsRepository(store)
         self.positions = PositionsRepository(store)
         self.alerts = AlertsRepository(store)
@@ -158,13 +197,55 @@ class BriefingService:
             )
         views = [position_view(p, p.mark, now.date()) for p in self.positions.stored()]
         if kind == "morning":
-            self._morning(briefing, balances, views, now)
-            self._risk_section(briefing, await self._risk_report(briefing))
+            strategies = await self._strategies(quote=True)
+            self._morning(briefing, balances, views, strategies, now)
+            report = await self._risk_report(briefing)
+            self._risk_section(briefing, report)
+            self._to_do(briefing, strategies, report, now)
         elif kind == "eod":
             self._eod(briefing, balances, views, now)
         else:
-            self._weekly(briefing, balances, views, now)
+            self._weekly(briefing, balances, await self._strategies(quote=False), now)
         return briefing
+
+    async def _strategies(self, quote: bool) -> list[Strategy]:
+        """The last sync's positions as strategies; `quote`: with live underlying prices
+        (tested, distances) when a strategies service is given."""
+        if self.strategies is not None:
+            return (await self.strategies.stored(quote=quote)).strategies
+        service = StrategiesService(_no_broker, self.clock, self.store)
+        return (await service.stored(quote=False)).strategies
+
+    def _fired_since_last_briefing(self, now: datetime) -> tuple[datetime, list[Any]]:
+        """(since when, the alerts fired since): see the module docstring."""
+        since = JobsRepository(self.store).last_success("briefing-morning")
+        if since is None or since >= now:
+            try:
+                since = self.calendar.previous_session(now.astimezone(NEW_YORK).date()).open
+            except TtaiError:  # no calendar that far back
+                since = now - timedelta(days=1)
+        return since, self.alerts.fired_between(since, now)
+
+    def _to_do(
+        self,
+        briefing: Briefing,
+        strategies: list[Strategy],
+        report: RiskReport | None,
+        now: datetime,
+    ) -> None:
+        """The to-do list, first in the briefing (`services/actions.py`)."""
+        since, fired = self._fired_since_last_briefing(now)
+        items = action_items(
+            strategies,
+            report.events if report is not None else [],
+            fired,
+            self.manage,
+            now.astimezone(NEW_YORK).date(),
+            since=since,
+        )
+        section = ("To do", [item.text for item in items]) if items else (NOTHING, [])
+        briefing.sections.insert(0, section)
+        briefing.data["to_do"] = [item.to_json() for item in items]
 
     async def _refresh(self, briefing: Briefing) -> TtaiError | None:
         """Sync first, so the briefing is current; on failure note it in the briefing and
@@ -273,14 +354,17 @@ class BriefingService:
         ]
 
     @staticmethod
-    def _position_line(view: PositionView, today: date) -> str:
-        pnl = (
-            f"P&L {usd(view.pnl, signed=True)} ({pct(view.pnl_percent)})"
-            if view.pnl is not None
-            else "P&L unknown"
-        )
-        dte = f", {view.dte} DTE" if view.dte is not None else ""
-        return f"{position_label(view.symbol, today)} × {view.quantity.normalize():f}{dte}: {pnl}"
+    def _strategy_line(strategy: Strategy) -> str:
+        """`TSLA short strangle 12/18, 17 DTE: P&L +$109.00 (+12.00% of credit)`; a
+        future's P&L in dollars alone (it cost no debit to be a percent of)."""
+        basis = "credit" if strategy.is_credit else "debit"
+        pnl = "P&L unknown"
+        if strategy.pnl is not None:
+            pnl = f"P&L {usd(strategy.pnl, signed=True)}"
+            if strategy.name != "future":
+                pnl += f" ({pct(strategy.pnl_percent_of_max)} of {basis})"
+        dte = f", {strategy.dte} DTE" if strategy.dte is not None else ""
+        return f"{strategy.label}{dte}: {pnl}"
 
     def _spark_line(self, days: int, end: date, since: str) -> str | None:
         """`▁▂▃▅▇ $51,010.74 → $52,991.09 since Mon 11/02`, or None with under two days."""
@@ -296,14 +380,19 @@ class BriefingService:
 
     # -- the three briefings ---------------------------------------------------------------------
     def _morning(
-        self, briefing: Briefing, balances: Balances, views: list[PositionView], now: datetime
+        self,
+        briefing: Briefing,
+        balances: Balances,
+        views: list[PositionView],
+        strategies: list[Strategy],
+        now: datetime,
     ) -> None:
         today = now.date()
         change, estimated = self._nlv_change(balances, views, today)
         session = self.calendar.session_on(today)
         expiring = sorted(
-            (v for v in views if v.dte is not None and v.dte <= EXPIRING_DAYS),
-            key=lambda v: v.dte or 0,
+            (s for s in strategies if s.dte is not None and s.dte <= EXPIRING_DAYS),
+            key=lambda s: s.dte or 0,
         )
         active = self.alerts.all_alerts(include_triggered=False)
         if session is None:
@@ -316,12 +405,12 @@ class BriefingService:
             ("Account", self._account_lines(balances, change, estimated)),
             ("Market", [market]),
             (
-                f"Positions ({len(views)})",
-                [self._position_line(v, today) for v in views] or ["No open positions"],
+                f"Strategies ({len(strategies)})",
+                [self._strategy_line(s) for s in strategies] or ["No open positions"],
             ),
             (
                 f"Expiring within {EXPIRING_DAYS} days ({len(expiring)})",
-                [f"{position_label(v.symbol, today)}: {v.dte} DTE" for v in expiring] or ["None"],
+                [f"{s.label}: {s.dte} DTE" for s in expiring] or ["None"],
             ),
             (
                 f"Active alerts ({len(active)})",
@@ -346,7 +435,10 @@ class BriefingService:
             "nlv_change_estimated": estimated,
             "buying_power": float(balances.derivative_buying_power),
             "positions": len(views),
-            "expiring": [{"symbol": v.symbol, "dte": v.dte} for v in expiring],
+            "strategies": len(strategies),
+            "expiring": [
+                {"strategy": s.label, "symbols": s.symbols, "dte": s.dte} for s in expiring
+            ],
             "active_alerts": len(active),
             "early_close": bool(session and session.early_close),
             "close": session.close.isoformat() if session else None,
@@ -398,7 +490,7 @@ class BriefingService:
         }
 
     def _weekly(
-        self, briefing: Briefing, balances: Balances, views: list[PositionView], now: datetime
+        self, briefing: Briefing, balances: Balances, strategies: list[Strategy], now: datetime
     ) -> None:
         today = now.date()
         monday = today - timedelta(days=today.weekday())
@@ -437,7 +529,7 @@ class BriefingService:
             if t.transaction_type == "Trade"
         ]
         fired = self.alerts.fired_between(start, end)
-        best, worst = best_and_worst(views)
+        best, worst = best_and_worst(strategies)
         basis = (
             "since the previous week's close"
             if before
@@ -464,10 +556,10 @@ class BriefingService:
             ),
             ("Activity", [f"{len(trades)} trades", f"{len(fired)} alerts fired"]),
             (
-                "Best and worst positions",
+                "Best and worst strategies",
                 [
-                    f"{label}: {self._position_line(view, today)}"
-                    for label, view in extremes_lines(best, worst)
+                    f"{label}: {self._strategy_line(s)}"
+                    for label, s in extremes_lines(best, worst, "strategy")
                 ]
                 or ["No open positions"],
             ),
@@ -488,8 +580,8 @@ class BriefingService:
             "realized_by_underlying": {u: float(v) for u, v in by_underlying.items()},
             "trades": len(trades),
             "alerts_fired": len(fired),
-            "best": best.symbol if best else None,
-            "worst": worst.symbol if worst else None,
+            "best": best.label if best else None,
+            "worst": worst.label if worst else None,
             "nlv": [
                 {"date": d.isoformat(), "net_liquidating_value": float(b.net_liquidating_value)}
                 for d, b in snapshots

@@ -21,7 +21,7 @@ HISTORY_DAYS = 60  # calendar days before today: about 40 sessions
 STARTERS = [
     ("AAPL", "price", "above", "200", "demo: AAPL breakout"),
     ("SPY", "change", "below", "-2", "demo: SPY down day"),
-    ("QQQ", "dte", "below", "7", "demo: roll or close before expiry"),
+    ("IWM", "dte", "below", "7", "demo: roll or close before expiry"),
     ("SPY", "pnl", "profit", "50", "demo: take profits at 50%"),
     ("TSLA", "delta", "above", "0.30", "demo: strangle side getting tested"),
 ]

@@ -6,6 +6,7 @@ Secrets are reported only as set / not set; destination URLs only in redacted fo
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,9 +14,9 @@ from datetime import datetime
 
 from ttai_cli import __version__
 from ttai_cli.broker.models import Broker
-from ttai_cli.clock import NEW_YORK
+from ttai_cli.clock import NEW_YORK, SystemClock
 from ttai_cli.config import Secret, Settings, ensure_home
-from ttai_cli.errors import TtaiError
+from ttai_cli.errors import DatabaseDamaged, NotATtaiDatabase, TtaiError
 from ttai_cli.redaction import redact_url, url_problem
 from ttai_cli.store import Store, open_settings_store
 
@@ -77,24 +78,7 @@ class DoctorService:
         checks.append(
             Check("account", INFO, s.account_id or "first account (TASTYTRADE_ACCOUNT_ID not set)")
         )
-        try:
-            ensure_home(s)
-            with open_settings_store(s) as store:
-                integrity = store.integrity_ok()
-                applied = len(store.applied_migrations())
-                checks.extend(self._jobs_and_calendar(store))
-                checks.extend(self._outbox(store))
-            mode = stat.S_IMODE(os.stat(s.database_path).st_mode)
-            checks.append(
-                Check(
-                    "database",
-                    OK if integrity and not mode & 0o077 else FAIL,
-                    f"{s.database_path} (integrity {'ok' if integrity else 'FAILED'}, "
-                    f"{applied} migrations, mode {mode:o})",
-                )
-            )
-        except TtaiError as exc:
-            checks.append(Check("database", FAIL, str(exc)))
+        checks.extend(self._database())
         destinations = {
             "TTAI_WEBHOOK_URL": s.webhook_url,
             "TTAI_SLACK_WEBHOOK_URL": s.slack_webhook_url,
@@ -118,6 +102,86 @@ class DoctorService:
         )
         checks.extend(self._file_config())
         return checks
+
+    def _database(self) -> list[Check]:
+        """The database: it opens, `PRAGMA quick_check` passes, it is private; then what
+        it records (jobs, calendar, outbox) and the backups. A damaged file is a failed
+        check followed by the way back, never a crash."""
+        s = self.settings
+        path = s.database_path
+        checks: list[Check] = []
+        problems: list[str] = []
+        try:
+            ensure_home(s)
+            with open_settings_store(s) as store:
+                problems = store.quick_check()
+                applied = len(store.applied_migrations())
+                if not problems:
+                    checks.extend(self._jobs_and_calendar(store))
+                    checks.extend(self._outbox(store))
+        except DatabaseDamaged as exc:  # SQLite's own words, not ours (which point here)
+            problems = [str(exc.__cause__ or exc)]
+        except NotATtaiDatabase as exc:  # (its message says doctor shows the way back)
+            way_back = Check("way back", INFO, self._way_back())
+            return [Check("database", FAIL, str(exc)), way_back, *self._backups()]
+        except TtaiError as exc:
+            return [Check("database", FAIL, str(exc)), *self._backups()]
+        except sqlite3.DatabaseError as exc:  # SQLite met the damage outside quick_check
+            problems = [str(exc)]
+        if problems:
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            checks.append(
+                Check("database", FAIL, f"{path} is damaged: quick_check: {problems[0]}{more}")
+            )
+            checks.append(Check("way back", INFO, self._way_back()))
+            return checks + self._backups()
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        checks.append(
+            Check(
+                "database",
+                FAIL if mode & 0o077 else OK,
+                f"{path} (quick_check ok, {applied} migrations, mode {mode:o})",
+            )
+        )
+        return checks + self._backups()
+
+    def _way_back(self) -> str:
+        """How to get a damaged database back (README: When the database is damaged)."""
+        from ttai_cli.services.backup import BackupService
+
+        path = self.settings.database_path
+        latest = next(iter(BackupService(self.settings, SystemClock()).backups()), None)
+        restore = (
+            f"stop ttai's jobs, then `ttai restore {latest}` (the newest backup)"
+            if latest
+            else "stop ttai's jobs, then `ttai restore FILE` with a backup"
+        )
+        recovered = path.with_name(f"{path.stem}-recovered.db")
+        return (
+            f"{restore}; or salvage what is readable: `sqlite3 {path} .recover | sqlite3 "
+            f"{recovered}`, then `ttai restore {recovered}` (README: When the database is damaged)"
+        )
+
+    def _backups(self) -> list[Check]:
+        from ttai_cli.services.backup import BackupService
+
+        found = BackupService(self.settings, SystemClock()).backups()
+        if not found:
+            return [
+                Check(
+                    "backups",
+                    INFO,
+                    "none yet: `ttai backup` makes one (the daemon keeps one a day, 7 days)",
+                )
+            ]
+        newest = found[0]
+        return [
+            Check(
+                "backups",
+                INFO,
+                f"{len(found)} in {newest.parent}, newest {newest.name}",
+            )
+        ]
 
     def _file_config(self) -> list[Check]:
         """The effective config.toml values (URLs redacted) and where each came from."""

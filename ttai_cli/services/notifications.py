@@ -311,6 +311,31 @@ class Notifier:
             self.emit_local(notification)
         return await self.flush()
 
+    async def send_unstored(self, notification: Notification) -> dict[str, str]:
+        """Print locally and try each destination its type is routed to once, now, without
+        the outbox: for when the database itself cannot be trusted (moved away, damaged).
+        Quiet hours cannot hold it (there is no outbox to hold it in, and the process is
+        ending). Returns destination -> why it was not delivered (empty when all arrived)."""
+        import httpx
+
+        self.emit_local(notification)
+        failures: dict[str, str] = {}
+        async with httpx.AsyncClient(
+            timeout=self.policy.timeout, transport=self._transport
+        ) as client:
+            for kind in self.routing.remotes(notification.notification_type):
+                destination = self.remotes.get(kind)
+                if destination is None:
+                    continue
+                try:
+                    attempt = await destination.send(client, notification)
+                except Exception as exc:  # one broken destination must not stop the rest
+                    failures[kind] = logs.redact(f"{exc.__class__.__name__}: {exc}")
+                    continue
+                if attempt.outcome != "sent":
+                    failures[kind] = attempt.detail
+        return failures
+
     # -- delivering --------------------------------------------------------------------------
     async def flush(self, *, force: bool = False, only: list[str] | None = None) -> FlushReport:
         """Deliver pending notifications. `force` ignores next-attempt times, never quiet

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.config import Settings
-from ttai_cli.errors import Interrupted, StoreError, UsageError
+from ttai_cli.errors import DatabaseMoved, Interrupted, StoreError, TtaiError, UsageError
 from ttai_cli.jobs import JOB_NAMES
 from ttai_cli.jobs.base import Job
 from ttai_cli.market.calendar import MarketCalendar
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import asyncio
     from pathlib import Path
 
-    from ttai_cli.scheduling.engine import Outcome, Runner
+    from ttai_cli.scheduling.engine import Outcome, ProcessRuns, Runner
     from ttai_cli.scheduling.schedules import Schedule
     from ttai_cli.services.exposition import MetricsFile
     from ttai_cli.services.notifications import Notifier
@@ -49,6 +49,9 @@ FAILURES_BEFORE_ALERT = 3  # consecutive failed runs that make one `error` notif
 # cancelling it, closing the broker and the database, and leaving take the rest.
 STOP_GRACE = 4.0
 RELEASE_WAIT = 1.0  # seconds the release of a job waits for a busy database on the way out
+# How often a running process checks that its database file is still the one at its
+# path, besides before every run: a run that lasts (the stream's) stops within it.
+DATABASE_CHECK_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ class SchedulingService:
             stop = asyncio.Event()
             install_stop_handlers(stop, received)
         pid = os.getpid()
-        process = ProcessRuns()
+        process = ProcessRuns(store=self.store)
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
         outcomes: list[Outcome | BaseException] = []
@@ -243,6 +246,7 @@ class SchedulingService:
         metrics = self.metrics_file(metrics_file)
         refreshing: asyncio.Future[None] | None = None
         deliverer: asyncio.Future[None] | None = None
+        watcher: asyncio.Future[None] | None = None
         try:
             for job in jobs:
                 lock = JobLock(self.settings.locks_dir, job.name)
@@ -303,10 +307,12 @@ class SchedulingService:
                 if daemon is not None and self.settings.file.quiet_hours is not None:
                     # quiet hours end at 07:00 while the jobs wait for the open: deliver then
                     deliverer = asyncio.ensure_future(self.notifier().deliver_released(stop))
+                watcher = asyncio.ensure_future(_watch_database(process, stop))
             outcomes = list(await asyncio.gather(*runs, return_exceptions=True))
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            for task in (watchdog, watcher):
+                if task is not None:
+                    task.cancel()
             if refreshing is not None:
                 refreshing.cancel()
                 await asyncio.gather(refreshing, return_exceptions=True)
@@ -319,12 +325,15 @@ class SchedulingService:
             # leaving because the database failed (or anything else did): no more waiting
             patience = 0.0 if process.fatal or sys.exc_info()[0] else RELEASE_WAIT
             for lock, job in held:
-                self._release(job, pid, patience)
+                if not process.store_lost:  # a lost database is not written to any more
+                    self._release(job, pid, patience)
                 lock.release()
             for job in jobs:
                 await job.close()
-            if metrics is not None:  # the jobs' last runs, and no longer running
+            if metrics is not None and not process.store_lost:  # the jobs' last runs
                 await metrics.write()
+        if process.store_lost and not one_off:  # a loop that stops tells the user why
+            await self._tell_stopped(process.fatal)
         if process.fatal is not None:  # (a revoked token, the database) one line, its code
             raise process.fatal
         for outcome in outcomes:
@@ -390,6 +399,12 @@ class SchedulingService:
             try:
                 return await runner.run()
             except Exception as exc:
+                damaged = self.store.damage(exc)
+                if damaged is not None:
+                    runner.process.lose_store(damaged, stop)
+                if runner.process.store_lost:  # no restart mends a damaged or moved database
+                    runner.outcome.stopped = True
+                    return runner.outcome
                 message = logs.redact(f"crashed: {exc.__class__.__name__}: {exc}")
                 log.error("%s: %s; restarting in %.0fs", job.name, message, delay)
                 log.debug("%s: crash", job.name, exc_info=True)
@@ -455,6 +470,28 @@ class SchedulingService:
             self._notifier = Notifier(self.settings, self.store, self.clock)
         return self._notifier
 
+    async def _tell_stopped(self, error: TtaiError | None) -> None:
+        """One `error` notification that a loop stopped over its database (moved or
+        damaged). It is not stored: the database is the thing that cannot be trusted, so
+        it goes out once, now, to each destination; what cannot be delivered is logged."""
+        from ttai_cli.notify.models import Notification
+
+        moved = isinstance(error, DatabaseMoved)
+        notification = Notification(
+            "error",
+            "ttai stopped: its database file was moved or replaced"
+            if moved
+            else "ttai stopped: its database is damaged",
+            f"{error}",
+            {"path": str(self.settings.database_path), "reason": "moved" if moved else "damaged"},
+        )
+        try:
+            failures = await self.notifier().send_unstored(notification)
+        except Exception as exc:  # telling must not hide the error itself
+            failures = {"all": f"{exc.__class__.__name__}: {exc}"}
+        for destination, why in failures.items():
+            log.warning("could not notify %s that ttai stopped: %s", destination, why)
+
     # -- status / pause / resume --------------------------------------------------------------
     def statuses(self, now: datetime | None = None) -> list[JobStatus]:
         return self.repo.statuses(now)
@@ -482,6 +519,17 @@ class SchedulingService:
 
     def set_paused(self, name: str, paused: bool) -> None:
         self.repo.set_paused(self.known_job(name), paused, self.clock.now())
+
+
+async def _watch_database(process: ProcessRuns, stop: asyncio.Event) -> None:
+    """Every DATABASE_CHECK_EVERY seconds (real time), check the database file is still
+    the one at its path; if not, every runner stops (also in the middle of a long run)."""
+    import asyncio
+
+    while not stop.is_set():
+        await asyncio.sleep(DATABASE_CHECK_EVERY)
+        if not process.database_usable(stop):
+            return
 
 
 async def _ping_watchdog(interval: float) -> None:

@@ -16,14 +16,14 @@ gathers its inputs:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ttai_cli import logs
-from ttai_cli.broker.models import Broker, Position, Transaction
+from ttai_cli.broker.models import Broker, Position, Quote, Transaction
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import BrokerError, ConfigError
 from ttai_cli.strategies import DEFAULT_TESTED_WITHIN, Strategy, group_strategies
@@ -66,7 +66,9 @@ def _underlyings(positions: Sequence[Position]) -> list[str]:
 
 class StrategiesService:
     """`stored()` from the last sync (`store`), `live()` through the broker
-    (`open_broker` makes a fresh broker per call)."""
+    (`open_broker` makes a fresh broker per call). `quote_source`: where `stored()` gets
+    the underlyings' prices (the daemon's shared quote cache: a morning briefing and its
+    risk figures at 09:30 ask once); None: straight from the broker."""
 
     def __init__(
         self,
@@ -74,11 +76,13 @@ class StrategiesService:
         clock: Clock,
         store: Store | None = None,
         tested_within: Decimal = DEFAULT_TESTED_WITHIN,
+        quote_source: Callable[[Broker, list[str]], Awaitable[dict[str, Quote]]] | None = None,
     ) -> None:
         self.open_broker = open_broker
         self.clock = clock
         self.store = store
         self.tested_within = tested_within
+        self.quote_source = quote_source
 
     def last_sync(self) -> datetime | None:
         """When the last sync fetched what `stored()` shows; None if never (or no store)."""
@@ -107,8 +111,10 @@ class StrategiesService:
             cash=cash,
         )
 
-    async def stored(self) -> StrategiesReport:
-        """The strategies as of the last sync (`as_of`: that sync; now if never synced)."""
+    async def stored(self, *, quote: bool = True) -> StrategiesReport:
+        """The strategies as of the last sync (`as_of`: that sync; now if never synced).
+        `quote=False`: no live request for underlying prices (not tested, no distance,
+        unless the shares or the future are held)."""
         assert self.store is not None
         from ttai_cli.store.positions import PositionsRepository
         from ttai_cli.store.records import RecordsRepository
@@ -120,7 +126,7 @@ class StrategiesService:
         balances = records.latest_balances()
         prices = _priced_by_own_mark(positions)
         wanted = [u for u in _underlyings(positions) if u not in prices]
-        if wanted and any(p.is_option for p in positions):
+        if quote and wanted and any(p.is_option for p in positions):
             prices.update(await self._quoted(wanted))
         strategies = self._group(
             positions, transactions, prices, balances.cash_balance if balances else None
@@ -131,7 +137,10 @@ class StrategiesService:
         """Live prices for `symbols`, or none (logged) when tastytrade cannot be asked."""
         try:
             async with self.open_broker() as broker:
-                quotes = await broker.quotes(symbols)
+                if self.quote_source is not None:
+                    quotes = await self.quote_source(broker, symbols)
+                else:
+                    quotes = await broker.quotes(symbols)
         except (BrokerError, ConfigError) as exc:
             log.warning("no underlying prices (not tested, no distance): %s", exc)
             return {}

@@ -18,6 +18,11 @@ Numbers: a position's day change is `(mark - base) x quantity x multiplier`, bas
 the previous close, or the open price for a position opened today (the briefings'
 rule); the day P&L is the sum of the day changes plus what was realised today on the
 open positions. Positions are sorted by the largest absolute P&L first (unknown last).
+
+Strategies: the positions grouped as `ttai positions --strategies` groups them (by
+opening order, from the transactions read when the view starts and again whenever the
+held quantities change, else by expiration); their figures move with the legs' marks.
+They are sorted like positions, each with its legs beneath in the strategy's order.
 An armed alert's distance is how far the watched value must move to trigger it:
 a price alert `(threshold - price) / price x 100` %, a % change alert
 `threshold - change` percentage points; other kinds have none.
@@ -28,15 +33,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
 from ttai_cli.broker import symbols as sym
-from ttai_cli.broker.models import Balances, Broker, Position
+from ttai_cli.broker.models import Balances, Broker, Position, Transaction
 from ttai_cli.clock import NEW_YORK, Clock
+from ttai_cli.errors import TtaiError
 from ttai_cli.services.portfolio import days_to_expiry, position_pnl
 from ttai_cli.services.watch_lines import (
     AlertLine,
@@ -44,8 +50,10 @@ from ttai_cli.services.watch_lines import (
     JobLine,
     MarketClock,
     PositionLine,
+    StrategyLine,
     WatchView,
 )
+from ttai_cli.strategies import build_strategy, group_strategies, leg_of
 
 if TYPE_CHECKING:
     from ttai_cli.store import Store
@@ -73,6 +81,17 @@ class _Price:
     @property
     def price(self) -> Decimal | None:
         return self.last if self.last is not None else self.mark
+
+
+@dataclass(frozen=True)
+class _Group:
+    """A strategy's shape, found when the positions change: its figures are built
+    again from the legs' marks at each draw."""
+
+    underlying: str
+    name: str
+    symbols: tuple[str, ...]
+    opening_order: int | None
 
 
 @dataclass
@@ -115,6 +134,8 @@ class WatchService:
         self._broker: Broker | None = None
         self._positions: list[Position] = []
         self._balances: Balances | None = None
+        self._held: frozenset[tuple[str, Decimal]] | None = None  # what `_groups` is of
+        self._groups: list[_Group] = []
         self._polled: dict[str, Decimal] = {}  # symbol -> price from the last REST read
         self._previous: dict[str, Decimal] = {}  # alert symbol -> previous close (REST)
         self._streamed: dict[str, _Price] = {}
@@ -221,10 +242,33 @@ class WatchService:
             if quote.prev_close:
                 self._previous[symbol] = quote.prev_close
         self._positions, self._balances, self._polled = positions, balances, polled
+        held = frozenset((p.symbol, p.quantity) for p in positions)
+        if held != self._held:
+            await self._regroup(broker, positions, balances)
+            self._held = held
         self._updated_at = self.clock.now()
         self._error = None
         if self._feed is not None:
             self._feed.want(self._wanted())
+
+    async def _regroup(self, broker: Broker, positions: list[Position], balances: Balances) -> None:
+        """Group the positions into strategies, with the transactions since the oldest
+        opened (one request; without them, legs group by expiration)."""
+        from ttai_cli.services.strategies import history_start
+
+        today = self.clock.now().astimezone(NEW_YORK).date()
+        transactions: list[Transaction] = []
+        if any(p.is_option for p in positions):
+            try:
+                transactions = await broker.transactions(history_start(positions, today))
+            except TtaiError as exc:
+                log.debug("watch: no transactions to group by order: %s", exc)
+        strategies = group_strategies(
+            positions, transactions, today=today, cash=balances.cash_balance
+        )
+        self._groups = [
+            _Group(s.underlying, s.name, tuple(s.symbols), s.opening_order) for s in strategies
+        ]
 
     async def refresh_risk(self, broker: Broker) -> None:
         """The beta-weighted delta; a failure keeps the last one (or none) and is logged."""
@@ -371,6 +415,7 @@ class WatchService:
                     days_to_expiry(p.expires_at, today),
                 )
             )
+        strategies = self._strategy_lines(lines, today)
         lines.sort(key=lambda line: (line.pnl is None, -abs(line.pnl or Decimal(0)), line.name))
         records = self._records
         armed = [
@@ -401,6 +446,7 @@ class WatchService:
             beta_weighted_delta=self._beta_delta,
             market=records.market,
             positions=lines,
+            strategies=strategies,
             armed=armed,
             fired_today=records.fired,
             jobs=records.jobs,
@@ -413,6 +459,51 @@ class WatchService:
             updated_at=self._updated_at,
             error=self._error,
         )
+
+    def _strategy_lines(self, lines: list[PositionLine], today: Any) -> list[StrategyLine]:
+        """The strategies at the legs' marks now (`lines`: the positions' lines)."""
+        by_symbol = {line.symbol: line for line in lines}
+        held = {p.symbol: p for p in self._positions}
+        out: list[StrategyLine] = []
+        for group in self._groups:
+            if not all(s in held and s in by_symbol for s in group.symbols):
+                continue  # the positions changed since the grouping (regrouped next poll)
+            legs = [leg_of(replace(held[s], mark=by_symbol[s].mark)) for s in group.symbols]
+            price = next(
+                (
+                    leg.position.mark
+                    for leg in legs
+                    if leg.kind != "option" and leg.position.symbol == group.underlying
+                ),
+                None,
+            )
+            strategy = build_strategy(
+                group.underlying,
+                legs,
+                today=today,
+                price=price,
+                opening_order=group.opening_order,
+                name=group.name,
+            )
+            leg_lines = [by_symbol[p.symbol] for p in strategy.legs]
+            changes = [line.day_change for line in leg_lines]
+            day = (
+                sum((c for c in changes if c is not None), Decimal(0))
+                if all(c is not None for c in changes)
+                else None
+            )
+            out.append(
+                StrategyLine(
+                    strategy.label,
+                    leg_lines,
+                    day,
+                    strategy.pnl,
+                    strategy.pnl_percent_of_max,
+                    strategy.dte,
+                )
+            )
+        out.sort(key=lambda s: (s.pnl is None, -abs(s.pnl or Decimal(0)), s.label))
+        return out
 
     def _distance(self, symbol: str, kind: str, threshold: Decimal) -> Decimal | None:
         if kind not in QUOTE_ALERT_TYPES or not symbol:

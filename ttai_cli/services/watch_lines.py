@@ -21,6 +21,18 @@ class PositionLine:
 
 
 @dataclass(frozen=True)
+class StrategyLine:
+    """A strategy and its legs (grouped as `ttai positions --strategies` does)."""
+
+    label: str  # `TSLA short strangle 1/15`
+    legs: list[PositionLine]
+    day_change: Decimal | None  # the legs' day changes summed; None when one is unknown
+    pnl: Decimal | None
+    pnl_percent: Decimal | None  # of the credit (of the debit for a debit strategy)
+    dte: int | None
+
+
+@dataclass(frozen=True)
 class AlertLine:
     id: int
     symbol: str  # readable
@@ -67,6 +79,7 @@ class WatchView:
     beta_weighted_delta: Decimal | None
     market: MarketClock | None
     positions: list[PositionLine]
+    strategies: list[StrategyLine]  # the positions grouped, largest absolute P&L first
     armed: list[AlertLine]
     fired_today: list[FiredLine]
     jobs: list[JobLine]

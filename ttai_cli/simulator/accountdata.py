@@ -88,24 +88,74 @@ def position_json(
     return item
 
 
+def option_requirement(held: list[SimPosition]) -> Decimal:
+    """The margin short equity options need, per root and expiration, in the spirit of
+    the real rules (not their detail):
+    - a short option covered by a long one of the same right (a vertical) needs what
+      the pair can lose at expiration: the strikes' difference when the short strike is
+      the riskier one (a credit spread), nothing for a debit spread; the nearest long
+      strike covers first;
+    - a short call still uncovered is covered by long shares (100 a contract): nothing;
+    - the rest is naked: 20 % of the strike a contract;
+    - only one side of a root and expiration can finish in the money, so a strangle or
+      an iron condor needs the larger of its put side and its call side."""
+    shares: dict[str, Decimal] = {}
+    sides: dict[tuple[str, object], dict[str, list[tuple[Decimal, Decimal]]]] = {}
+    for pos in held:
+        if pos.instrument_type == "Equity" and pos.quantity > 0:
+            shares[pos.symbol] = shares.get(pos.symbol, Decimal(0)) + pos.quantity
+        occ = parse_occ(pos.symbol)
+        if occ is not None:
+            of_root = sides.setdefault((occ.root.strip(), occ.expiration), {"P": [], "C": []})
+            of_root[occ.right].append((occ.strike, pos.quantity * pos.multiplier / 100))
+    total = Decimal(0)
+    for (root, _), by_right in sorted(sides.items(), key=lambda item: str(item[0])):
+        need: dict[str, Decimal] = {}
+        for right, legs in by_right.items():
+            longs = [[strike, qty] for strike, qty in legs if qty > 0]
+            side = Decimal(0)
+            for strike, qty in legs:
+                left = -qty
+                for cover in sorted(longs, key=lambda long: abs(long[0] - strike)):
+                    used = min(left, cover[1])
+                    if used <= 0:
+                        continue
+                    width = strike - cover[0] if right == "P" else cover[0] - strike
+                    side += max(width, Decimal(0)) * 100 * used
+                    cover[1] -= used
+                    left -= used
+                if left > 0 and right == "C":
+                    used = min(left, shares.get(root, Decimal(0)) / 100)
+                    shares[root] = shares.get(root, Decimal(0)) - used * 100
+                    left -= used
+                if left > 0:
+                    side += strike * 100 * left * Decimal("0.2")
+            need[right] = side
+        total += max(need.values())
+    return total
+
+
 def balances_json(sim: SimulatedTastytrade) -> dict[str, Any]:
-    long_equity = short_equity = long_deriv = short_deriv = Decimal(0)
-    maintenance = Decimal(0)
+    """Balances from the positions at their marks. A future counts its gain or loss
+    since it opened (the account is marked to market) and 5 % of its notional as
+    margin; shares 25 % of their value; short options what `option_requirement` says."""
+    long_equity = short_equity = long_deriv = short_deriv = futures = Decimal(0)
+    maintenance = option_requirement(list(sim.account.positions.values()))
     for pos in sim.account.positions.values():
         quote = sim.market.quote(pos.symbol)
         value = quote.mark * pos.quantity * pos.multiplier
-        if pos.instrument_type == "Equity":
+        if pos.instrument_type == "Future":
+            futures += (quote.mark - pos.average_open_price) * pos.quantity * pos.multiplier
+            maintenance += abs(value) * Decimal("0.05")
+        elif pos.instrument_type == "Equity":
             long_equity += max(value, Decimal(0))
             short_equity += min(value, Decimal(0))
             maintenance += abs(value) * Decimal("0.25")
         else:
             long_deriv += max(value, Decimal(0))
             short_deriv += min(value, Decimal(0))
-            occ = parse_occ(pos.symbol)
-            if occ and pos.quantity < 0:
-                maintenance += occ.strike * 100 * abs(pos.quantity) * Decimal("0.2")
     cash = sim.account.cash
-    nlv = cash + long_equity + short_equity + long_deriv + short_deriv
+    nlv = cash + long_equity + short_equity + long_deriv + short_deriv + futures
     equity_bp = max(Decimal(0), (nlv - maintenance) * 2)
     deriv_bp = max(Decimal(0), nlv - maintenance)
     zero = "0.0"

@@ -139,8 +139,10 @@ class SimulatedTastytrade:
         if occ is None:
             if symbol in universe:
                 return True
-            # a futures contract (/ESZ6) on a listed root (/ES)
-            return symbol.startswith("/") and symbol[:3] in universe and len(symbol) > 3
+            # a futures contract (/ESZ6, /MESZ6) on a listed root (/ES, /MES)
+            return symbol.startswith("/") and any(
+                symbol[:n] in universe and len(symbol) > n for n in (3, 4)
+            )
         if symbol in universe:
             return True
         return root in universe and occ.expiration in chain_expirations(today)

@@ -2,7 +2,8 @@
 
 Replays the simulated account's own transactions up to a day (cash, and the positions
 held that evening) and values the positions at that day's deterministic close (shares at
-the close, options by Black-Scholes from the underlying's close), so the history the demo
+the close, options by Black-Scholes from the underlying's close, a future by its gain
+since it opened), so the history the demo
 ships with ends where the live account stands today instead of being made-up numbers.
 """
 
@@ -21,10 +22,20 @@ def _signed(amount: str, effect: str) -> Decimal:
     return -Decimal(amount) if effect == "Debit" else Decimal(amount)
 
 
-def _close_value(market: RandomWalkMarket, symbol: str, quantity: Decimal, day: date) -> Decimal:
+def _close_value(
+    account: SimAccount,
+    market: RandomWalkMarket,
+    symbol: str,
+    quantity: Decimal,
+    day: date,
+    opened_at: dict[str, Decimal],
+) -> Decimal:
     occ = parse_occ(symbol)
     if occ is None:
-        return money(market.close_price(symbol, day)) * quantity
+        last = money(market.close_price(symbol, day))
+        if symbol in opened_at:  # a future: its gain since it opened
+            return (last - opened_at[symbol]) * quantity * account.multipliers[symbol]
+        return last * quantity
     root = occ.root.strip()
     close = datetime.combine(day, time(16), NEW_YORK)
     expiry = datetime.combine(occ.expiration, time(16), NEW_YORK)
@@ -43,6 +54,7 @@ def nlv_at_close(
     `cash_only`, the cash alone."""
     cash = Decimal(0)
     held: dict[str, Decimal] = {}
+    futures: dict[str, Decimal] = {}  # future -> its opening price (one fill opens it)
     for txn in account.transactions:
         if date.fromisoformat(txn["transaction-date"]) > day:
             continue
@@ -51,11 +63,13 @@ def nlv_at_close(
             quantity = Decimal(txn["quantity"])
             change = quantity if txn["action"].startswith("Buy") else -quantity
             held[txn["symbol"]] = held.get(txn["symbol"], Decimal(0)) + change
+            if txn.get("instrument-type") == "Future" and txn["action"].endswith("to Open"):
+                futures[txn["symbol"]] = Decimal(txn["price"])
     if cash_only:
         return cash.quantize(Decimal("0.01"))
     value = sum(
         (
-            _close_value(market, symbol, quantity, day)
+            _close_value(account, market, symbol, quantity, day, futures)
             for symbol, quantity in held.items()
             if quantity and not ((occ := parse_occ(symbol)) and occ.expiration < day)
         ),

@@ -34,6 +34,7 @@ BASE_PRICES = {
     "SPX": 5900.0,
     "VIX": 16.0,
     "/ES": 5950.0,
+    "/MES": 5950.0,
     "/NQ": 21000.0,
     "/CL": 70.0,
     "/GC": 2650.0,
@@ -141,8 +142,10 @@ class RandomWalkMarket:
     def base_price(self, symbol: str) -> float:
         if symbol in BASE_PRICES:
             return BASE_PRICES[symbol]
-        if symbol.startswith("/") and symbol[:3] in BASE_PRICES:  # /ESZ6 -> /ES
-            return BASE_PRICES[symbol[:3]]
+        if symbol.startswith("/"):  # a contract on its root: /ESZ6 -> /ES, /MESZ6 -> /MES
+            root = next((symbol[:n] for n in (4, 3) if symbol[:n] in BASE_PRICES), None)
+            if root is not None:
+                return BASE_PRICES[root]
         return 20 + 480 * _unit(self.seed, "base", symbol)
 
     def volatility(self, symbol: str) -> float:

@@ -27,6 +27,9 @@ BETAS = {
     "MSFT": 0.92,
     "NVDA": 1.74,
     "AMZN": 1.16,
+    # S&P 500 futures move with SPY
+    "/ES": 1.0,
+    "/MES": 1.0,
 }
 # Funds and indices report no earnings.
 NO_EARNINGS = frozenset({"SPY", "SPX", "QQQ", "IWM", "VIX"})
@@ -108,7 +111,11 @@ def _weekday_on_or_after(day: date) -> date:
 
 def event_fields(seed: int, symbol: str, today: date) -> dict[str, Any]:
     """Beta, the next expected earnings report and the dividend of an equity or index,
-    in the API's shape; nothing for futures, crypto and options."""
+    in the API's shape; a future on a root with a beta (/ES, /MES, /MESZ6) the beta
+    alone; nothing for other futures, crypto and options."""
+    root = next((symbol[:n] for n in (4, 3) if symbol[:n] in BETAS), None)
+    if kind_of(symbol) == "future" and root is not None and root.startswith("/"):
+        return {"beta": f"{BETAS[root]:.2f}", "beta-updated-at": "2026-01-02T22:00:00.000Z"}
     if kind_of(symbol) not in ("equity", "index"):
         return {}
     beta = BETAS.get(symbol, 0.6 + 1.2 * _unit(seed, "beta", symbol))

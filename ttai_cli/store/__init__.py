@@ -3,6 +3,10 @@
 Every process (a loop, a cron run, `ttai status`) opens the same file; WAL lets readers
 go on while a writer commits, and the busy timeout makes concurrent writers wait for
 each other instead of failing.
+
+A long-running process also checks that the file it holds is still the one at its path
+(`Store.verify`): a database moved, replaced, or stripped of its -wal/-shm file while
+open would otherwise split the state in two (see `DatabaseMoved`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ttai_cli.errors import (
     ConfigError,
     DatabaseBusy,
     DatabaseDamaged,
+    DatabaseMoved,
     DatabaseReadOnly,
     DiskFull,
     NoRoomToStart,
@@ -30,6 +35,7 @@ from ttai_cli.errors import (
     StoreError,
 )
 from ttai_cli.store.connection import Connection, connect, free_kb
+from ttai_cli.store.connection import damage as damage_of
 from ttai_cli.store.migrations import MIGRATIONS
 
 if TYPE_CHECKING:
@@ -38,6 +44,12 @@ if TYPE_CHECKING:
 # PRAGMA application_id marks the file as ours: 'ttai' in ASCII.
 APPLICATION_ID = 0x74746169
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# The files a WAL database is made of, as (suffix, what a change of it means).
+_FILES = (
+    ("", "it was moved, deleted or replaced"),
+    ("-wal", "its -wal file was removed or replaced"),
+    ("-shm", "its -shm file was removed or replaced"),
+)
 
 
 class Store:
@@ -54,9 +66,75 @@ class Store:
         self.path = path
         self.busy_timeout = busy_timeout
         self.db: Connection = _connect(path, busy_timeout, max_pages)
+        self.abandoned = False
+        # (st_dev, st_ino) of the database and, in WAL mode, of its -wal and -shm files, as
+        # opened: SQLite keeps all three open and does not expose their descriptors, and the
+        # -wal/-shm files stay in place for as long as any connection is open.
+        self._watched = _identities(path)
 
     def close(self) -> None:
-        self.db.close()
+        if not self.abandoned:
+            self.db.close()
+
+    def verify(self) -> None:
+        """Raise `DatabaseMoved` when the file at `self.path` (or its -wal or -shm file) is
+        no longer the one this connection holds: moved, deleted, replaced, or removed while
+        open. Three `stat` calls, a few microseconds: cheap enough for every loop cycle.
+
+        A path that cannot be examined for another reason (permissions) is no verdict."""
+        for name, why, opened in self._watched:
+            try:
+                found = os.stat(name)
+            except (FileNotFoundError, NotADirectoryError):
+                raise DatabaseMoved(self.path, why) from None
+            except OSError:
+                continue
+            if (found.st_dev, found.st_ino) != opened:
+                raise DatabaseMoved(self.path, why)
+
+    def abandon(self) -> None:
+        """Stop using a connection whose file is no longer at its path, without closing it.
+
+        Closing would let SQLite checkpoint and then delete the -wal and -shm files *by
+        name*: the ones at the path now belong to another process's database, and deleting
+        them loses what it wrote there (an `alerts add` that exited 0). So the connection is
+        made read-only (nothing more lands in a file nobody sees) and kept referenced until
+        the process ends, when the kernel drops its locks without SQLite touching a file."""
+        if self.abandoned:
+            return
+        self.abandoned = True
+        with contextlib.suppress(sqlite3.Error, StoreError):
+            self.db.execute("PRAGMA query_only = ON")
+        # CPython deallocates (and so closes) module-level objects at interpreter exit; one
+        # reference never released keeps this connection from being closed at all.
+        try:
+            import ctypes
+
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(self.db))
+        except Exception:  # no ctypes here: a thread that never ends holds it instead
+            import threading
+
+            def hold(db: sqlite3.Connection = self.db) -> None:
+                threading.Event().wait()
+
+            threading.Thread(target=hold, name="abandoned-database", daemon=True).start()
+
+    def damage(self, exc: BaseException) -> DatabaseDamaged | None:
+        """`exc` as a `DatabaseDamaged` naming this database, if it says the file is
+        damaged ("database disk image is malformed"); otherwise None."""
+        return damage_of(exc, self.path)
+
+    def quick_check(self, limit: int = 10) -> list[str]:
+        """SQLite's `PRAGMA quick_check` (every page and index entry readable and well
+        formed, without matching indexes to tables): the problems found, [] when the file
+        is sound. A file too damaged to be checked answers with that error as the problem."""
+        try:
+            rows = [str(r[0]) for r in self.db.execute(f"PRAGMA quick_check({int(limit)})")]
+        except StoreError as exc:  # (translated: SQLite's own words are the problem)
+            return [str(exc.__cause__ or exc)]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        return [] if rows == ["ok"] else rows
 
     def __enter__(self) -> Store:
         return self
@@ -86,9 +164,6 @@ class Store:
 
     def applied_migrations(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
-
-    def integrity_ok(self) -> bool:
-        return bool(self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
 def open_store(
@@ -178,6 +253,28 @@ def _header_is_ours(path: Path) -> bool:
     except OSError:
         return False
     return header.startswith(SQLITE_MAGIC) and header[68:72] == APPLICATION_ID.to_bytes(4, "big")
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of the file at `path`, None when there is none."""
+    try:
+        found = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def _identities(path: Path) -> list[tuple[str, str, tuple[int, int]]]:
+    """What `Store.verify` compares against, as (file name, what a change of it means,
+    its identity as opened): the database file and, when it is in WAL mode (its -wal file
+    exists once it has been read), its -wal and -shm files."""
+    watched = []
+    for suffix, why in _FILES:
+        opened = _file_id(f"{path}{suffix}")
+        if opened is None:
+            break  # no -wal: not in WAL mode, nothing more to compare
+        watched.append((f"{path}{suffix}", why, opened))
+    return watched
 
 
 def _enable_wal(db: sqlite3.Connection, busy_timeout: float) -> None:

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from ttai_cli.errors import (
     DatabaseBusy,
     DatabaseDamaged,
+    DatabaseMoved,
     DatabaseReadOnly,
     DiskFull,
     StoreError,
@@ -41,6 +42,25 @@ def disk_full(path: Path, free: int | None) -> DiskFull:
     return DiskFull(f"disk full: the database at {path} cannot grow ({room})")
 
 
+def damaged(path: Path | None, detail: object) -> DatabaseDamaged:
+    """The `DatabaseDamaged` for the database at `path` (None: not known where), with what
+    found the damage (SQLite's message, a failed quick_check); it points at `ttai doctor`."""
+    where = f"database {path}" if path is not None else "the database"
+    return DatabaseDamaged(f"{where} is damaged ({detail}); run `ttai doctor` for the way back")
+
+
+def damage(exc: BaseException, path: Path | None) -> DatabaseDamaged | None:
+    """`exc` as a `DatabaseDamaged` when it says the database is damaged (one of ours
+    already, or SQLite's SQLITE_CORRUPT / SQLITE_NOTADB, also from a connection not made
+    with `connect`, e.g. the online backup API's); otherwise None."""
+    if isinstance(exc, DatabaseDamaged):
+        return exc
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return damaged(path, exc)
+    return None
+
+
 def translate(exc: sqlite3.Error, path: Path) -> Exception:
     """The `StoreError` for an SQLite error a user can cause, else `exc` itself.
 
@@ -49,7 +69,7 @@ def translate(exc: sqlite3.Error, path: Path) -> Exception:
     - SQLITE_BUSY, SQLITE_LOCKED: `DatabaseBusy` (exit 1), after the busy timeout.
     - SQLITE_READONLY, SQLITE_CANTOPEN: `DatabaseReadOnly` (exit 2: the file or its
       directory is not writable, a configuration problem); a file moved or deleted while
-      open (SQLITE_READONLY_DBMOVED) is a plain `StoreError` (exit 1).
+      open (SQLITE_READONLY_DBMOVED) is `DatabaseMoved` (exit 1; a loop stops on it).
     - SQLITE_CORRUPT, SQLITE_NOTADB: `DatabaseDamaged` (exit 2, pointing at `ttai doctor`).
     - SQLITE_IOERR otherwise: a plain `StoreError` (exit 1) naming the file.
     """
@@ -66,9 +86,7 @@ def translate(exc: sqlite3.Error, path: Path) -> Exception:
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return DatabaseBusy(f"database busy: another process holds {path}")
     if code == sqlite3.SQLITE_READONLY_DBMOVED:
-        return StoreError(
-            f"the database {path} was moved or deleted while ttai had it open; start ttai again"
-        )
+        return DatabaseMoved(path, "it was moved or deleted while ttai had it open")
     if primary == sqlite3.SQLITE_READONLY:
         return DatabaseReadOnly(
             f"database {path} is read-only (the file or its directory is not writable); "
@@ -80,9 +98,7 @@ def translate(exc: sqlite3.Error, path: Path) -> Exception:
             "directory are readable and writable, or set TTAI_HOME"
         )
     if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return DatabaseDamaged(
-            f"database {path} is damaged ({exc}); run `ttai doctor` for the way back"
-        )
+        return damaged(path, exc)
     if primary == sqlite3.SQLITE_IOERR:
         return StoreError(f"cannot read or write the database {path} ({exc})")
     return exc

@@ -228,6 +228,16 @@ class JobsRepository:
                 db.execute("UPDATE jobs SET last_slot = ? WHERE job = ?", (_iso(slot), job))
             _count_result(db, job, "skipped", now, count)
 
+    def last_success(self, job: str) -> datetime | None:
+        """When the latest run of `job` that ended ok started (New York time); None if
+        none did in the runs kept (30 days). A run still going is not counted."""
+        row = self.store.db.execute(
+            "SELECT started_at FROM job_runs WHERE job = ? AND result = 'ok' "
+            "ORDER BY id DESC LIMIT 1",
+            (job,),
+        ).fetchone()
+        return _parse(row[0]) if row else None
+
     def last_slot(self, job: str) -> datetime | None:
         row = self.store.db.execute("SELECT last_slot FROM jobs WHERE job = ?", (job,)).fetchone()
         return _parse(row[0]) if row else None

@@ -1,0 +1,207 @@
+"""Copies of the database, out and back in, at the SQLite level.
+
+- `copy_database`: SQLite's online backup API into a new private file. It reads in one
+  step inside one read transaction, so the copy is consistent even while loops write
+  (WAL readers never block writers), and it is written under a temporary name, then
+  renamed: a backup file is never half-written. The copy is one self-contained file
+  (rollback journal, no -wal beside it).
+- `inspect_copy`: is a file a sound ttai database this ttai can use?
+- `open_elsewhere`: does another process have the database open right now?
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from ttai_cli.config import DB_BUSY_TIMEOUT
+from ttai_cli.errors import DiskFull, NotATtaiDatabase, StoreError, UsageError
+from ttai_cli.store import APPLICATION_ID
+from ttai_cli.store.connection import damage, damaged, translate
+from ttai_cli.store.migrations import MIGRATIONS
+
+# SQLite's unix locking protocol (documented in its file format and locking notes): a
+# connection reading the database holds a read lock on these bytes, and one in WAL mode
+# holds it for as long as it is open.
+_SHARED_FIRST = 0x40000000 + 2
+_SHARED_SIZE = 510
+
+
+@dataclass(frozen=True)
+class CopyInfo:
+    """What `inspect_copy` found in a sound ttai database file."""
+
+    path: Path
+    size: int  # bytes
+    migrations: int  # applied, all of them known to this ttai
+
+
+def copy_database(source: sqlite3.Connection, dest: Path) -> int:
+    """Copy the database behind `source` to `dest` (mode 0600); returns its size in bytes.
+
+    `dest` is replaced only once the copy is complete and synced; a failure leaves no
+    file behind (nor a half-written one under the temporary name)."""
+    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    for leftover in _family(partial):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+    # created before SQLite opens it: SQLite would honour the umask
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        target = sqlite3.connect(partial, isolation_level=None)
+        try:
+            source.backup(target)  # pages=-1: everything in one step, one read transaction
+            # the copy takes the source's WAL flag along; one file is what a backup should be
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            target.close()
+        _fsync(partial)
+        os.replace(partial, dest)
+        _fsync(dest.parent)
+    except BaseException:
+        for leftover in _family(partial):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        raise
+    return dest.stat().st_size
+
+
+def copy_file(
+    source: Path, dest: Path, *, read_only: bool = True, busy_timeout: float = DB_BUSY_TIMEOUT
+) -> int:
+    """`copy_database` from the database file `source`, through a connection of its own
+    (so that it can run in a worker thread). `read_only`: the file is never written (a
+    backup being restored); a -wal beside it is taken along either way.
+
+    A file that is not SQLite is `NotATtaiDatabase`, a damaged one `DatabaseDamaged`
+    (exit 2 both); no room for the copy `DiskFull`; a file that cannot be read a
+    `UsageError`. (The backup API's errors are SQLite's own: they are translated here,
+    with `ttai_cli.store.connection`'s mapping.)"""
+    try:
+        if read_only:
+            db = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        else:
+            db = sqlite3.connect(source, timeout=busy_timeout, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise UsageError(f"cannot open {source}: {exc}") from None
+    try:
+        return copy_database(db, dest)
+    except sqlite3.DatabaseError as exc:
+        found = damage(exc, source)
+        if found is not None and "not a database" in str(exc):
+            raise NotATtaiDatabase(f"{source} is not a ttai database ({exc})") from None
+        if found is not None:
+            raise found from None
+        full = translate(exc, dest)  # (the copy is what grows)
+        if isinstance(full, DiskFull):
+            raise full from None
+        raise UsageError(f"cannot read {source}: {exc}") from None
+    finally:
+        db.close()
+
+
+def quick_check_file(path: Path, limit: int = 5) -> list[str]:
+    """`PRAGMA quick_check` of a database file, opened read-only: the problems, [] when
+    the file is sound (a file too damaged to be checked: that error as the problem)."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = [str(r[0]) for r in db.execute(f"PRAGMA quick_check({int(limit)})")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    finally:
+        db.close()
+    return [] if rows == ["ok"] else rows
+
+
+def inspect_copy(path: Path, shown: Path | None = None) -> CopyInfo:
+    """Check that `path` is a sound ttai database this version can use: `quick_check`
+    passes, it is marked as ttai's (or has ttai's `_migrations` table), and every
+    migration it has applied is one this ttai knows (a newer ttai's file is refused:
+    this one would not know its tables). `shown` names the file in messages.
+
+    Raises `DatabaseDamaged` (exit 2), `NotATtaiDatabase` (exit 2) or `UsageError`."""
+    name = shown or path
+    problems = quick_check_file(path)
+    if any("not a database" in problem for problem in problems):
+        raise NotATtaiDatabase(f"{name} is not a ttai database ({problems[0]})")
+    if problems:
+        raise damaged(name, f"quick_check: {problems[0]}")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        has_table = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+        ).fetchone()
+        if not has_table or app_id not in (0, APPLICATION_ID):
+            raise NotATtaiDatabase(f"{name} is not a ttai database (no ttai tables in it)")
+        applied = [row[0] for row in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+    finally:
+        db.close()
+    known = {migration for migration, _ in MIGRATIONS}
+    unknown = [m for m in applied if m not in known]
+    if unknown:
+        raise UsageError(
+            f"{name} was written by a newer ttai (it has {unknown[0]}, which this version "
+            "does not know): upgrade ttai, then restore it"
+        )
+    return CopyInfo(path, path.stat().st_size, len(applied))
+
+
+def claim_copy(path: Path) -> None:
+    """Mark a checked copy as ttai's (`PRAGMA application_id`): a file salvaged with
+    `sqlite3 .recover` or `.dump` has ttai's tables but may have lost the mark, and ttai
+    refuses to open an unmarked file that has tables."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    finally:
+        db.close()
+
+
+def open_elsewhere(path: Path) -> bool:
+    """True when another process has the database at `path` open (reading it, or holding
+    it open in WAL mode as every ttai process does): SQLite's read lock is on. Asked
+    without SQLite, which this process must not have the file open with either (POSIX
+    locks belong to the process: testing one would drop SQLite's own). False when there
+    is no such file or the platform has no POSIX locks."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot open {path}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, _SHARED_SIZE, _SHARED_FIRST)
+        except OSError:
+            return True
+        fcntl.lockf(fd, fcntl.LOCK_UN, _SHARED_SIZE, _SHARED_FIRST)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _family(path: Path) -> list[Path]:
+    """A database file and the -journal, -wal and -shm files SQLite may put beside it."""
+    return [path, *(Path(f"{path}{suffix}") for suffix in ("-journal", "-wal", "-shm"))]
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file (or a directory's entries) to disk; a filesystem that cannot is let be."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
