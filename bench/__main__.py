@@ -20,6 +20,7 @@ from bench import (
     ask,
     memory,
     notify,
+    ops,
     risk,
     schedule,
     startup,
@@ -64,6 +65,7 @@ def main() -> int:
         ("strategies", lambda: strategies.rows(quick)),
         ("storage", lambda: storage.rows(quick)),
         ("ask", lambda: ask.rows(quick)),
+        ("ops", lambda: ops.measure(quick)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(run())

@@ -82,6 +82,9 @@ class RecordingJob:
     async def terminate(self) -> None:
         self.terminated += 1
 
+    async def close(self) -> None:
+        pass
+
 
 class VirtualClock:
     """Virtual time shared by several tasks (the daemon's jobs).

@@ -117,7 +117,12 @@ class Receiver:
             return self.script.pop(0) if self.script else Reply()
 
     def accept(self, received: Received) -> None:
-        key = received.headers.get("idempotency-key") or str(received.json().get("id"))
+        key = received.headers.get("idempotency-key")
+        if not key:
+            try:
+                key = str(received.json().get("id"))
+            except (ValueError, AttributeError):  # a text body (a ping): each one counts
+                key = f"{received.path}#{len(self.requests)}"
         with self._lock:
             if key not in self.delivered:
                 self.delivered.append(key)

@@ -250,6 +250,37 @@ def test_a_named_ask_is_its_own_job(ttai, account: RunningServer, model: Scripte
     assert one_line_error(ask(ttai, "a", "--name", "no spaces"), 2).startswith("ttai: --name")
 
 
+def test_ask_pings_like_any_job_from_the_option_or_its_jobs_table(
+    ttai, account: RunningServer, model: ScriptedModel, receiver: Receiver, clean_env: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.cli.ask import daemon_jobs
+    from ttai_cli.cli.common import AppState
+    from ttai_cli.scheduling.options import ScheduleOptions
+    from ttai_cli.services.scheduling import DaemonOptions
+
+    model.script = [Turn(text="first"), Turn(text="second")]
+    ping = ("--ping", f"{receiver.url}/ask-check")
+    assert ask(ttai, "a", "--model", "scripted", "--no-notify", *ping).code == 0
+    (clean_env / "config.toml").write_text(
+        f'[jobs."ask:open"]\nping = "{receiver.url}/open-check"\n'
+        '[ask.open]\nprompt = "p"\nschedule = "--hourly"\nmodel = "scripted"\n'
+    )
+    assert ask(ttai, "b", "--model", "scripted", "--no-notify", "--name", "open").code == 0
+    assert [r.path for r in receiver.requests] == [
+        "/ask-check/start",
+        "/ask-check",
+        "/open-check/start",
+        "/open-check",
+    ]
+    assert receiver.requests[1].body.decode().startswith("ask: ok in ")
+    assert receiver.requests[3].body.decode().startswith("ask:open: ok in ")
+    # the daemon's [ask.open] job pings its [jobs."ask:open"] URL too
+    state = AppState()
+    jobs = daemon_jobs(state, state.job_context())
+    urls, _ = state.scheduling().ping_urls(jobs, ScheduleOptions(), DaemonOptions())
+    assert urls == {"ask:open": f"{receiver.url}/open-check"}
+
+
 # -- privacy and safety ----------------------------------------------------------------------
 EVERY_TOOL = [
     ("account_summary", {}),
@@ -700,6 +731,7 @@ def test_a_bad_ask_table_is_exit_2_naming_it(
         ("--hourly --daily", "choose one of"),
         ("--every soon", "--every"),
         ("--timeout 5m", "does not apply to a daemon job"),
+        ("--hourly --ping https://hc-ping.com/x", '--ping goes in [jobs."ask:NAME"] ping'),
         ("--bogus", "No such option"),
     ],
 )

@@ -205,6 +205,8 @@ def parse_schedule_string(text: str, where: str) -> ScheduleOptions:
     for word in words:
         if word.split("=", 1)[0] in DAEMON_REFUSED:
             raise ConfigError(f"{where}: schedule: {word} does not apply to a daemon job")
+        if word.split("=", 1)[0] == "--ping":  # one place for a job's ping, as for every job
+            raise ConfigError(f'{where}: schedule: --ping goes in [jobs."ask:NAME"] ping')
     parsed: list[ScheduleOptions] = []
 
     @with_schedule_options

@@ -113,6 +113,15 @@ _OPTIONS: list[tuple[str, Any, Any]] = [
         typer.Option("--now", metavar="ISO", help="Pretend it is this time (with --dry-run)."),
     ),
     ("as_json", bool, typer.Option("--json", help="--dry-run output as JSON.")),
+    (
+        "ping",
+        str | None,
+        typer.Option(
+            "--ping",
+            metavar="URL",
+            help="Dead-man's switch (healthchecks.io): POST URL/start, URL on success or a skip, URL/fail with the error.",
+        ),
+    ),
 ]
 _DEFAULTS: dict[str, Any] = {"count": 10}
 
@@ -156,6 +165,7 @@ def parse_schedule_options(values: dict[str, Any]) -> ScheduleOptions:
             if given:
                 raise UsageError(f"{flag} only goes with --dry-run")
     options = ScheduleOptions(
+        ping=parse_ping(values["ping"]),
         loop=values["loop"],
         every=every,
         hourly=values["hourly"],
@@ -180,6 +190,20 @@ def parse_schedule_options(values: dict[str, Any]) -> ScheduleOptions:
     )
     options.validate()
     return options
+
+
+def parse_ping(url: str | None) -> str | None:
+    """`--ping URL`: http(s) with a host, else exit 2; registered with the redactor (the
+    URL is the check's secret) before anything can log it."""
+    if url is None:
+        return None
+    from ttai_cli.config_file import check_ping_url
+    from ttai_cli.errors import UsageError
+
+    try:
+        return check_ping_url(url)
+    except ValueError as exc:
+        raise UsageError(f"--ping {exc}") from None
 
 
 def with_schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:

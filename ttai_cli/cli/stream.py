@@ -17,15 +17,25 @@ IgnoreHours = Annotated[
     ),
 ]
 
+Ping = Annotated[
+    str | None,
+    typer.Option(
+        "--ping",
+        metavar="URL",
+        help="Dead-man's switch (healthchecks.io): URL/start at each session's open, success every 5 min while streaming and at the close, URL/fail when the stream fails.",
+    ),
+]
 
-def stream(ctx: typer.Context, ignore_market_hours: IgnoreHours = False) -> None:
+
+def stream(ctx: typer.Context, ignore_market_hours: IgnoreHours = False, ping: Ping = None) -> None:
     """Stream prices and account events: alerts on every tick, fills the moment they
     happen. Runs until SIGTERM or Ctrl-C (exit 0)."""
-    from ttai_cli.cli.schedule_options import require_credentials_for
+    from ttai_cli.cli.schedule_options import parse_ping, require_credentials_for
     from ttai_cli.jobs.stream import StreamJob
     from ttai_cli.scheduling.options import ScheduleOptions
     from ttai_cli.services.stream import preflight
 
+    ping = parse_ping(ping)
     state = common.AppState.of(ctx)
     if not state.settings.streaming:
         raise UsageError(
@@ -44,7 +54,7 @@ def stream(ctx: typer.Context, ignore_market_hours: IgnoreHours = False) -> None
         logs.get("scheduler").info("stream: already running%s; nothing to do", pid)
         return
     common.run(preflight(context))
-    options = ScheduleOptions(loop=True, ignore_market_hours=ignore_market_hours)
+    options = ScheduleOptions(loop=True, ignore_market_hours=ignore_market_hours, ping=ping)
     code = scheduling.run_and_wait([job], options)
     if code:
         raise typer.Exit(code)

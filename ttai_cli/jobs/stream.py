@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 # day orders expire, and closing-auction fills report, just after the close: the account
 # feed stays a while longer than the market data
 AFTER_THE_CLOSE = timedelta(minutes=15)
+# seconds a feed may be down (reconnecting) and the stream still count as healthy
+LIVENESS_GRACE = 60.0
 
 
 class StreamJob(ContextJob):
@@ -170,6 +172,25 @@ class StreamJob(ContextJob):
             if restarts:
                 report.notes.append(f"{restarts} restart{'' if restarts == 1 else 's'}")
             return report.summary()
+
+    def liveness(self) -> str | None:
+        """The keep-alive line a ping sends while the run streams (`services/pings.py`);
+        None while a feed has been down longer than a reconnect takes, so that the check
+        hears nothing and, past its grace, says so."""
+        health = self.health
+        if not health.running:
+            return None
+        now = self.context.clock.now()
+        parts = []
+        for feed in (health.market, health.account):
+            if feed.idle:
+                parts.append(f"{feed.feed} feed idle (nothing to watch)")
+                continue
+            if not feed.connected and feed.down_for(now) >= LIVENESS_GRACE:
+                return None
+            state = "connected" if feed.connected else "reconnecting"
+            parts.append(f"{feed.feed} feed {state}, {feed.events} events")
+        return "streaming: " + "; ".join(parts)
 
     async def terminate(self) -> None:
         if self._stop is not None:

@@ -21,6 +21,9 @@ Guarantees, each covered by tests with an injected clock:
 - No split brain: before every run the database file is checked to still be the one at
   its path (`ProcessRuns.database_usable`); when it is not (`DatabaseMoved`), or SQLite
   finds it damaged, every runner of the process stops and nothing more is written to it.
+- Pings (`pings`, optional): a run's start and end, a guard's skip, a long wait or a long
+  run's keep-alive are reported to a dead-man's switch (`services/pings.py`, which
+  decides what is sent and bounds how long it may take).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
@@ -55,6 +58,25 @@ log = logs.get("scheduler")
 T = TypeVar("T")
 OVERLAP = "previous run still going"
 MISSED = "missed: the process was asleep or suspended"
+
+
+class RunPings(Protocol):
+    """What the engine tells a job's dead-man's switch (`services.pings.JobPings`).
+    Each call returns within the ping's time limit and never raises."""
+
+    async def started(self, slot: datetime) -> None: ...
+
+    async def finished(
+        self, result: str, error: str | None, summary: str | None, duration: float
+    ) -> None: ...
+
+    async def skipped(self, reason: str, *, always: bool = False) -> None: ...
+
+    async def nothing_due(self, reason: str) -> None: ...
+
+    async def waiting(self, until: datetime) -> None: ...
+
+    async def keep_alive(self, liveness: Callable[[], str | None]) -> None: ...
 
 
 @dataclass
@@ -152,6 +174,7 @@ class Runner:
     # `error` notification and its end into one `info`, and a revoked token into one `error`
     on_streak: Callable[[str, int, int, str | None, bool], Awaitable[None]] | None = None
     process: ProcessRuns = field(default_factory=ProcessRuns)
+    pings: RunPings | None = None
     pid: int = field(default_factory=os.getpid)
     # a one-off run (no repeat option, --catch-up): a database failure ends it
     one_off: bool = False
@@ -224,6 +247,8 @@ class Runner:
                     break
             else:
                 self.skip(slot, decision.reason)
+                if self.pings is not None:  # a holiday is not an outage: success, why
+                    await self.pings.skipped(decision.reason)
             slot = self._next_after_run(slot)
         self.outcome.stopped = self.stop.is_set()
         return self.outcome
@@ -244,6 +269,8 @@ class Runner:
                 remaining = (target - now).total_seconds()
                 if remaining <= 0:
                     return target
+                if self.pings is not None:  # alive and on schedule (at most every 5 min)
+                    await self.pings.waiting(target)
                 sleeper = asyncio.ensure_future(self.clock.sleep(min(remaining, self.max_chunk)))
                 await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 if not sleeper.done():
@@ -336,6 +363,8 @@ class Runner:
 
     async def execute(self, slot: datetime, market_open: bool | None) -> None:
         name = self.job.name
+        if self.pings is not None:  # /start, sent beside the run
+            await self.pings.started(slot)
         started = self.clock.monotonic()
         ids: list[int] = []
         failure = self.bookkeeping(
@@ -389,8 +418,10 @@ class Runner:
                         )
                     ),
                 )
-            except StoreError:
+            except StoreError as exc:
                 if not fatal:
+                    if self.pings is not None:  # the process ends with it: the check hears why
+                        await self.pings.finished("error", logs.redact(str(exc)), None, duration)
                     raise
                 # the process already ends with the error the run met
         before, after = self._streak(recorded[0] if recorded else None, result)
@@ -405,6 +436,8 @@ class Runner:
             log.debug("%s: %s after %.2fs: %s", name, result, duration, error)
         else:
             log.error("%s: %s after %.2fs: %s", name, result, duration, error)
+        if self.pings is not None:
+            await self.pings.finished(result, error, summary, duration)
 
     def _streak(self, recorded: tuple[int, int] | None, result: str) -> tuple[int, int]:
         """The failure streak before and after this run: the database's count (it spans
@@ -423,6 +456,13 @@ class Runner:
         name = self.job.name
         task = asyncio.ensure_future(self.job.run(RunContext(name, local, self.clock, market_open)))
         stopper = asyncio.ensure_future(self.stop.wait())
+        # a run that lasts a session (the stream) tells the check it is healthy meanwhile
+        liveness: Callable[[], str | None] | None = getattr(self.job, "liveness", None)
+        alive = (
+            asyncio.ensure_future(self.pings.keep_alive(liveness))
+            if self.pings is not None and liveness is not None
+            else None
+        )
         result, error, summary = "ok", None, None
         failed_by: TtaiError | None = None
         try:
@@ -459,6 +499,8 @@ class Runner:
                 await asyncio.gather(task, return_exceptions=True)
         finally:
             stopper.cancel()
+            if alive is not None:
+                alive.cancel()
         return result, error, summary, failed_by
 
 
@@ -478,12 +520,15 @@ async def _catch_up(runner: Runner, grace: timedelta) -> Outcome:
     name = runner.job.name
     if slot is None:
         log.info("%s: no slot due within the last %s; nothing to do", name, grace)
+        if runner.pings is not None:
+            await runner.pings.nothing_due(f"no slot within the last {grace}")
         return runner.outcome
     done = runner.repo.last_slot(name)
     if done is not None and done >= slot:
-        log.info(
-            "%s: the %s slot already ran", name, f"{slot.astimezone(NEW_YORK):%Y-%m-%d %H:%M %Z}"
-        )
+        shown = f"{slot.astimezone(NEW_YORK):%Y-%m-%d %H:%M %Z}"
+        log.info("%s: the %s slot already ran", name, shown)
+        if runner.pings is not None:
+            await runner.pings.nothing_due(f"the {shown} slot already ran")
         return runner.outcome
     runner.remember_slots = True
     decision = await runner.unless_stopped(runner.policy.confirm(slot, now))
@@ -494,6 +539,8 @@ async def _catch_up(runner: Runner, grace: timedelta) -> Outcome:
         await runner.execute(slot, decision.market_open)
     else:
         runner.skip(slot, decision.reason)
+        if runner.pings is not None:
+            await runner.pings.skipped(decision.reason, always=True)
     return runner.outcome
 
 

@@ -56,6 +56,7 @@ class ScheduleOptions:
     count: int = 10
     now: datetime | None = None
     as_json: bool = False
+    ping: str | None = None  # --ping URL, checked and registered with the redactor
 
     @property
     def repeats(self) -> bool:

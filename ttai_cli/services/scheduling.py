@@ -4,6 +4,17 @@ The CLI hands over parsed `ScheduleOptions` and the jobs; this service opens the
 database, takes each job's lock (a job another process already runs is left alone:
 exit 0), builds each job's schedule and policy, and runs them in one event loop until
 they end or a signal stops them.
+
+Pings (`--ping URL`, `[jobs.NAME] ping` in config.toml; `services/pings.py`): a process
+that runs one job gives it the command line's `--ping`, else the file's URL for it
+(`cmd:NAME` or `NAME` for `ttai run --name NAME -- COMMAND`). A process that runs several
+jobs (`ttai run monitor sync`, the daemon) keeps each job's file URL, and `--ping` is the
+process's own check: `/start` when it starts, every minute success (or `/fail` with the
+error while a job's failures have made their `error` notification), and at the end
+success, or `/fail` when the exit code is not 0; nothing after a stop by a signal. A
+process that ends with an error outside a run (the database failing a one-off before or
+between its runs, a revoked token, a one-off's crash) sends each job's check a `/fail`
+with it, unless that job's last ping already was its run's `/fail`.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ import dataclasses
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +53,7 @@ if TYPE_CHECKING:
     from ttai_cli.scheduling.schedules import Schedule
     from ttai_cli.services.exposition import MetricsFile
     from ttai_cli.services.notifications import Notifier
+    from ttai_cli.services.pings import JobPings, Pinger
     from ttai_cli.store.stream import FeedState
 
 log = logs.get("scheduler")
@@ -80,12 +93,17 @@ class SchedulingService:
         live_check: LiveCheck | None = None,
         store: Store | None = None,
     ) -> None:
+        from ttai_cli.services.pings import PING_TIMEOUT
+
         self.settings = settings
         self.clock = clock
         self.live_check = cached_live_check(live_check) if live_check else None
         self._store = store
         self._notifier: Notifier | None = None
         self._told_revoked = False  # the one `error` notification about a revoked token went out
+        self.ping_timeout = PING_TIMEOUT  # seconds a ping may hold up a job (tests: less)
+        # job -> (consecutive failures, last error): the process check of `run --ping`
+        self._streaks: dict[str, tuple[int, str | None]] = {}
 
     @property
     def store(self) -> Store:
@@ -206,6 +224,20 @@ class SchedulingService:
             raise UsageError(f"{job.name} has no cadence of its own to run in the daemon")
         return schedule
 
+    def ping_urls(
+        self, jobs: list[Job], options: ScheduleOptions, daemon: DaemonOptions | None
+    ) -> tuple[dict[str, str], str | None]:
+        """(job name -> its ping URL, the process's own ping URL or None)."""
+        several = daemon is not None or len(jobs) > 1
+        urls: dict[str, str] = {}
+        for job in jobs:
+            url = None if several else options.ping
+            for name in config_names(job):
+                url = url or self.settings.file.ping_for(name)
+            if url:
+                urls[job.name] = url
+        return urls, options.ping if several else None
+
     async def run_jobs(
         self,
         jobs: list[Job],
@@ -239,6 +271,17 @@ class SchedulingService:
             install_stop_handlers(stop, received)
         pid = os.getpid()
         process = ProcessRuns(store=self.store)
+        ping_urls, process_ping = self.ping_urls(jobs, options, daemon)
+        pinger = None
+        if ping_urls or process_ping:
+            began = time.perf_counter()
+            from ttai_cli.services.pings import Pinger
+
+            pinger = Pinger(self.clock, stop, timeout=self.ping_timeout)
+            pinger.waited = time.perf_counter() - began
+        liveness: asyncio.Future[None] | None = None
+        job_pings: list[JobPings] = []
+        ended_by: Exception | None = None  # what ends the process before its runs do
         held: list[tuple[JobLock, Job]] = []
         runs: list[Awaitable[Outcome]] = []
         outcomes: list[Outcome | BaseException] = []
@@ -259,6 +302,10 @@ class SchedulingService:
                     )
                     continue
                 held.append((lock, job))
+                url = ping_urls.get(job.name)
+                pings = pinger.for_job(job.name, url) if pinger and url else None
+                if pings is not None:
+                    job_pings.append(pings)
                 claimed = self._claim(job, pid, one_off)
                 policy = self.policy(job, options, live=True)
                 if (
@@ -270,7 +317,10 @@ class SchedulingService:
                     policy.run_reason = "scheduled (daemon polls while closed)"
 
                 def make_runner(
-                    job: Job = job, policy: Policy = policy, claimed: bool = claimed
+                    job: Job = job,
+                    policy: Policy = policy,
+                    claimed: bool = claimed,
+                    pings: JobPings | None = pings,
                 ) -> Runner:
                     return Runner(
                         job=job,
@@ -288,6 +338,7 @@ class SchedulingService:
                         process=process,
                         one_off=one_off,
                         claimed=claimed,
+                        pings=pings,
                     )
 
                 if options.catch_up:
@@ -308,9 +359,18 @@ class SchedulingService:
                     # quiet hours end at 07:00 while the jobs wait for the open: deliver then
                     deliverer = asyncio.ensure_future(self.notifier().deliver_released(stop))
                 watcher = asyncio.ensure_future(_watch_database(process, stop))
+                if pinger is not None and process_ping is not None:
+                    names = ", ".join(j.name for _, j in held)
+                    await pinger.send(process_ping, "start", f"ttai run: {names}", what="ttai run")
+                    liveness = asyncio.ensure_future(
+                        self._process_liveness(pinger, process_ping, names)
+                    )
             outcomes = list(await asyncio.gather(*runs, return_exceptions=True))
+        except Exception as exc:  # (the database failed a one-off's claim)
+            ended_by = exc
+            raise
         finally:
-            for task in (watchdog, watcher):
+            for task in (watchdog, watcher, liveness):
                 if task is not None:
                     task.cancel()
             if refreshing is not None:
@@ -332,8 +392,25 @@ class SchedulingService:
                 await job.close()
             if metrics is not None and not process.store_lost:  # the jobs' last runs
                 await metrics.write()
+            crashed = (o for o in outcomes if isinstance(o, Exception))
+            ended_by = ended_by or process.fatal or next(crashed, None)
+            if ended_by is not None:  # each job's check hears why the process ends
+                why = logs.redact(str(ended_by) or ended_by.__class__.__name__)
+                # side by side: each waits at most its cap, never one after another
+                await asyncio.gather(*(pings.ended(why) for pings in job_pings))
         if process.store_lost and not one_off:  # a loop that stops tells the user why
             await self._tell_stopped(process.fatal)
+        code = max((o.exit_code for o in outcomes if isinstance(o, Outcome)), default=0)
+        crash = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if pinger is not None and process_ping is not None and runs:
+            await self._process_ended(pinger, process_ping, process, code, crash, stop.is_set())
+        if pinger is not None:  # what the pings cost this process (bench/ops.py reads it)
+            log.debug(
+                "pings: %d taken, %d not, %.1f ms spent on them",
+                pinger.sent,
+                pinger.failed,
+                pinger.waited * 1000,
+            )
         if process.fatal is not None:  # (a revoked token, the database) one line, its code
             raise process.fatal
         for outcome in outcomes:
@@ -343,7 +420,7 @@ class SchedulingService:
             raise Interrupted("interrupted")  # Ctrl-C: 130; a loop stopped by any signal: 0
         if stop.is_set() and runs:
             log.info("stopped cleanly")
-        return max((o.exit_code for o in outcomes if isinstance(o, Outcome)), default=0)
+        return code
 
     def _claim(self, job: Job, pid: int, one_off: bool) -> bool:
         """Record that this process runs `job`; whether that worked. A database that
@@ -380,6 +457,63 @@ class SchedulingService:
 
         service = ExpositionService(self.store, self.clock, configured_destinations(self.settings))
         return MetricsFile(path, service, self.clock)
+
+    def _failing(self) -> list[str]:
+        """`job: last error line` for each job whose failures made an `error` notification."""
+        from ttai_cli.services.pings import last_line
+
+        return [
+            f"{job} failed {count} times in a row: {last_line(error)}"
+            for job, (count, error) in self._streaks.items()
+            if count >= FAILURES_BEFORE_ALERT
+        ]
+
+    async def _process_liveness(self, pinger: Pinger, url: str, names: str) -> None:
+        """`ttai run --ping URL` with several jobs: every minute, success while no job
+        keeps failing, else `/fail` naming the jobs that do (the check stays down until
+        they work again; healthchecks.io alerts once per change)."""
+        from ttai_cli.services.pings import LIVENESS_EVERY
+
+        while True:
+            await self.clock.sleep(LIVENESS_EVERY)
+            failing = self._failing()
+            if failing:
+                await pinger.send(url, "fail", "; ".join(failing), what="ttai run")
+            else:
+                await pinger.send(url, "success", f"ttai run: {names} running", what="ttai run")
+
+    async def _process_ended(
+        self,
+        pinger: Pinger,
+        url: str,
+        process: ProcessRuns,
+        code: int,
+        crash: BaseException | None,
+        stopped: bool,
+    ) -> None:
+        """The process check's last word: `/fail` when the process fails (a revoked
+        token, the database, a one-off's crash, a job's last run failed), success when it
+        ends well; after a stop by a signal nothing (as for a cancelled run)."""
+        import asyncio
+
+        from ttai_cli.services.pings import last_line
+
+        if process.fatal is not None:
+            await pinger.send(url, "fail", f"ttai run: {process.fatal}", what="ttai run")
+        elif crash is not None and not isinstance(crash, asyncio.CancelledError):
+            text = f"ttai run: {last_line(str(crash)) or crash.__class__.__name__}"
+            await pinger.send(url, "fail", text, what="ttai run")
+        elif stopped:
+            return
+        elif code:
+            failed = [
+                f"{job}: {last_line(error)}"
+                for job, (count, error) in self._streaks.items()
+                if count
+            ]
+            await pinger.send(url, "fail", "; ".join(failed) or "ttai run failed", what="ttai run")
+        else:
+            await pinger.send(url, "success", "ttai run: done", what="ttai run")
 
     async def supervise(
         self,
@@ -430,6 +564,7 @@ class SchedulingService:
         the database cannot store (a full disk) is logged instead."""
         from ttai_cli.notify.models import Notification
 
+        self._streaks[job] = (after, error)
         if revoked:
             if self._told_revoked:
                 return
@@ -530,6 +665,16 @@ async def _watch_database(process: ProcessRuns, stop: asyncio.Event) -> None:
         await asyncio.sleep(DATABASE_CHECK_EVERY)
         if not process.database_usable(stop):
             return
+
+
+def config_names(job: Job) -> list[str]:
+    """The `[jobs.NAME]` tables that may hold a job's ping, first found wins: its name;
+    for `ttai run --name NAME -- COMMAND` first `cmd:NAME` (SPEC), then `NAME`."""
+    from ttai_cli.jobs.command import CommandJob
+
+    if isinstance(job, CommandJob) and not job.name.startswith("cmd:"):
+        return [f"cmd:{job.name}", job.name]
+    return [job.name]
 
 
 async def _ping_watchdog(interval: float) -> None:
