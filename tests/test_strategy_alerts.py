@@ -529,3 +529,48 @@ def test_expiration_without_a_year_is_the_next_such_date_today_included() -> Non
     assert parse_expiration("2/29", today) == date(2028, 2, 29), "the next leap year"
     with pytest.raises(UsageError, match="in the past"):
         parse_expiration("11/30/26", today)
+
+
+def test_pnl_alert_on_a_future_is_exit_2_pointing_at_a_price_alert(ttai: Any) -> None:
+    """A future is margined: its P&L is no percent of a credit or debit, so a strategy
+    pnl alert on it could never be known; refused, saying what watches it instead."""
+    rows = json.loads(ttai("--demo", "positions", "--strategies", "--json").out)
+    future = next(row for row in rows if row["strategy"] == "future")
+    symbol, expiration = future["underlying"], future["expiration"]
+    args = ("alerts", "add", symbol, "--strategy", expiration, "--type", "pnl", "profit", "5")
+    line = one_line_error(ttai("--demo", *args), 2)
+    assert line.startswith(f"ttai: {symbol} future ") and "is margined, not paid for" in line
+    assert line.endswith(f"ttai alerts add {symbol} above PRICE")
+    # the DTE of that same strategy is fine
+    dte = ("alerts", "add", symbol, "--strategy", expiration, "--type", "dte", "below", "5")
+    assert ttai("--demo", *dte).code == 0
+
+
+def test_a_pnl_alert_bound_to_a_future_before_this_rule_stays_unknown_and_says_why() -> None:
+    from ttai_cli.alerts.models import Alert
+    from ttai_cli.alerts.strategy import evaluate_strategy
+    from ttai_cli.broker.models import Position
+    from ttai_cli.strategies import group_strategies
+
+    today = date(2027, 1, 4)
+    march = date(2027, 3, 19)
+    held = Position(
+        symbol="/MESH7",
+        underlying_symbol="/MESH7",
+        instrument_type="Future",
+        quantity=D(1),
+        average_open_price=D("5900.00"),
+        close_price=D("5900.00"),
+        multiplier=D(5),
+        mark=D("6000.00"),
+        expires_at=datetime.combine(march, time(9, 30), NEW_YORK),
+    )
+    at = datetime.combine(today, time(10), NEW_YORK)
+    alert = Alert(
+        1, "/MESH7", "pnl", "profit", D(5), None, None, "active", at, None, None, 0, march
+    )
+    evaluation = evaluate_strategy(alert, group_strategies([held], today=today), today)
+    assert evaluation.met is None
+    assert evaluation.why_unknown == (
+        "/MESH7 future 3/19 is margined, not paid for: its P&L is no percent of a credit or debit"
+    )

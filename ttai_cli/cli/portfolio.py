@@ -167,7 +167,7 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
             [
                 s.label + (" TESTED" if s.tested else ""),
                 "" if s.dte is None else str(s.dte),
-                dollars(s.credit, signed=True),
+                dollars(s.credit, signed=True),  # — for a future: margined, not paid
                 dollars(s.pnl, signed=True),
                 "—" if s.pnl_percent_of_max is None else f"{s.pnl_percent_of_max:+.0f}%",
                 "unlimited" if s.max_loss is None else dollars(s.max_loss),
@@ -185,8 +185,12 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
         ["Strategy / legs, mark", "DTE", "Credit", "P&L", "% max", "Max loss", "Dist", "Price"],
         rows,
         right=(1, 2, 3, 4, 5, 6, 7),
-        caption=_caption(report.as_of),
+        caption=f"{PERCENT_OF_MAX}\n{_caption(report.as_of)}",
     )
+
+
+# what the strategies table's `% max` column is (`Strategy.pnl_percent_of_max`)
+PERCENT_OF_MAX = "% max: P&L as a percent of max profit (the credit, for credit strategies)"
 
 
 def balances(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:

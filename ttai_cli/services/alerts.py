@@ -219,8 +219,9 @@ class AlertsService:
 
     def _check_strategy(self, spec: AlertSpec, positions: list[Position]) -> list[str]:
         """A `UsageError` unless a strategy on `spec.symbol` expires on `spec.strategy`
-        (the message says which expirations it holds); for a tested alert, a warning
-        when none of those has a short option."""
+        (the message says which expirations it holds), or for a pnl alert on a future
+        (no credit or debit to be a percent of); for a tested alert, a warning when none
+        of those has a short option."""
         from ttai_cli.broker.symbols import short_date
 
         assert spec.strategy is not None
@@ -242,6 +243,12 @@ class AlertsService:
             )
             raise UsageError(
                 f"no {spec.symbol} strategy expires on {short_date(spec.strategy, today)}: {what}"
+            )
+        if spec.type == "pnl" and all(s.credit is None for s in bound):
+            raise UsageError(
+                f"{bound[0].label} is margined, not paid for: its P&L is no percent of a "
+                f"credit or debit; watch its price instead: ttai alerts add {spec.symbol} "
+                "above PRICE"
             )
         if spec.type == "tested" and not any(s.short_strikes for s in bound):
             return [

@@ -498,7 +498,7 @@ class WatchService:
                     leg_lines,
                     day,
                     strategy.pnl,
-                    strategy.pnl_percent_of_max,
+                    strategy.pnl_percent,
                     strategy.dte,
                 )
             )

@@ -28,7 +28,7 @@ class StrategyLine:
     legs: list[PositionLine]
     day_change: Decimal | None  # the legs' day changes summed; None when one is unknown
     pnl: Decimal | None
-    pnl_percent: Decimal | None  # of the credit (of the debit for a debit strategy)
+    pnl_percent: Decimal | None  # of the credit (of the debit for a debit strategy; None: a future)
     dte: int | None
 
 
