@@ -59,6 +59,7 @@ class FiredEvent:
     type: str
     fired_at: datetime
     message: str
+    strategy: date | None = None  # the bound strategy's expiration (None: not bound, removed)
 
 
 class AlertsRepository:
@@ -229,13 +230,22 @@ class AlertsRepository:
         return stored
 
     def fired_between(self, start: datetime, end: datetime) -> list[FiredEvent]:
+        """The firings in [start, end), oldest first, each with the strategy its alert is
+        bound to (while the alert exists)."""
         rows = self.store.db.execute(
-            "SELECT * FROM alert_events WHERE fired_at >= ? AND fired_at < ? ORDER BY id",
+            "SELECT e.alert_id, e.symbol, e.type, e.fired_at, e.message, a.strategy "
+            "FROM alert_events e LEFT JOIN alerts a ON a.id = e.alert_id "
+            "WHERE e.fired_at >= ? AND e.fired_at < ? ORDER BY e.id",
             (_iso(start), _iso(end)),
         )
         return [
             FiredEvent(
-                r["alert_id"], r["symbol"], r["type"], _time(r["fired_at"]) or start, r["message"]
+                r["alert_id"],
+                r["symbol"],
+                r["type"],
+                _time(r["fired_at"]) or start,
+                r["message"],
+                date.fromisoformat(r["strategy"]) if r["strategy"] else None,
             )
             for r in rows
         ]
