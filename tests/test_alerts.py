@@ -347,6 +347,50 @@ def test_cli_add_list_remove_rearm(ttai) -> None:  # type: ignore[no-untyped-def
     assert [r["id"] for r in json.loads(ttai("alerts", "list", "--json").out)] == [2]
 
 
+def test_rearm_of_an_active_alert_says_it_is_already_active_and_exits_0(ttai) -> None:  # type: ignore[no-untyped-def]
+    demo = ("--demo", "-q", "alerts")
+    first = int(ttai(*demo, "add", "AAPL", "above", "1").out)  # the demo has alerts 1-5
+    result = ttai(*demo, "rearm", str(first))
+    assert result.code == 0 and result.out.strip() == f"{first} is already active"
+    assert ttai(*demo, "check", "--ignore-market-hours").code == 0  # AAPL above $1: fires
+    rows = {r["id"]: r for r in json.loads(ttai(*demo, "list", "--all", "--json").out)}
+    # the demo's alert 3 (dte) is one `alerts check` never looks at: still active
+    assert rows[first]["status"] == "triggered" and rows[3]["status"] == "active"
+    result = ttai(*demo, "rearm", str(first), "3")
+    assert result.code == 0 and result.out.strip() == f"re-armed {first}; 3 is already active"
+    rows = {r["id"]: r for r in json.loads(ttai(*demo, "list", "--all", "--json").out)}
+    assert rows[first]["status"] == "active"
+    assert ttai(*demo, "rearm", "3", "4").out.strip() == "3, 4 are already active"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("TSLA", "above"),
+            "ttai: a price alert needs a threshold: ttai alerts add TSLA above PRICE",
+        ),
+        (
+            ("TSLA", "--type", "tested", "within"),
+            "ttai: a tested alert needs a threshold: ttai alerts add TSLA --type tested within PCT",
+        ),
+        (
+            ("--type", "pnl", "profit", "50"),
+            "ttai: a pnl alert needs SYMBOL CONDITION THRESHOLD "
+            "(e.g. ttai alerts add AAPL --type pnl profit PCT)",
+        ),
+        (
+            ("bp-usage", "above", "50"),
+            "ttai: 'bp-usage' is an alert type, not a symbol: did you mean "
+            "ttai alerts add --type bp-usage above 50?",
+        ),
+    ],
+    ids=["price", "tested", "no-symbol", "type-as-symbol"],
+)
+def test_a_missing_piece_is_named_not_shown_as_dots(ttai, args: tuple[str, ...], line: str) -> None:  # type: ignore[no-untyped-def]
+    assert one_line_error(ttai("alerts", "add", *args), 2) == line
+
+
 def test_demo_database_starts_with_sample_alerts(ttai) -> None:  # type: ignore[no-untyped-def]
     rows = json.loads(ttai("--demo", "alerts", "list", "--json").out)
     assert len(rows) == 5 and all(r["note"].startswith("demo:") for r in rows)

@@ -53,6 +53,21 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "theta": ("below",),
     "beta-delta": ("above", "below"),
 }
+# what THRESHOLD is, per kind, as usage lines name it
+THRESHOLDS: dict[str, str] = {
+    "price": "PRICE",
+    "change": "PCT",
+    "iv-rank": "RANK",
+    "delta": "DELTA",
+    "dte": "DAYS",
+    "pnl": "PCT",
+    "tested": "PCT",
+    "earnings": "DAYS",
+    "bp-usage": "PCT",
+    "drawdown": "PCT",
+    "theta": "DOLLARS",
+    "beta-delta": "SHARES",
+}
 FAST_TYPES = ("price", "change", "iv-rank")
 POSITION_TYPES = ("delta", "dte", "pnl")
 # the kinds `--strategy EXPIRATION` binds to one strategy (tested: optional, else every one)
@@ -100,19 +115,28 @@ def parse_alert(
     symbol = symbol.strip() if symbol is not None else ""
     if symbol.lower() in CONDITIONS and symbol.lower() != kind:
         # `alerts add bp-usage above 50` without --type: not a symbol called BP-USAGE
+        meant = symbol.lower()
         raise UsageError(
             f"{symbol!r} is an alert type, not a symbol: did you mean "
-            f"`ttai alerts add --type {symbol.lower()} ...`?"
+            f"ttai alerts add --type {meant} {condition.strip() or CONDITIONS[meant][0]} "
+            f"{threshold.strip() or THRESHOLDS[meant]}?"
         )
     if is_account_level(kind) and symbol:
         raise UsageError(
             f"{_article(kind)} {kind} alert is about the whole account and takes no SYMBOL: "
-            f"ttai alerts add --type {kind} {CONDITIONS[kind][0]} THRESHOLD"
+            f"ttai alerts add --type {kind} {CONDITIONS[kind][0]} {THRESHOLDS[kind]}"
         )
     if not is_account_level(kind) and not symbol:
+        typed = f" --type {kind}" if kind != "price" else ""
+        if threshold.strip().lower() in CONDITIONS[kind]:
+            # `alerts add TSLA above`: SYMBOL CONDITION, read as CONDITION THRESHOLD
+            raise UsageError(
+                f"{_article(kind)} {kind} alert needs a threshold: ttai alerts add "
+                f"{condition.strip()}{typed} {threshold.strip().lower()} {THRESHOLDS[kind]}"
+            )
         raise UsageError(
             f"{_article(kind)} {kind} alert needs SYMBOL CONDITION THRESHOLD "
-            f"(e.g. ttai alerts add AAPL --type {kind} {CONDITIONS[kind][0]} ...)"
+            f"(e.g. ttai alerts add AAPL{typed} {CONDITIONS[kind][0]} {THRESHOLDS[kind]})"
         )
     condition = condition.strip().lower()
     if condition not in CONDITIONS[kind]:

@@ -187,10 +187,16 @@ def remove(ctx: typer.Context, ids: Ids) -> None:
 
 @alerts_app.command()
 def rearm(ctx: typer.Context, ids: Ids) -> None:
-    """Make triggered alerts active again."""
+    """Make triggered alerts active again (one already active is left as it is, and
+    said so)."""
     ids = list(dict.fromkeys(ids))
-    _service(ctx).rearm(ids)
-    console().print(f"re-armed {', '.join(map(str, ids))}")
+    already = _service(ctx).rearm(ids)
+    rearmed = [i for i in ids if i not in already]
+    said = [f"re-armed {', '.join(map(str, rearmed))}"] if rearmed else []
+    if already:
+        verb = "is" if len(already) == 1 else "are"
+        said.append(f"{', '.join(map(str, already))} {verb} already active")
+    console().print("; ".join(said))
 
 
 @with_schedule_options

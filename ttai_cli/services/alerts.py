@@ -283,8 +283,9 @@ class AlertsService:
     def remove(self, ids: list[int]) -> None:
         self.repo.remove(ids)
 
-    def rearm(self, ids: list[int]) -> None:
-        self.repo.rearm(ids)
+    def rearm(self, ids: list[int]) -> list[int]:
+        """Make triggered alerts active again; returns those that were active already."""
+        return self.repo.rearm(ids)
 
     # -- checking ----------------------------------------------------------------------------
     async def check(

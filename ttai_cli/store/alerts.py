@@ -159,13 +159,23 @@ class AlertsRepository:
             self._require(db, ids)
             db.executemany("DELETE FROM alerts WHERE id = ?", [(i,) for i in ids])
 
-    def rearm(self, ids: list[int]) -> None:
+    def rearm(self, ids: list[int]) -> list[int]:
+        """Make the triggered ones of `ids` active again (all or nothing: an unknown id
+        re-arms none). Returns the ids that were active already, left as they were."""
         with self.store.transaction() as db:
             self._require(db, ids)
+            marks = ",".join("?" * len(ids))
+            active = {
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM alerts WHERE id IN ({marks}) AND status = 'active'", ids
+                )
+            }
             db.executemany(
                 "UPDATE alerts SET status = 'active', triggered_at = NULL, cleared_at = NULL WHERE id = ?",
-                [(i,) for i in ids],
+                [(i,) for i in ids if i not in active],
             )
+        return [i for i in ids if i in active]
 
     def apply_cycle(
         self,
