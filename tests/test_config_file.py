@@ -3,6 +3,7 @@ the environment wins, and `doctor` says where each value came from."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -75,7 +76,16 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("[notify\n", "not valid TOML"),
-        ("[notfy]\n", "notfy: unknown key"),
+        ("[notfy]\n", "line 1: unknown table [notfy] (known: notify, jobs, manage, ask)"),
+        (
+            '[notify.rutes]\nbriefing = ["slack"]\n',
+            "line 1: unknown table [notify.rutes] (known in [notify]: quiet_hours, quiet_allow, routes)",
+        ),
+        ('quiet_hours = "22:00-07:00"\n', "line 1: quiet_hours belongs in [notify]"),
+        (
+            "colour = 1\n",
+            "unknown key colour (settings go in the tables [notify], [jobs], [manage], [ask])",
+        ),
         ('[notify]\nquiet_hours = "22:00-07:00"\nquiet = 1\n', "line 3: notify.quiet: unknown key"),
         (
             '[notify.routes]\nbriefing = ["sms"]\n',
@@ -87,7 +97,10 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
         ),
         ('[notify]\nquiet_hours = "22:00-25:00"\n', "line 2: notify.quiet_hours"),
         ('[notify]\nquiet_hours = "7am-9am"\n', "notify.quiet_hours"),
-        ('[notify]\nquiet_allow = ["fills"]\n', "notify.quiet_allow: unknown notification type"),
+        (
+            '[notify]\nquiet_allow = ["fills"]\n',
+            "notify.quiet_allow: unknown notification type 'fills' (use one of alert_triggered, ",
+        ),
         ('[jobs.alerts]\nping = "hc-ping.com/x"\n', "jobs.alerts.ping: must start with http"),
         ('[jobs.alerts]\npong = "https://x"\n', "line 2: jobs.alerts.pong: unknown key"),
         ("[manage]\nmanage_dte = 2.5\n", "manage.manage_dte: must be a whole number"),
@@ -95,8 +108,25 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
     ],
 )
 def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         settings_with(tmp_path, text)
+
+
+def test_a_bad_quiet_allow_lists_the_valid_types_as_routes_do(tmp_path: Path) -> None:
+    from ttai_cli.notify.models import NOTIFICATION_TYPES
+
+    with pytest.raises(ConfigError) as raised:
+        settings_with(tmp_path, '[notify]\nquiet_allow = ["fills", "order_filled"]\n')
+    assert str(raised.value).endswith(
+        "line 2: notify.quiet_allow: unknown notification type 'fills' "
+        f"(use one of {', '.join(NOTIFICATION_TYPES)})"
+    )
+    with pytest.raises(ConfigError) as raised:
+        settings_with(tmp_path, "", TTAI_QUIET_ALLOW="fills")
+    assert str(raised.value) == (
+        f"TTAI_QUIET_ALLOW: unknown notification type 'fills' "
+        f"(use one of {', '.join(NOTIFICATION_TYPES)})"
+    )
 
 
 def test_config_option_must_exist(tmp_path: Path) -> None:

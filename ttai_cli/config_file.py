@@ -228,6 +228,18 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+# the tables' own keys, to send one written at the top of the file to its table
+_TABLE_OF_KEY = {
+    "quiet_hours": "notify",
+    "quiet_allow": "notify",
+    "routes": "notify",
+    "profit_target": "manage",
+    "manage_dte": "manage",
+    "tested_within": "manage",
+    "model": "ask",
+}
+
+
 class _Reader:
     def __init__(
         self, path: Path | None, lines: dict[str, int], notification_types: tuple[str, ...]
@@ -249,15 +261,35 @@ class _Reader:
         self.sources[key] = self.where(key)
 
     def table(self, data: Any, key: str, allowed: tuple[str, ...] | None) -> dict[str, Any]:
+        """`data` as the table `key` ("" for the file's top), refusing a name not in
+        `allowed` (None: any): `unknown table [notfy] (known: notify, jobs, manage, ask)`,
+        `notify.quiet: unknown key (known in [notify]: quiet_hours, ...)`; a key of a
+        table written at the top is sent to its table (`quiet_hours belongs in
+        [notify]`)."""
         if not isinstance(data, dict):
             raise self.fail(key, "must be a table")
-        if allowed is not None:
-            for name in data:
-                if name not in allowed:
-                    full = f"{key}.{name}" if key else name
-                    raise self.fail(
-                        full, f"unknown key (known in [{key or 'top'}]: {', '.join(allowed)})"
+        if allowed is None:
+            return data
+        for name, value in data.items():
+            if name in allowed:
+                continue
+            full = f"{key}.{name}" if key else name
+            known = ", ".join(allowed)
+            if isinstance(value, dict):
+                where = f"known: {known}" if not key else f"known in [{key}]: {known}"
+                raise ConfigError(f"{self.where(full)}: unknown table [{full}] ({where})")
+            if not key:
+                home = _TABLE_OF_KEY.get(name)
+                if home is not None:
+                    raise ConfigError(
+                        f"{self.where(full)}: {name} belongs in [{home}]: put it under a "
+                        f"[{home}] line"
                     )
+                raise ConfigError(
+                    f"{self.where(full)}: unknown key {name} (settings go in the tables "
+                    f"{', '.join(f'[{t}]' for t in allowed)})"
+                )
+            raise self.fail(full, f"unknown key (known in [{key}]: {known})")
         return data
 
     # -- the file --------------------------------------------------------------------------
@@ -331,9 +363,16 @@ class _Reader:
             raise self.fail(key, "must be a list of notification types")
         unknown = [t for t in raw if t not in self.types]
         if unknown:
-            raise self.fail(key, f"unknown notification type {', '.join(map(repr, unknown))}")
+            raise self.fail(key, self._unknown_types(unknown))
         self.took(key)
         return frozenset(raw)
+
+    def _unknown_types(self, unknown: list[str]) -> str:
+        """`unknown notification type 'fills' (use one of alert_triggered, ...)`."""
+        return (
+            f"unknown notification type {', '.join(map(repr, unknown))} "
+            f"(use one of {', '.join(self.types)})"
+        )
 
     def environment(
         self, env: Mapping[str, str], hours: QuietHours | None, allow: frozenset[str]
@@ -354,9 +393,7 @@ class _Reader:
             names = [t.strip() for t in raw.split(",") if t.strip()]
             unknown = [t for t in names if t not in self.types]
             if unknown:
-                raise ConfigError(
-                    f"TTAI_QUIET_ALLOW: unknown notification type {', '.join(map(repr, unknown))}"
-                )
+                raise ConfigError(f"TTAI_QUIET_ALLOW: {self._unknown_types(unknown)}")
             allow = frozenset(names)
             self.sources["notify.quiet_allow"] = "TTAI_QUIET_ALLOW"
         return hours, allow
