@@ -4,9 +4,12 @@ piped with COLUMNS=80, and piped with no COLUMNS (160 wide). The trader's cases 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.test_history import run_in_pty
 
 STATUS = re.compile(r"^\s*(ok|info|warn|fail)  ")
 
@@ -17,6 +20,76 @@ def narrow(screen: list[str], width: int = 80) -> str:
     assert all(len(line) <= width for line in screen), text
     assert "…" not in text, text
     return text
+
+
+# -- status ----------------------------------------------------------------------------------
+def test_status_at_80_columns_keeps_last_result_and_next_run_and_names_the_column_left_out(
+    ttai: Any, clean_env: Path
+) -> None:
+    assert ttai("--demo", "sync", "--ignore-market-hours").code == 0
+    briefing = ttai("--demo", "briefing", "morning", "--print-only", "--ignore-market-hours")
+    assert briefing.code == 0, briefing.err
+    code, screen = run_in_pty(["--demo", "status"], cols=80)
+    text = narrow(screen)
+    assert code == 0, text
+    rule = next(i for i, line in enumerate(screen) if line.startswith("────"))
+    headers = " ".join(screen[:rule]).split()
+    for word in ("Job", "State", "Runs", "Errors", "Skipped", "Last", "start", "result", "Next"):
+        assert word in headers, text  # whole, maybe stacked on two lines: never `Nex…`
+    rows = {line.split()[0]: line.split() for line in screen[rule + 1 :] if line[:1].isalpha()}
+    assert {"sync", "briefing-morning"} <= set(rows), text
+    assert rows["sync"][1:3] == ["idle", "1"], text
+    assert "ok" in rows["sync"], text  # the last result is shown, not dropped
+    # the one counter that did not fit is named, with where to see it
+    assert "Left out at 80 columns: Restarts (--json has every column)" in text
+
+
+# -- alerts list --all ------------------------------------------------------------------------
+def test_alerts_list_all_at_80_columns_shows_every_column_and_every_note(
+    ttai: Any, clean_env: Path
+) -> None:
+    added = [
+        (
+            "TSLA",
+            "--strategy",
+            "12/18",
+            "--type",
+            "pnl",
+            "profit",
+            "50",
+            "--note",
+            "take profits on the TSLA strangle",
+        ),
+        (
+            "IWM",
+            "--type",
+            "tested",
+            "within",
+            "1",
+            "--repeat-after",
+            "1h",
+            "--note",
+            "IWM spread tested",
+        ),
+        ("IWM 270108P00216000", "--type", "dte", "below", "30", "--repeat-after", "30m"),
+    ]
+    for args in added:
+        result = ttai("--demo", "alerts", "add", *args)
+        assert result.code == 0, result.err
+    assert ttai("--demo", "alerts", "check", "--ignore-market-hours").code == 0  # AAPL fires
+    code, screen = run_in_pty(["--demo", "alerts", "list", "--all"], cols=80)
+    text = narrow(screen)
+    assert code == 0, text
+    assert "Left out" not in text
+    header = next(line for line in screen if line.startswith("Id"))
+    assert header.split() == ["Id", "Symbol", "Strategy", "Alert", "Status", "Repeat", "Note"]
+    rows = [line.split() for line in screen if line[:2].strip().isdigit()]
+    assert [r[0] for r in rows] == [str(i) for i in range(1, 9)], text
+    assert rows[0][1:5] == ["AAPL", "price", "above", "$200"] and rows[0][5] == "triggered"
+    assert rows[5][1:3] == ["TSLA", "12/18"] and "1h" in rows[6] and "30m" in rows[7]
+    words = text.split()
+    for note in ["demo: strangle side getting tested", "take profits on the TSLA strangle"]:
+        assert all(word in words for word in note.split()), text  # wrapped, not dropped
 
 
 # -- a table that cannot fit ------------------------------------------------------------------

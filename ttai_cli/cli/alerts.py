@@ -127,16 +127,17 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     from ttai_cli.broker.symbols import short_date
 
     today = AppState.of(ctx).clock.now().date()
+    # One `Alert` column reads as the command was typed (`price above $200`) and one
+    # `Status` column says when it fired: ten columns would not fit 80.
     rows = [
         [
             str(a.id),
             shown_symbol(a.symbol, today),
             short_date(a.strategy, today) if a.strategy else "",
-            a.type,
-            a.condition,
-            shown_threshold(a.type, a.threshold),
-            a.status,
-            f"{a.triggered_at.astimezone(NEW_YORK):%m-%d %H:%M}" if a.triggered_at else "",
+            f"{a.type} {a.condition} {shown_threshold(a.type, a.threshold)}",
+            f"{a.status} {a.triggered_at.astimezone(NEW_YORK):%m-%d %H:%M}"
+            if a.triggered_at
+            else a.status,
             format_duration(a.repeat_after) if a.repeat_after else "",
             a.note or "",
         ]
@@ -144,21 +145,10 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     ]
     table(
         "Alerts",
-        [
-            "Id",
-            "Symbol",
-            "Strategy",
-            "Type",
-            "Condition",
-            "Threshold",
-            "Status",
-            "Triggered",
-            "Repeat",
-            "Note",
-        ],
+        ["Id", "Symbol", "Strategy", "Alert", "Status", "Repeat", "Note"],
         rows,
-        right=(0, 5),
-        wrap=(9,),
+        right=(0,),
+        wrap=(6,),
     )
 
 
