@@ -22,6 +22,37 @@ def narrow(screen: list[str], width: int = 80) -> str:
     return text
 
 
+# -- positions --strategies ------------------------------------------------------------------
+def test_positions_strategies_at_80_columns_keep_price_and_distance_beneath_each_strategy(
+    clean_env: Path,
+) -> None:
+    code, screen = run_in_pty(["--demo", "positions", "--strategies"], cols=80)
+    text = narrow(screen)
+    assert code == 0, text
+    header = next(line for line in screen if "Strategy / legs" in line)
+    assert "DTE" in header and "Credit" in header and "Max loss" in header, text
+    # every strategy with a short option: its underlying's price and the distance to the
+    # nearest short strike on the line beneath it, then its legs
+    for label, underlying, legs in (
+        ("IWM put credit spread", "IWM", 2),
+        ("SPY iron condor", "SPY", 4),
+        ("TSLA short strangle", "TSLA", 2),
+        ("AAPL covered call", "AAPL", 2),
+    ):
+        row = next(i for i, line in enumerate(screen) if line.startswith(label))
+        assert re.fullmatch(
+            rf"  {underlying} \$[\d,]+\.\d\d, \d+\.\d% (from|through) \d+(\.\d+)?[CP]",
+            screen[row + 1],
+        ), text
+        assert all(
+            screen[row + 2 + k].startswith(("  1 ", "  -1 ", "  2 ", "  -2 ", "  100 "))
+            for k in range(legs)
+        ), text
+    # a future has no short strike: its leg (with its mark) follows at once
+    future = next(i for i, line in enumerate(screen) if line.startswith("/MES"))
+    assert screen[future + 1].startswith("  1 /MES"), text
+
+
 # -- status ----------------------------------------------------------------------------------
 def test_status_at_80_columns_keeps_last_result_and_next_run_and_names_the_column_left_out(
     ttai: Any, clean_env: Path

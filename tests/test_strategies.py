@@ -739,10 +739,11 @@ def test_positions_strategies_table_names_strategies_and_their_legs(ttai, broker
     today = datetime.now(NEW_YORK).date()
     for symbol in books["SPY"]:
         assert readable(symbol, today) in out  # the legs beneath, readable
-    # each strategy's legs follow its own row
+    # each strategy's underlying price and distance, then its legs, follow its own row
     lines = out.splitlines()
     condor = next(i for i, line in enumerate(lines) if "SPY iron condor" in line)
-    assert readable(books["SPY"][0], today) in lines[condor + 1]
+    assert "SPY $560.00, 1.8% from 550P" in lines[condor + 1]
+    assert readable(books["SPY"][0], today) in lines[condor + 2]
 
 
 def test_positions_strategies_live_and_never_synced(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]

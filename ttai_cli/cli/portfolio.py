@@ -11,6 +11,8 @@ from ttai_cli.cli.common import AppState, AsJson, emit_json, money, number, run,
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from ttai_cli.strategies.grouping import Strategy
+
 Live = Annotated[
     bool, typer.Option("--live", help="Ask tastytrade now instead of reading the last sync.")
 ]
@@ -171,26 +173,42 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
                 dollars(s.pnl, signed=True),
                 "—" if s.pnl_percent_of_max is None else f"{s.pnl_percent_of_max:+.0f}%",
                 "unlimited" if s.max_loss is None else dollars(s.max_loss),
-                "" if s.distance_percent is None else f"{s.distance_percent:.1f}%",
-                money(s.underlying_price) if s.underlying_price is not None else "",
             ]
         )
-        for leg in s.legs:
-            rows.append(
-                [f"  {number(leg.quantity)} {readable(leg.symbol, today)}  {money(leg.mark)}"]
-                + [""] * 7
-            )
+        price = _price_line(s)
+        legs = [
+            f"{number(leg.quantity)} {readable(leg.symbol, today)}  {money(leg.mark)}"
+            for leg in s.legs
+        ]
+        rows.extend([f"  {line}"] + [""] * 5 for line in ([price] if price else []) + legs)
     table(
         f"Strategies ({age})" if age else "Strategies (live)",
-        ["Strategy / legs, mark", "DTE", "Credit", "P&L", "% max", "Max loss", "Dist", "Price"],
+        ["Strategy / legs, mark", "DTE", "Credit", "P&L", "% max", "Max loss"],
         rows,
-        right=(1, 2, 3, 4, 5, 6, 7),
+        right=(1, 2, 3, 4, 5),
         caption=f"{PERCENT_OF_MAX}\n{_caption(report.as_of)}",
     )
 
 
 # what the strategies table's `% max` column is (`Strategy.pnl_percent_of_max`)
 PERCENT_OF_MAX = "% max: P&L as a percent of max profit (the credit, for credit strategies)"
+
+
+def _price_line(strategy: Strategy) -> str | None:
+    """The underlying's price and how far it is from the nearest short strike, beneath
+    the strategy (`IWM $214.25, 0.8% through 216P`): as a line of its own, not two
+    columns, the strategies fit 80 columns. None without a price; the price alone when
+    no short option is held and no leg is the underlying itself (its mark shows it)."""
+    if strategy.underlying_price is None:
+        return None
+    price = f"{strategy.underlying} {money(strategy.underlying_price)}"
+    nearest = strategy.nearest_short()
+    if nearest is None:
+        held = any(leg.symbol == strategy.underlying for leg in strategy.legs)
+        return None if held else price
+    strike, right, distance = nearest
+    where = "through" if distance <= 0 else "from"
+    return f"{price}, {abs(distance):.1f}% {where} {strike.normalize():f}{right}"
 
 
 def balances(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
