@@ -142,6 +142,44 @@ def test_a_table_too_wide_even_wrapped_leaves_out_optional_columns_and_says_whic
     assert "a long result" in text  # the note wraps in the room left
 
 
+# -- briefing ---------------------------------------------------------------------------------
+def briefing_lines(lines: list[str]) -> list[str]:
+    """The panel's inside, each line checked: a heading at the left, an item two in,
+    a wrapped item's continuation four in (under its text, never back at the border)."""
+    inside = [line[2:-2].rstrip() for line in lines if line.startswith("│")]
+    for line in inside:
+        if line:
+            indent = len(line) - len(line.lstrip())
+            assert indent in (0, 2, 4), inside
+            assert indent or line[0].isupper(), inside  # not `put` or `close` at the border
+    return inside
+
+
+def test_briefing_piped_with_columns_80_fits_and_wraps_under_its_text(
+    ttai: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = ttai("--demo", "briefing", "morning", "--print-only", "--ignore-market-hours")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    narrow(lines)
+    inside = briefing_lines(lines)
+    assert any(line.startswith("    ") for line in inside), inside  # something did wrap
+    # Without COLUMNS a pipe is 160 wide: the same briefing, nothing wrapped
+    monkeypatch.delenv("COLUMNS")
+    wide = ttai("--demo", "briefing", "morning", "--print-only", "--ignore-market-hours")
+    assert not any(line.startswith("    ") for line in briefing_lines(wide.out.splitlines()))
+
+
+def test_briefing_at_80_columns_on_a_terminal_wraps_under_its_text(clean_env: Path) -> None:
+    code, screen = run_in_pty(
+        ["--demo", "briefing", "morning", "--print-only", "--ignore-market-hours"], cols=80
+    )
+    assert code == 0, "\n".join(screen)
+    narrow([line for line in screen if line[:1] in "╭│╰"])  # (stderr's progress has `…`)
+    assert any(line.startswith("    ") for line in briefing_lines(screen)), screen
+
+
 # -- balances ---------------------------------------------------------------------------------
 def test_balances_title_keeps_its_as_of_phrase_whole(
     ttai: Any, monkeypatch: pytest.MonkeyPatch
