@@ -180,6 +180,25 @@ def test_briefing_at_80_columns_on_a_terminal_wraps_under_its_text(clean_env: Pa
     assert any(line.startswith("    ") for line in briefing_lines(screen)), screen
 
 
+# -- doctor -----------------------------------------------------------------------------------
+def test_doctor_wraps_a_long_detail_under_itself_at_columns_and_not_at_150_piped(
+    ttai: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = ttai("--demo", "doctor", "--offline")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    narrow(lines)
+    continued = [line for line in lines if not STATUS.match(line)]
+    assert continued, lines  # the credentials line is longer than 80
+    assert all(line.startswith(" " * 21) and line[21] != " " for line in continued), lines
+    # piped with no COLUMNS: 160 wide, so no check of the demo's wraps
+    monkeypatch.delenv("COLUMNS")
+    wide = ttai("--demo", "doctor", "--offline").out.splitlines()
+    assert all(STATUS.match(line) for line in wide), wide
+    assert any(len(line) > 100 for line in wide), wide
+
+
 # -- balances ---------------------------------------------------------------------------------
 def test_balances_title_keeps_its_as_of_phrase_whole(
     ttai: Any, monkeypatch: pytest.MonkeyPatch
