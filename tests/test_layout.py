@@ -199,6 +199,29 @@ def test_doctor_wraps_a_long_detail_under_itself_at_columns_and_not_at_150_piped
     assert any(len(line) > 100 for line in wide), wide
 
 
+# -- dry runs ---------------------------------------------------------------------------------
+def test_dry_run_reasons_wrap_under_their_column_at_columns_80(
+    ttai: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a futures alert: each reason names both markets, far wider than 80 columns
+    assert ttai("--demo", "alerts", "add", "/MESH7", "above", "5000").code == 0
+    args = ["--demo", "alerts", "check", "--loop", "--dry-run", "--now", "2026-12-04T15:58"]
+    monkeypatch.setenv("COLUMNS", "80")
+    result = ttai(*args)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    narrow(lines)
+    reason = lines[0].index("Reason")
+    slots = [line for line in lines[2:] if line[:3] in ("Fri", "Sat", "Sun", "Mon")]
+    continued = [line for line in lines[2:] if line not in slots]
+    assert slots and continued, lines
+    assert all(line[:reason].strip() == "" and line[reason] != " " for line in continued), lines
+    # piped with no COLUMNS: one line a slot, as before
+    monkeypatch.delenv("COLUMNS")
+    wide = ttai(*args).out.splitlines()
+    assert len(wide) == 2 + len(slots) and max(map(len, wide)) > 80, wide
+
+
 # -- balances ---------------------------------------------------------------------------------
 def test_balances_title_keeps_its_as_of_phrase_whole(
     ttai: Any, monkeypatch: pytest.MonkeyPatch
@@ -212,3 +235,19 @@ def test_balances_title_keeps_its_as_of_phrase_whole(
     lines = ttai("--demo", "balances").out.splitlines()
     assert re.fullmatch(r"Balances \w+", lines[0]), lines
     assert re.fullmatch(r"\(synced just now, \w{3} \d\d:\d\d E[SD]T\)", lines[1]), lines
+
+
+# -- risk -------------------------------------------------------------------------------------
+def test_risk_piped_right_aligns_its_numbers(ttai: Any) -> None:
+    result = ttai("--demo", "risk")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    top = next(i for i, line in enumerate(lines) if line.startswith("Underlying"))
+    rule = lines[top + 1]
+    spans = [m.span() for m in re.finditer(r"-+", rule)]
+    rows = lines[top + 2 : lines.index("", top)]
+    assert len(rows) == 5, lines
+    for row in rows:
+        assert row[spans[0][0]] != " "  # the symbol at the left of its column
+        for start, end in spans[1:]:  # beta, deltas, notional, % NLV at the right of theirs
+            assert row[end - 1] != " " and row[start:end].strip(), lines

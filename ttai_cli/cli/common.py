@@ -457,15 +457,42 @@ def hanging(
     return lead_text
 
 
-def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+def plain_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Sequence[int] = (),
+    wrap: int | None = None,
+) -> None:
     """Aligned columns without rich: for the listings a market-closed decision prints,
-    where rich's table machinery would cost more start-up time than the work itself."""
+    where rich's table machinery would cost more start-up time than the work itself.
+    `right` columns (numbers) are right-aligned. When the lines would be wider than the
+    terminal (or COLUMNS; piped without it, no limit), the `wrap` column wraps at spaces,
+    its continuation lines under it, down to 20 characters."""
+    import textwrap
+
     widths = [
         max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
     ]
-    lines = [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
-        for row in [headers, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    sys.stdout.write("\n".join(lines) + "\n")
+    limit = output_width()
+    if wrap is not None and limit is not None and sum(widths) + 2 * (len(widths) - 1) > limit:
+        others = sum(w for i, w in enumerate(widths) if i != wrap) + 2 * (len(widths) - 1)
+        widths[wrap] = max(limit - others, 20, len(headers[wrap]))
+
+    def lines_of(row: Sequence[str]) -> list[list[str]]:
+        if wrap is None:
+            return [[str(cell) for cell in row]]
+        parts = textwrap.wrap(str(row[wrap]), widths[wrap], break_long_words=False) or [""]
+        first = [str(cell) for cell in row]
+        first[wrap] = parts[0]
+        more = [["" if i != wrap else part for i in range(len(row))] for part in parts[1:]]
+        return [first, *more]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=False))
+        ).rstrip()
+
+    out = [line(list(headers)), "  ".join("-" * w for w in widths)]
+    out += [line(cells) for row in rows for cells in lines_of(row)]
+    sys.stdout.write("\n".join(out) + "\n")

@@ -252,7 +252,7 @@ def render_dry_run(previews: list[Any], as_json: bool) -> None:
         emit_json([{"at": p.at, "action": p.action, "reason": p.reason} for p in previews])
         return
     rows = [[f"{p.at:%a %Y-%m-%d %H:%M:%S %Z}", p.action, p.reason] for p in previews]
-    plain_table(["Slot (New York)", "Action", "Reason"], rows)
+    plain_table(["Slot (New York)", "Action", "Reason"], rows, wrap=2)
 
 
 def require_credentials_for(state: Any, jobs: list[Any]) -> None:
