@@ -306,12 +306,6 @@ def table(
     note = [max(min(natural[i], NOTE_MIN_WIDTH), word(heads[i])) for i in range(count)]
     one_line = [note[i] if i in wrap else natural[i] for i in range(count)]
     stacked = [note[i] if i in wrap else max(data[i], word(heads[i])) for i in range(count)]
-    text = [i for i in range(count) if i not in wrap and i not in right]
-    wrapped = list(stacked)
-    paired = list(stacked)
-    for i in text:
-        wrapped[i] = max(max((word(cell) for cell in cells[i]), default=0), word(heads[i]))
-        paired[i] = two_lines(cells[i], wrapped[i], stacked[i])
     shown = [i for i in range(count) if not rows or any(cells[i])] or [0]
     # boxed (a rule and two spaces a column) when it fits; with its notes wrapped only
     # when the compact layout (no rules, a space and a padding a column, no empty
@@ -337,6 +331,14 @@ def table(
         out.print(grid)
         _annotation(out, caption, "table.caption")
         return
+
+    # the compact layout's widths: text columns wrapped at spaces, or on two lines
+    text = [i for i in range(count) if i not in wrap and i not in right]
+    wrapped = list(stacked)
+    paired = list(stacked)
+    for i in text:
+        wrapped[i] = max(max((word(cell) for cell in cells[i]), default=0), word(heads[i]))
+        paired[i] = two_lines(cells[i], wrapped[i], stacked[i])
 
     def fits(columns: list[int]) -> bool:
         return sum(wrapped[i] for i in columns) + 2 * (len(columns) - 1) <= width
