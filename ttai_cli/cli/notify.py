@@ -11,6 +11,8 @@ from ttai_cli.cli.common import AppState, AsJson, console, emit_json, run, table
 from ttai_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ttai_cli.services.notifications import FlushReport
     from ttai_cli.store.outbox import Delivery
 
@@ -68,8 +70,14 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
     deliveries = notifier.outbox.undelivered()
     now = notifier.clock.now()
 
+    # by the quiet hours configured now (turned off, they hold nothing: the next flush sends)
+    holds = {(d.seq, d.destination): notifier.held_until(d, now) for d in deliveries}
+
+    def held_until(d: Delivery) -> datetime | None:
+        return holds[(d.seq, d.destination)]
+
     def status(d: Delivery) -> str:
-        return "held" if d.held_at(now) else d.status
+        return "held" if held_until(d) is not None else d.status
 
     if as_json:
         emit_json(
@@ -84,7 +92,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
                     "attempts": d.attempts,
                     "last_error": d.last_error,
                     "next_attempt_at": d.next_attempt_at,
-                    "held_until": d.held_until if d.held_at(now) else None,
+                    "held_until": held_until(d),
                 }
                 for d in deliveries
             ]
@@ -98,8 +106,8 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
             d.notification.id[:8],
             f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}",
             d.destination,
-            f"held {d.held_until.astimezone(NEW_YORK):%H:%M}"
-            if d.held_until is not None and d.held_at(now)
+            f"held {until.astimezone(NEW_YORK):%H:%M}"
+            if (until := held_until(d)) is not None
             else d.status,
             str(d.attempts),
             d.notification.title[:40],
@@ -114,7 +122,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
         right=(4,),
         wrap=(5, 6),
         caption="held HH:MM: quiet hours hold it; it goes at HH:MM, New York time"
-        if any(d.held_at(now) for d in deliveries)
+        if any(held_until(d) is not None for d in deliveries)
         else None,
     )
 

@@ -30,7 +30,9 @@ window whose type is not allowed through is stored with every remote delivery *h
 until the window ends, by the injected clock at the time it is stored. A held delivery
 is never tried and spends no attempt; it holds back nothing (later notifications to
 the same destination pass it); the first flush after the window's end sends it, in its
-place in the creation order, once. Local outputs print at once, quiet or not: they are
+place in the creation order, once. Held deliveries follow the configuration in force,
+not the one they were held by: at each flush, one whose type the quiet hours configured
+now would not hold (turned off, the window edited, the type allowed through) goes. Local outputs print at once, quiet or not: they are
 the process's own output (a terminal, a log), not a phone. `ttai notify test` ignores
 routes' limits and quiet hours: it goes to every destination something can go to.
 """
@@ -342,6 +344,7 @@ class Notifier:
         hours: held ones stay held (counted in the report, they are not failures)."""
         report = FlushReport()
         now = self.clock.now()
+        self.follow_quiet_hours(now)
         report.held, report.held_from, report.held_to = self.outbox.held(now)
         pending = [d for d in REMOTE_KINDS if d in self.outbox.destinations_with_pending(now)]
         if only is not None:
@@ -372,6 +375,24 @@ class Notifier:
             lock.release()
         return report
 
+    def follow_quiet_hours(self, now: datetime) -> int:
+        """Held deliveries follow the quiet hours configured now, not those they were held
+        by: one whose type the configuration in force would not hold at `now` (quiet hours
+        turned off, the window edited to end earlier, the type allowed through) is let go,
+        one it holds until another time waits until then. Returns how many were let go."""
+        let_go = self.outbox.follow(now, lambda kind: self.settings.file.held_until(kind, now))
+        if let_go:
+            log.info("quiet hours as configured now let go of %d held deliveries", let_go)
+        return let_go
+
+    def held_until(self, delivery: Delivery, now: datetime) -> datetime | None:
+        """When quiet hours let `delivery` go, by the configuration in force, if they hold
+        it at `now` (None: the next flush may send it). What `ttai notify outbox` shows,
+        read-only: the stored hold is moved at the next flush (`follow_quiet_hours`)."""
+        if not delivery.held_at(now):
+            return None
+        return self.settings.file.held_until(delivery.notification.notification_type, now)
+
     async def deliver_released(self, stop: asyncio.Event, every: float = 60.0) -> None:
         """For the daemon, whose jobs may all be idle when quiet hours end (07:00, before
         the open): every `every` seconds, flush if the end of quiet hours let go of
@@ -382,7 +403,9 @@ class Notifier:
             if stop.is_set():
                 return
             try:
-                if self.outbox.released(self.clock.now()):
+                now = self.clock.now()
+                self.follow_quiet_hours(now)
+                if self.outbox.released(now):
                     await self.flush()
             except Exception as exc:  # a busy database: next time
                 log.warning("delivering after quiet hours failed: %s", logs.redact(str(exc)))
