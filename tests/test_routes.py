@@ -213,6 +213,43 @@ def test_a_route_to_a_backend_without_its_url_is_exit_2_naming_the_key(
     assert all(not r.requests for r in receivers.values())
 
 
+def test_commands_that_send_nothing_work_with_a_route_to_a_backend_without_its_url(
+    clean_env: Path, ttai
+) -> None:  # type: ignore[no-untyped-def]
+    """`notify outbox` and `briefing eod --print-only` exited 2 with `notify.routes.briefing:
+    ntfy has no URL`: only what sends refuses; what reads (or only prints) works."""
+    write_config(clean_env, '[notify.routes]\nbriefing = ["ntfy"]\n"*" = ["stderr"]\n')
+    missing = "notify.routes.briefing: ntfy has no URL (TTAI_NTFY_URL is not set)"
+    for args in (
+        ["notify", "outbox"],
+        ["notify", "outbox", "--json"],
+        ["notify", "drop", "--failed"],
+        ["briefing", "eod", "--print-only"],
+        ["ask", "How is my portfolio doing?", "--no-notify"],
+        ["status"],
+        ["alerts", "list"],
+        ["doctor", "--offline"],
+    ):
+        result = ttai("--demo", *args)
+        assert result.code == 0, (args, result)
+        assert "has no URL" not in result.err, args
+    brief = ttai("--demo", "briefing", "eod", "--print-only")
+    assert "(printed only)" in brief.err and "End-of-day briefing" in brief.out
+    assert "points nowhere, TTAI_NTFY_URL not set" in " ".join(
+        ttai("--demo", "doctor", "--offline").out.split()
+    ), "doctor warns"
+    for args in (
+        ["notify", "flush"],
+        ["notify", "test"],
+        ["notify", "retry", "--failed"],
+        ["briefing", "eod"],
+        ["briefing", "eod", "--print-only", "--loop", "--max-runs", "1"],  # notifies failures
+        ["ask", "How is my portfolio doing?"],
+        ["sync"],
+    ):
+        assert missing in one_line_error(ttai("--demo", *args), 2), args
+
+
 def test_notification_backend_none_mutes_routes_too(
     receivers: dict[str, Receiver], clean_env: Path
 ) -> None:

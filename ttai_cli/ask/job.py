@@ -84,6 +84,7 @@ class AskJob(ContextJob):
         self.name = job_name(name)
         self.show = show
         self.market_aware = market_aware
+        self.sends = settings.notify
         self.own_schedule = own_schedule
         self._asking: asyncio.Task[Any] | None = None  # the conversation in progress
 

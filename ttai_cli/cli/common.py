@@ -114,10 +114,13 @@ class AppState:
                 seed_demo(self._store, self.clock)
         return self._store
 
-    def notifier(self) -> Notifier:
+    def notifier(self, sends: bool = True) -> Notifier:
+        """The notifier; `sends=False` for commands that only read or edit the outbox
+        (`notify outbox`, `notify drop`): a route to a backend without its URL refuses
+        only commands that send (exit 2)."""
         from ttai_cli.services.notifications import Notifier
 
-        return Notifier(self.settings, self.store(), self.clock)
+        return Notifier(self.settings, self.store(), self.clock, strict=sends)
 
     def job_context(self) -> JobContext:
         from ttai_cli.jobs.context import JobContext

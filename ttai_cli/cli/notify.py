@@ -66,7 +66,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
     attempts and the last error."""
     from ttai_cli.clock import NEW_YORK
 
-    notifier = AppState.of(ctx).notifier()
+    notifier = AppState.of(ctx).notifier(sends=False)
     deliveries = notifier.outbox.undelivered()
     now = notifier.clock.now()
 
@@ -148,7 +148,7 @@ def retry(ctx: typer.Context, ids: Ids = None, failed: Failed = False) -> None:
 def drop(ctx: typer.Context, ids: Ids = None, failed: Failed = False) -> None:
     """Give up notifications that failed (or are still pending): the ids given (all or
     nothing), or --failed for every failed one. They stay in the database's record."""
-    count = AppState.of(ctx).notifier().drop(_targets(ids, failed))
+    count = AppState.of(ctx).notifier(sends=False).drop(_targets(ids, failed))
     console().print(f"dropped {count} notification{'' if count == 1 else 's'}")
 
 

@@ -55,6 +55,7 @@ class BriefingJob(ContextJob):
         self.kind = kind
         self.name = f"briefing-{kind}"
         self.notify = notify
+        self.sends = notify
         self.show = show  # called with each briefing built (the CLI prints it)
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:

@@ -212,13 +212,16 @@ class Routing:
         return [kind for kind in LOCAL_KINDS if kind in used]
 
 
-def resolve_routing(settings: Settings, stderr_is_tty: bool) -> Routing:
+def resolve_routing(settings: Settings, stderr_is_tty: bool, strict: bool = True) -> Routing:
     """The routing for this process. A route naming a remote backend whose URL is not
     set is a configuration error (exit 2) naming the route's key and line and the
-    variable to set, like TTAI_NOTIFICATION_BACKEND naming one; muted (=none) it is moot."""
+    variable to set, like TTAI_NOTIFICATION_BACKEND naming one; muted (=none) it is moot.
+    Not `strict` (a process that sends nothing of its own: `notify outbox`, a briefing
+    --print-only), such a route is let be: what is stored for it waits in the outbox for
+    the URL (a flush says so), as `ttai doctor` warns."""
     local_names, remote_names = resolve_backends(settings, stderr_is_tty)
     muted = settings.notification_backends == ("none",)
-    if not muted:
+    if not muted and strict:
         for key, backend in unreachable_routes(settings):
             where = settings.file.sources.get(key) or str(settings.file.path or "config.toml")
             raise ConfigError(
@@ -242,7 +245,11 @@ class Notifier:
         stderr: Callable[[], TextIO] | None = None,
         stderr_is_tty: bool | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        strict: bool = True,
     ) -> None:
+        """`strict`: a route to a backend without its URL is a `ConfigError` (exit 2): for
+        what sends (jobs, `notify flush|test|send|retry`). Not strict: let be (see
+        `resolve_routing`), for what only reads the outbox or was checked before."""
         self.settings = settings
         self.store = store
         self.outbox = Outbox(store)
@@ -251,7 +258,7 @@ class Notifier:
         self.sleep = sleep or _asyncio_sleep
         self._stderr = stderr or (lambda: sys.stderr)
         tty = self._stderr().isatty() if stderr_is_tty is None else stderr_is_tty
-        self.routing = resolve_routing(settings, tty)
+        self.routing = resolve_routing(settings, tty, strict)
         self._outputs = {kind: LocalOutput(kind, self._stderr) for kind in LOCAL_KINDS}
         # the local outputs of a type without a route
         self.locals = [self._outputs[name] for name in self.routing.default_locals]

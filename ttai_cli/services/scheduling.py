@@ -602,7 +602,9 @@ class SchedulingService:
         if self._notifier is None:
             from ttai_cli.services.notifications import Notifier
 
-            self._notifier = Notifier(self.settings, self.store, self.clock)
+            # routes were checked before the runs of a process that sends (exit 2); a
+            # one-off that sends nothing of its own may still tell of a revoked token
+            self._notifier = Notifier(self.settings, self.store, self.clock, strict=False)
         return self._notifier
 
     async def _tell_stopped(self, error: TtaiError | None) -> None:
