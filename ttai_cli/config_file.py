@@ -20,8 +20,8 @@ quiet_allow = ["order_filled", "order_rejected", "assignment_risk"]
 [notify.routes]                         # notification_type (or "*") -> backends
 briefing = ["slack"]
 alert_triggered = ["ntfy", "webhook"]
-[jobs.alerts]                           # any job name, also cmd:NAME
-ping = "https://hc-ping.com/UUID"
+[jobs.alerts]                           # a job's name (an unknown one is an error),
+ping = "https://hc-ping.com/UUID"       # also "ask:NAME", "cmd:NAME" for run --name NAME
 [manage]
 profit_target = 50                      # % of max profit
 manage_dte = 21
@@ -402,6 +402,8 @@ class _Reader:
         jobs = self.table(raw, "jobs", None)
         pings: dict[str, str] = {}
         for job, table in jobs.items():
+            if not known_job(job):  # a typo ([jobs.monitr]) would never ping
+                raise self.fail(f"jobs.{job}", f"unknown job {job!r} ({known_jobs()})")
             settings = self.table(table, f"jobs.{job}", ("ping",))
             if "ping" not in settings:
                 continue
@@ -476,6 +478,26 @@ class _Reader:
             raise self.fail(key, f"must be {what}")
         self.took(key)
         return value.strip()
+
+
+def known_job(name: str) -> bool:
+    """A `[jobs.NAME]` table's NAME: ttai's jobs (`ttai run JOB`, the daemon's `backup`),
+    `ask` and `ask:NAME` (`ttai ask --name NAME`, `[ask.NAME]`), or `cmd:NAME` (`ttai run
+    --name NAME -- COMMAND`, or the `cmd:PROGRAM:HASH` ttai names a command without one)."""
+    from ttai_cli.jobs import DAEMON_JOB_NAMES, JOB_NAMES  # names only: no job is imported
+
+    if name.startswith("cmd:"):
+        return len(name) > len("cmd:")
+    if name.startswith("ask:"):
+        return ASK_NAME.match(name.removeprefix("ask:")) is not None
+    return name in (*JOB_NAMES, *DAEMON_JOB_NAMES, "ask")
+
+
+def known_jobs() -> str:
+    from ttai_cli.jobs import DAEMON_JOB_NAMES, JOB_NAMES
+
+    names = ", ".join((*JOB_NAMES, *DAEMON_JOB_NAMES, "ask"))
+    return f'jobs: {names}, "ask:NAME", "cmd:NAME" for `ttai run --name NAME -- COMMAND`'
 
 
 def parse_quiet_hours(raw: str | None) -> QuietHours:

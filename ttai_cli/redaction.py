@@ -39,6 +39,14 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{path}" + ("/***" if hidden else "")
 
 
+def redact_urls(text: str) -> str:
+    """`text` with every http(s) URL in it shown redacted (`redact_url`): for free text a
+    user wrote that may hold one, e.g. an `[ask.NAME] schedule` string with `--ping URL`."""
+    import re
+
+    return re.sub(r"(?i)\bhttps?://[^\s\"']+", lambda m: redact_url(m.group(0)), text)
+
+
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be posted to (None when it looks deliverable). Never quotes it."""
     try:

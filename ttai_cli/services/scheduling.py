@@ -670,12 +670,13 @@ async def _watch_database(process: ProcessRuns, stop: asyncio.Event) -> None:
 
 
 def config_names(job: Job) -> list[str]:
-    """The `[jobs.NAME]` tables that may hold a job's ping, first found wins: its name;
-    for `ttai run --name NAME -- COMMAND` first `cmd:NAME` (SPEC), then `NAME`."""
+    """The `[jobs.NAME]` tables that may hold a job's ping: its name; for `ttai run --name
+    NAME -- COMMAND`, `cmd:NAME` (SPEC: a bare `[jobs.NAME]` is not a job's table, and
+    config.toml refuses one that names no job)."""
     from ttai_cli.jobs.command import CommandJob
 
     if isinstance(job, CommandJob) and not job.name.startswith("cmd:"):
-        return [f"cmd:{job.name}", job.name]
+        return [f"cmd:{job.name}"]
     return [job.name]
 
 
