@@ -250,6 +250,34 @@ def test_commands_that_send_nothing_work_with_a_route_to_a_backend_without_its_u
         assert missing in one_line_error(ttai("--demo", *args), 2), args
 
 
+def stderr_payloads(err: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [
+        (["ask", "How is my portfolio doing?"], "agent_report"),
+        (["briefing", "eod"], "briefing"),
+    ],
+    ids=["ask", "briefing"],
+)
+def test_a_route_to_stderr_prints_what_the_command_printed_too(
+    clean_env: Path, ttai, args: list[str], kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    """`agent_report = ["stderr"]` printed nothing on stderr: `ttai ask` prints its answer
+    on stdout, and skipped the local outputs; a route naming one is asked for it."""
+    unrouted = ttai("--demo", *args)
+    assert unrouted.code == 0, unrouted
+    assert stderr_payloads(unrouted.err) == [], "no route: the answer on stdout is enough"
+    write_config(clean_env, f'[notify.routes]\n{kind} = ["stderr"]\n')
+    routed = ttai("--demo", *args)
+    assert routed.code == 0, routed
+    (payload,) = stderr_payloads(routed.err)
+    assert payload["notification_type"] == kind and routed.out.strip()
+    assert str(payload["body"]).split()[0] in routed.out
+
+
 def test_notification_backend_none_mutes_routes_too(
     receivers: dict[str, Receiver], clean_env: Path
 ) -> None:

@@ -80,7 +80,7 @@ class BriefingJob(ContextJob):
             notifier = self.context.notifier
             with self.context.store.transaction() as db:
                 notifier.enqueue(db, notification, f"briefing:{self.kind}:{ctx.slot.isoformat()}")
-            if not callable(self.show):  # nobody printed it: the local outputs show it
-                notifier.emit_local(notification)
+            # printed by the CLI already: only the local outputs a route names (e.g. stderr)
+            notifier.emit_local(notification, shown=callable(self.show))
             await notifier.flush()
         return f"{briefing.title}" + (" (notified)" if self.notify else " (printed only)")

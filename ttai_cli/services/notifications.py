@@ -196,6 +196,16 @@ class Routing:
             return list(self.default_locals)
         return [kind for kind in LOCAL_KINDS if kind in route]
 
+    def routed_locals(self, notification_type: str) -> list[str]:
+        """The local outputs a route names for the type, off a terminal: where a command
+        that printed the notification itself (a briefing's panel, `ttai ask`'s answer)
+        still prints it, since a route asked for it there (a script reading stderr). On a
+        terminal, or without a route, none: the person saw what the command printed."""
+        route = self.config.route(notification_type)
+        if self.muted or self.terminal or route is None:
+            return []
+        return [kind for kind in LOCAL_KINDS if kind in route]
+
     def every_remote(self) -> list[str]:
         """Every remote destination some type of notification goes to: where `ttai
         notify test` goes (`--backend` reaches one that nothing is routed to)."""
@@ -302,10 +312,14 @@ class Notifier:
             )
         return stored
 
-    def emit_local(self, notification: Notification) -> None:
+    def emit_local(self, notification: Notification, shown: bool = False) -> None:
         """Print on the local outputs the notification's type is routed to (at once,
-        quiet hours or not)."""
-        for kind in self.routing.locals(notification.notification_type):
+        quiet hours or not). `shown`: the command printed it already (a briefing's panel,
+        `ttai ask`'s answer): then only the outputs a route names for its type, off a
+        terminal (`Routing.routed_locals`), not a second copy by default."""
+        routing, of_type = self.routing, notification.notification_type
+        chosen = routing.routed_locals(of_type) if shown else routing.locals(of_type)
+        for kind in chosen:
             output = self._outputs[kind]
             try:
                 output.emit(notification)
