@@ -712,6 +712,57 @@ def test_alerts_add_symbol_the_api_does_not_know_is_exit_2(
     assert json.loads(ttai("alerts", "list", "--json").out) == []
 
 
+def future(symbol: str, underlying: str, dte: int) -> PositionView:
+    """A long futures contract expiring `dte` days from TODAY (09:30, as /ES does)."""
+    expires = datetime.combine(TODAY + timedelta(days=dte), wall_time(9, 30), NEW_YORK)
+    return PositionView(
+        symbol, underlying, "Future", D(1), D(5900), D(5950), D(5), expires, dte, D(250), D(1)
+    )
+
+
+@pytest.mark.parametrize("symbol", ["/MESZ6", "/MES"], ids=["the-contract", "its-root"])
+def test_dte_alert_on_a_future_fires_as_a_roll_reminder(symbol: str) -> None:
+    """`alerts add /MESH7 --type dte below 120` was accepted with a "no option position"
+    warning and could never fire: a future expires too (roll it before it does)."""
+    view = MarketView(
+        positions=[future("/MESZ6", "/MES", 5), option("SPY   261127P00450000", "-1", "6", "5", 3)]
+    )
+    result = evaluate(alert("dte", "below", "7", symbol), view, TODAY)
+    assert result.met is True and result.value == 5
+    assert result.title == "Expiration Alert: /MES"
+    assert result.body == "/MESZ6 expires in 5 days"
+    assert result.data["position"] == "/MESZ6" and result.data["dte"] == 5
+    assert evaluate(alert("dte", "below", "4", symbol), view, TODAY).met is False
+    shares = MarketView(positions=[option("AAPL", "100", "230", "240", None, "AAPL")])
+    assert evaluate(alert("dte", "below", "400", "AAPL"), shares, TODAY).met is False, "never"
+
+
+def test_dte_alert_on_a_held_future_adds_without_a_warning_and_fires(
+    ttai: Any, broker_env: RunningServer, clean_env: Path
+) -> None:
+    positions = json.loads(ttai("positions", "--json").out)
+    held = next(p for p in positions if p["instrument_type"] == "Future")  # the demo's /MES
+    result = ttai("alerts", "add", held["symbol"], "--type", "dte", "below", str(held["dte"]))
+    assert result.code == 0 and result.err == "", result.err
+    nvda = ttai("alerts", "add", "NVDA", "--type", "dte", "below", "7")
+    assert nvda.err.strip() == (
+        "ttai: warning: no option or futures position on NVDA today: this dte alert stays "
+        "unknown until there is one"
+    )
+    monitor = ttai("monitor", "--ignore-market-hours")
+    assert monitor.code == 0, monitor.err
+    with sqlite3.connect(clean_env / "ttai.db") as db:
+        rows = db.execute(
+            "SELECT title, body FROM notifications WHERE type = 'alert_triggered'"
+        ).fetchall()
+    assert rows == [
+        (
+            f"Expiration Alert: {held['underlying_symbol']}",
+            f"{held['symbol']} expires in {held['dte']} days",
+        )
+    ]
+
+
 def test_alerts_add_in_the_demo_refuses_a_symbol_it_does_not_list(ttai: Any) -> None:
     assert one_line_error(ttai("--demo", "alerts", "add", "XYZZY", "above", "10"), 2) == (
         "ttai: unknown symbol: XYZZY"

@@ -248,12 +248,14 @@ def _delta(alert: Alert, view: MarketView, today: date) -> Evaluation:
 
 
 def _dte(alert: Alert, view: MarketView, today: date) -> Evaluation:
-    options = [
-        p for p in positions_for(alert, view.positions, options_only=True) if p.dte is not None
+    """The nearest expiration among the positions on the symbol that expire: options,
+    and futures (a roll reminder: `/MESH7 expires in 5 days`); shares never do."""
+    expiring = [
+        p for p in positions_for(alert, view.positions, options_only=False) if p.dte is not None
     ]
-    if not options:
+    if not expiring:
         return Evaluation(False)
-    position = min(options, key=lambda p: p.dte if p.dte is not None else 10**6)
+    position = min(expiring, key=lambda p: p.dte if p.dte is not None else 10**6)
     days = Decimal(position.dte or 0)
     when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
     return Evaluation(

@@ -6,7 +6,7 @@
 | change | above, below | percent, may be negative | % change vs the previous close >= / <= threshold |
 | iv-rank | above, below | 0-100 | IV rank (percent) >= / <= threshold |
 | delta | above | 0-1 | abs(delta) of an option position on the symbol >= threshold |
-| dte | below | whole days >= 0 | an option position on the symbol expires within N days (0: today) |
+| dte | below | whole days >= 0 | an option or futures position on the symbol expires within N days (0: today; a future: a roll reminder) |
 | pnl | profit, loss | percent > 0 | a position's P&L % >= threshold (profit) or <= -threshold (loss) |
 | tested | within | percent, 0-100 | the underlying is within PCT % of a short strike of a strategy on it, or through it |
 | earnings | within | whole days >= 0 | the symbol reports earnings 0..N New York days from today |

@@ -156,7 +156,8 @@ class AlertsService:
     async def add_checked(self, spec: AlertSpec) -> tuple[int, list[str]]:
         """`add`, after asking the broker about the symbol: `UnknownSymbolError` (exit 2)
         when it does not know it. Returns the id and warnings for the user: a delta /
-        DTE / P&L alert on a symbol with no option position today, a tested alert on one
+        P&L alert on a symbol with no option position today, a DTE alert on one with no
+        option or futures position (a future's DTE is a roll reminder), a tested alert on one
         with no short option (accepted: the position may come), or that the symbol could
         not be checked (no credentials, or the broker unreachable: the alert is added
         unchecked rather than refused, so alerts can be set up before the account is).
@@ -198,6 +199,15 @@ class AlertsService:
                 warnings.append(
                     f"no short option on {spec.symbol} today: this tested alert stays "
                     "unknown until there is one"
+                )
+        elif spec.type == "dte":  # options and futures expire (a future's: a roll reminder)
+            if positions is not None and not any(
+                p.expires_at is not None and spec.symbol in (p.symbol, p.underlying_symbol)
+                for p in positions
+            ):
+                warnings.append(
+                    f"no option or futures position on {spec.symbol} today: this dte alert "
+                    "stays unknown until there is one"
                 )
         elif positions is not None and not any(
             p.is_option and spec.symbol in (p.symbol, p.underlying_symbol) for p in positions
