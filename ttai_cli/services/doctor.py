@@ -222,7 +222,7 @@ class DoctorService:
                         "route",
                         WARN,
                         f"{kind} -> {shown}{origin(key)}: points nowhere, {missing} not set "
-                        "(commands that notify exit 2 until it is)",
+                        "(jobs that notify, `notify flush|test|send|retry` exit 2 until it is)",
                     )
                 )
             else:
