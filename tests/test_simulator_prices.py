@@ -1,7 +1,7 @@
 """The simulator's prices: one price per symbol and instant, whoever asks and in whatever
 order (#18). Each `ttai --demo` command runs its own simulator, so two commands at the
-same moment must read the same number: REST quotes and position marks through the
-real SDK over a real socket, futures contracts on their root's path."""
+same moment must read the same number: REST quotes, position marks and the stream
+through the real SDK over a real socket, futures contracts on their root's path."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from typing import Any
 
 from tests.fakes import FakeClock, RecordingSleep
 from ttai_cli.broker.models import Position, Quote
+from ttai_cli.broker.symbols import streamer_symbol
 from ttai_cli.broker.tastytrade import TastytradeBroker
 from ttai_cli.broker.transport import RetryPolicy
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import Secret
 from ttai_cli.simulator.app import DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, SimulatedTastytrade
+from ttai_cli.simulator.feed import PriceFeed
 from ttai_cli.simulator.market import SESSION_STEPS, RandomWalkMarket
 from ttai_cli.simulator.server import serve
 
@@ -122,3 +124,21 @@ def test_the_day_opens_at_its_open_and_ends_at_the_close_the_next_day_quotes() -
     assert len(set(evening)) > 1 and all(abs(p / close - 1) < 0.005 for p in evening)
     tomorrow = market.quote("TSLA", at.replace(hour=9, minute=45) + timedelta(days=1))
     assert tomorrow.prev_close == market.quote("TSLA", at.replace(hour=16, minute=0)).last
+
+
+def test_the_stream_sends_the_rest_quote_s_price_at_the_same_instant() -> None:
+    clock = FakeClock(INSTANT)
+    sim = SimulatedTastytrade(now=clock.now)
+    symbols = [*demo_symbols(sim), "/MESH7"]
+    feed = PriceFeed(sim)
+    for seconds in (0.0, 0.3, 11.2, 48.9):  # ticks across a minute
+        clock.set(INSTANT + timedelta(seconds=seconds))
+        quotes, _ = ask(sim, symbols)
+        feed.refresh()
+        for symbol in symbols:
+            name = streamer_symbol(symbol) or symbol
+            price = feed.row("Trade", ("price",), name)
+            bid_ask = feed.row("Quote", ("bidPrice", "askPrice"), name)
+            quote = quotes[symbol]
+            assert price == [float(quote.mark)], (symbol, seconds)
+            assert bid_ask == [float(quote.bid), float(quote.ask)], (symbol, seconds)
