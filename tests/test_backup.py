@@ -605,3 +605,20 @@ def test_salvage_then_restore_brings_a_damaged_database_back(ttai, tmp_path: Pat
     assert next(c for c in doctor if c["name"] == "database")["status"] == "ok"
     # the salvaged file lost the damaged page's alerts; everything else came back
     assert rows(database, "SELECT count(*) FROM _migrations") == [(len(MIGRATIONS),)]
+
+
+@pytest.mark.parametrize("table", ["alerts", "balance_snapshots", "positions"])
+def test_restore_replaces_a_damaged_database_whose_accounts_cannot_be_read(
+    ttai, tmp_path: Path, table: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The way back from damage: restore must not need to read the database it replaces
+    (its accounts cannot be compared then; the backup's kind still is)."""
+    home = demo_home(ttai)
+    assert ttai("--demo", "sync").code == 0
+    backup = tmp_path / "good.db"
+    assert ttai("--demo", "backup", "-o", str(backup)).code == 0
+    damage(home / DEMO_DB, table)
+    result = ttai("--demo", "restore", str(backup))
+    assert result.code == 0, result.err
+    assert quick_check(home / DEMO_DB) == "ok"
+    assert ttai("--demo", "alerts", "list").code == 0

@@ -26,12 +26,16 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
 from time import time as time_now
+from typing import TYPE_CHECKING
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.config import Settings, ensure_home
 from ttai_cli.errors import StoreError, UsageError
 from ttai_cli.scheduling.locks import JobLock
+
+if TYPE_CHECKING:
+    from ttai_cli.store.backup import Holdings
 
 # `meta` keys only the demo database has (its seed marks: `ttai_cli.services.demo`)
 DEMO_MARKS = frozenset({"demo_seeded", "demo_history_seeded"})
@@ -245,7 +249,7 @@ class BackupService:
             try:
                 copy_file(source, staged)
                 info = inspect_copy(staged, shown=file)
-                backup, current = holdings(staged), holdings(target)
+                backup, current = holdings(staged), self._current_holdings(target)
                 demo = bool(backup.meta & DEMO_MARKS)
                 if not force:
                     self._refuse_another_record(file, demo, backup.accounts, current.accounts)
@@ -272,6 +276,21 @@ class BackupService:
             current.accounts,
             forced,
         )
+
+    @staticmethod
+    def _current_holdings(target: Path) -> Holdings:
+        """Whose record the database being replaced is; nobody's when it cannot be read
+        (a damaged database is what restore is for: its accounts cannot be compared,
+        and the backup's kind, demo or real, is still checked)."""
+        from ttai_cli.store.backup import Holdings, holdings
+
+        try:
+            return holdings(target)
+        except StoreError as exc:
+            log.warning(
+                "the current database cannot be read (%s): its accounts are not compared", exc
+            )
+            return Holdings((), frozenset())
 
     def _refuse_another_record(
         self, file: Path, demo: bool, accounts: tuple[str, ...], current: tuple[str, ...]
