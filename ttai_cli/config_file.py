@@ -537,20 +537,7 @@ def check_ping_url(url: str) -> str:
 
 
 def register_ping_url(url: str) -> None:
-    """Mask the URL, its path, credentials and query values, and the path segments that
-    look like keys (16+ characters, or 8+ with letters and digits: a UUID, a ping key, a
-    push token), but not the readable ones: in `https://hc-ping.com/KEY/alerts` the slug
-    `alerts` is a job's name, and masking it would mask the job in every log line and
-    ping body. (`logs.register_url`, for notification URLs, masks every segment.)"""
-    from urllib.parse import parse_qsl, urlsplit
-
-    logs.register_secret(url)
-    parts = urlsplit(url)
-    pieces = [parts.username or "", parts.password or "", parts.path.rstrip("/")]
-    pieces += [value for _, value in parse_qsl(parts.query)]
-    for segment in (s for s in parts.path.split("/") if s):
-        letters, digits = any(c.isalpha() for c in segment), any(c.isdigit() for c in segment)
-        if len(segment) >= 16 or (len(segment) >= 8 and letters and digits):
-            pieces.append(segment)
-    for piece in pieces:
-        logs.register_secret(piece)
+    """Mask the URL and the parts of it that look like keys, as for notification URLs
+    (`logs.register_url`): in `https://hc-ping.com/KEY/alerts` the slug `alerts` is a
+    job's name, and masking it would mask the job in every log line and ping body."""
+    logs.register_url(url)

@@ -9,6 +9,7 @@ full, and every other path segment cut to its first character:
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 PUBLIC_SEGMENTS = frozenset({"services", "api", "webhooks", "webhook", "hooks", "hook", "v1", "v2"})
@@ -39,11 +40,50 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{path}" + ("/***" if hidden else "")
 
 
+_WORDS = re.compile(r"[A-Za-z]{1,12}(?:[-_.~][A-Za-z]{1,12})*")
+
+
+def looks_like_key(piece: str) -> bool:
+    """Whether a URL's path segment, query value or user name looks like a key rather
+    than a word: 8+ characters mixing letters and digits (a UUID, hex, a push token,
+    `urltoken9x7q2w`), or 16+ characters that are not readable words joined by `-`/`_`/`.`
+    (a long base64 or random-letter token). `ttai`, `alerts`, `T000`, `my-trading-alerts`
+    are not keys: masking them would mask that word in every log line."""
+    letters = any(c.isalpha() for c in piece)
+    digits = any(c.isdigit() for c in piece)
+    if len(piece) >= 8 and letters and digits:
+        return True
+    return len(piece) >= 16 and not _WORDS.fullmatch(piece)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The strings to mask in logs for a URL that carries a secret: the URL itself always;
+    its password; and, on their own (libraries log paths without the host), the path
+    segments, query values and user name that look like keys (`looks_like_key`), plus the
+    whole path when it holds one. Ordinary words (an ntfy topic `ttai`, Slack's `T000`)
+    are never masked alone: that would censor the word in every log line. One rule for
+    every URL: notification destinations and ping URLs alike."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    pieces = [url.strip()]
+    try:
+        parts = urlsplit(url.strip())
+        user, password = parts.username or "", parts.password or ""
+    except ValueError:
+        return pieces
+    if password:
+        pieces.append(password)
+    candidates = [user, *(s for s in parts.path.split("/") if s)]
+    candidates += [value for _, value in parse_qsl(parts.query)]
+    keys = [c for c in candidates if c and looks_like_key(c)]
+    if any(s for s in parts.path.split("/") if s in keys):
+        pieces.append(parts.path.rstrip("/"))
+    return pieces + keys
+
+
 def redact_urls(text: str) -> str:
     """`text` with every http(s) URL in it shown redacted (`redact_url`): for free text a
     user wrote that may hold one, e.g. an `[ask.NAME] schedule` string with `--ping URL`."""
-    import re
-
     return re.sub(r"(?i)\bhttps?://[^\s\"']+", lambda m: redact_url(m.group(0)), text)
 
 
