@@ -253,6 +253,7 @@ def table(
     wrap: Sequence[int] = (),
     caption: str | None = None,
     optional: Sequence[int] = (),
+    whole: Sequence[int] = (),
 ) -> None:
     """A table that stays readable at the terminal's width (80 columns included), with
     `title` above it and `caption` beneath (e.g. when its data is as of), both wrapped at
@@ -264,7 +265,8 @@ def table(
     columns shows them whole). When the boxed layout does not fit, the table drops its
     vertical rules and outer padding and the columns empty in every row;
     while it is still too wide, headers of several words stack, then the other text
-    columns (all but the `right`, numeric, ones) wrap at spaces, a word never cut. Only
+    columns (all but the `right`, numeric, ones and the `whole` ones, such as symbols:
+    `IWM 1/8/27 216P` is one name) wrap at spaces, a word never cut. Only
     when even that does not fit are columns left out, the `optional` ones first (in that
     order), then from the right (never the first), and a line beneath names them and
     points at --json, which has every column. Width to spare goes back to the wrapped
@@ -336,7 +338,7 @@ def table(
         return
 
     # the compact layout's widths: text columns wrapped at spaces, or on two lines
-    text = [i for i in range(count) if i not in wrap and i not in right]
+    text = [i for i in range(count) if i not in wrap and i not in right and i not in whole]
     wrapped = list(stacked)
     paired = list(stacked)
     for i in text:

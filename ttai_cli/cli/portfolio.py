@@ -117,6 +117,7 @@ def positions(
         ["Symbol", "Qty", "Open", "Mark", "DTE", "P&L", "P&L %"],
         rows,
         right=(1, 2, 3, 4, 5, 6),
+        whole=(0,),
         caption=_caption(as_of),
     )
 
@@ -281,7 +282,8 @@ def quote(
     from ttai_cli.broker.symbols import readable
 
     today = AppState.of(ctx).clock.now().date()
-    headers = ["Symbol", "Bid", "Ask", "Last", "Change", "Delta", "Theta", "IV", "IV rank"]
+    # `IVR` (IV rank), one line: `IV rank` stacked onto two lines at 80 columns
+    headers = ["Symbol", "Bid", "Ask", "Last", "Change", "Delta", "Theta", "IV", "IVR"]
     rows = [
         [
             readable(d.quote.symbol, today),
@@ -303,6 +305,7 @@ def quote(
         [headers[i] for i in shown],
         [[row[i] for i in shown] for row in rows],
         right=tuple(range(1, len(shown))),
+        whole=(0,),
     )
 
 
