@@ -697,7 +697,7 @@ def test_positions_strategies_json_per_spec_from_the_last_sync(ttai, broker_env,
     result = ttai("positions", "--strategies", "--json")
     assert result.code == 0, result.err
     rows = json.loads(result.out)
-    assert all(list(row) == STRATEGY_FIELDS for row in rows)
+    assert all(list(row) == [*STRATEGY_FIELDS, "underlying_price_as_of"] for row in rows)
     got = {row["strategy"]: row for row in rows}
     assert set(got) == {"iron condor", "short strangle", "covered call"}
     condor = got["iron condor"]
@@ -744,6 +744,32 @@ def test_positions_strategies_table_names_strategies_and_their_legs(ttai, broker
     condor = next(i for i, line in enumerate(lines) if "SPY iron condor" in line)
     assert "SPY $560.00, 1.8% from 550P" in lines[condor + 1]
     assert readable(books["SPY"][0], today) in lines[condor + 2]
+
+
+def test_stored_strategies_say_their_underlying_prices_are_live_and_a_debit_is_one(
+    ttai, broker_env, sim
+) -> None:  # type: ignore[no-untyped-def]
+    """From the last sync, legs and P&L are the sync's but the underlying prices are
+    quoted now: the caption says so with their time, JSON's `underlying_price_as_of` is
+    the quote's (the held shares' own mark: the sync's); the covered call's debit reads
+    `$19,700 db`, not `Credit -$19,700` (JSON's credit stays negative)."""
+    import json
+
+    premium_sellers_book(sim)
+    assert ttai("sync").code == 0
+    rows = {r["strategy"]: r for r in json.loads(ttai("positions", "--strategies", "--json").out)}
+    condor, covered = rows["iron condor"], rows["covered call"]
+    assert condor["underlying_price_as_of"] > condor["as_of"], "SPY quoted after the sync"
+    assert covered["underlying_price_as_of"] == covered["as_of"], "AAPL: its shares' mark"
+    assert covered["credit"] == -19700.0
+    table = ttai("positions", "--strategies")
+    assert table.code == 0, table.err
+    assert "Underlying prices live at " in table.out
+    assert "(shares and futures held: as synced)" in table.out
+    row = next(line for line in table.out.splitlines() if "AAPL covered call" in line)
+    assert "$19,700 db" in row and "-$19,700" not in row
+    live = ttai("positions", "--strategies", "--live")
+    assert "Underlying prices live" not in live.out, "live: all of one time, the caption's"
 
 
 def test_positions_strategies_live_and_never_synced(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]

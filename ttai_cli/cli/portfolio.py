@@ -11,6 +11,7 @@ from ttai_cli.cli.common import AppState, AsJson, emit_json, money, number, run,
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from ttai_cli.services.strategies import StrategiesReport
     from ttai_cli.strategies.grouping import Strategy
 
 Live = Annotated[
@@ -149,6 +150,10 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
                     "short_strikes": list(s.short_strikes),
                     "tested": s.tested,
                     "as_of": report.as_of,
+                    # beyond SPEC: the stored view's prices are live, its legs are not
+                    "underlying_price_as_of": (
+                        None if s.underlying_price is None else report.price_as_of(s.underlying)
+                    ),
                 }
                 for s in report.strategies
             ]
@@ -170,7 +175,11 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
             [
                 s.label + (" TESTED" if s.tested else ""),
                 "" if s.dte is None else str(s.dte),
-                dollars(s.credit, signed=True),  # — for a future: margined, not paid
+                # — for a future: margined, not paid; a debit paid as tastytrade shows
+                # one (`db`, not `-$22,609 credit`), short enough to fit 80 columns
+                dollars(s.credit, signed=True)
+                if s.credit is None or s.credit >= 0
+                else f"{dollars(-s.credit)} db",
                 dollars(s.pnl, signed=True),
                 "—" if s.pnl_percent_of_max is None else f"{s.pnl_percent_of_max:+.0f}%",
                 "unlimited" if s.max_loss is None else dollars(s.max_loss),
@@ -187,8 +196,23 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
         ["Strategy / legs, mark", "DTE", "Credit", "P&L", "% max", "Max loss"],
         rows,
         right=(1, 2, 3, 4, 5),
-        caption=f"{PERCENT_OF_MAX}\n{_caption(report.as_of)}",
+        caption=f"{PERCENT_OF_MAX}\n{_caption(report.as_of)}{_live_prices(report)}",
     )
+
+
+def _live_prices(report: StrategiesReport) -> str:
+    """The caption's line saying the underlying prices are live, and since when, when
+    they are younger than the legs' marks (the stored view quotes them after the sync),
+    with the exception of held shares and futures (priced by their marks of the sync)."""
+    shown = {s.underlying for s in report.strategies if s.underlying_price is not None}
+    live = [report.quoted_at[u] for u in shown if u in report.quoted_at]
+    if not live:
+        return ""
+    from ttai_cli.clock import NEW_YORK
+
+    when = max(live).astimezone(NEW_YORK)
+    held = " (shares and futures held: as synced)" if len(live) < len(shown) else ""
+    return f"\nUnderlying prices live at {when:%H:%M:%S %Z}{held}"
 
 
 # what the strategies table's `% max` column is (`Strategy.pnl_percent_of_max`)
