@@ -689,6 +689,23 @@ def test_alerts_list_is_readable_at_80_columns(clean_env) -> None:  # type: igno
     assert all(len(line) <= 80 for line in screen)
 
 
+def test_alerts_list_drops_empty_columns_before_wrapping_notes(ttai, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No strategy, no repeat: the empty `Strategy` and `Repeat` columns gave way to
+    nothing, and each note wrapped onto 5-6 lines of 14 characters."""
+    monkeypatch.setenv("COLUMNS", "80")
+    note = "breakout above the range high, take profits on the call spread and re-check"
+    assert ttai("alerts", "add", "SPY", "above", "700", "--note", note).code == 0
+    assert ttai("alerts", "add", "AAPL", "below", "200", "--note", "support test").code == 0
+    listed = ttai("alerts", "list")
+    assert listed.code == 0, listed.err
+    assert "Repeat" not in listed.out and "Strategy" not in listed.out
+    lines = listed.out.splitlines()
+    assert all(len(line) <= 80 for line in lines), listed.out
+    first = next(i for i, line in enumerate(lines) if "SPY" in line)
+    second = next(i for i, line in enumerate(lines) if "AAPL" in line)
+    assert second - first <= 3, "the note on three lines at most: " + listed.out
+
+
 # -- input that cannot be right (#17) -------------------------------------------------------
 def test_alerts_add_exact_duplicate_of_an_active_alert_is_exit_2(ttai: Any) -> None:
     assert ttai("alerts", "add", "--type", "bp-usage", "above", "50").code == 0

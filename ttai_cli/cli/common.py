@@ -262,7 +262,7 @@ def table(
 
     Ids, symbols, kinds and numbers are never cut. The `wrap` columns (free text such as
     notes) wrap first, down to NOTE_MIN_WIDTH (unless dropping the rules and the empty
-    columns shows them whole). When the boxed layout does not fit, the table drops its
+    columns shows them whole; wrapped, they take the room of the empty columns). When the boxed layout does not fit, the table drops its
     vertical rules and outer padding and the columns empty in every row;
     while it is still too wide, headers of several words stack, then the other text
     columns (all but the `right`, numeric, ones and the `whole` ones, such as symbols:
@@ -314,15 +314,18 @@ def table(
     shown = [i for i in range(count) if not rows or any(cells[i])] or [0]
     # boxed (a rule and two spaces a column) when it fits; with its notes wrapped only
     # when the compact layout (no rules, a space and a padding a column, no empty
-    # columns) could not show them whole either
-    boxed = sum(natural) + 3 * count + 1 <= width or (
-        sum(one_line) + 3 * count + 1 <= width
+    # columns) could not show them whole either; then it drops its empty columns too:
+    # an all-empty `Repeat` would take the room the notes need (3-4 lines each)
+    whole_fits = sum(natural) + 3 * count + 1 <= width
+    boxing = list(range(count)) if whole_fits else shown
+    boxed = whole_fits or (
+        sum(one_line[i] for i in boxing) + 3 * len(boxing) + 1 <= width
         and sum(natural[i] for i in shown) + 2 * (len(shown) - 1) > width
     )
     _annotation(out, title, "table.title")
     if boxed:
         grid = Table(box=box.HEAVY_HEAD, header_style="bold", show_header=show_header)
-        for index in range(count):
+        for index in boxing:
             free = index in wrap
             grid.add_column(
                 headers[index],
@@ -332,7 +335,7 @@ def table(
                 min_width=one_line[index],
             )
         for row in rows:
-            grid.add_row(*row)
+            grid.add_row(*(row[i] for i in boxing))
         out.print(grid)
         _annotation(out, caption, "table.caption")
         return

@@ -104,7 +104,8 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
     rows = [
         [
             d.notification.id[:8],
-            f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}",
+            # to the minute: one line at 80 columns (--json has the second)
+            f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M}",
             d.destination,
             f"held {until.astimezone(NEW_YORK):%H:%M}"
             if (until := held_until(d)) is not None
@@ -120,6 +121,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
         ["ID", "Created", "Destination", "Status", "Tries", "Title", "Last error"],
         rows,
         right=(4,),
+        whole=(0, 1, 3),  # an id, a time, `held 07:00`: never on two lines
         wrap=(5, 6),
         caption="held HH:MM: quiet hours hold it; it goes at HH:MM, New York time"
         if any(held_until(d) is not None for d in deliveries)
