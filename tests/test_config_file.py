@@ -188,6 +188,23 @@ def test_config_option_must_exist(tmp_path: Path) -> None:
         load_settings(environ={"TTAI_HOME": str(tmp_path), "TTAI_CONFIG": str(tmp_path / "x")})
 
 
+def test_config_dev_null_is_no_config_and_a_fifo_is_not_a_regular_file(
+    tmp_path: Path, ttai
+) -> None:  # type: ignore[no-untyped-def]
+    """`--config /dev/null` said `no such file`: it exists, and is the usual "none"."""
+    import os
+
+    empty = ttai("--config", os.devnull, "--demo", "alerts", "list")
+    assert empty.code == 0 and empty.err == "", empty.err
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    refused = ttai("--config", str(fifo), "--demo", "alerts", "list")
+    assert refused.code == 2
+    assert refused.err == f"ttai: --config {fifo}: is not a regular file (expected a TOML file)\n"
+    with pytest.raises(ConfigError, match=r"TTAI_CONFIG .*: is a directory"):
+        load_settings(environ={"TTAI_HOME": str(tmp_path), "TTAI_CONFIG": str(tmp_path)})
+
+
 def test_bad_config_is_one_line_and_exit_2_through_the_cli(tmp_path: Path, ttai) -> None:
     (tmp_path / "bad.toml").write_text('[notify.routes]\nbriefing = ["sms"]\n')
     result = ttai("--config", str(tmp_path / "bad.toml"), "--demo", "alerts", "list")

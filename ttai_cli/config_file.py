@@ -163,10 +163,20 @@ def locate_config(
         return None, "default"
 
 
-def _must_exist(path: Path, option: str) -> Path:
+def _must_exist(path: Path, option: str) -> Path | None:
+    """`path` if it is a file to read; None for /dev/null (the usual way to say "no
+    config file"). ConfigError saying what it is otherwise: missing, a directory, or
+    something else that is not a regular file (a FIFO, a device)."""
+    import os
+
     try:
         if path.is_file():
             return path
+        if path.exists():
+            if path.resolve() == Path(os.devnull).resolve():
+                return None
+            what = "is a directory" if path.is_dir() else "is not a regular file"
+            raise ConfigError(f"{option} {path}: {what} (expected a TOML file)")
     except OSError as exc:
         raise ConfigError(f"{option} {path}: {exc.strerror or exc}") from None
     raise ConfigError(f"{option} {path}: no such file")
