@@ -705,3 +705,19 @@ def test_destination_url_without_http_scheme_is_a_config_error_naming_the_variab
     assert result.code == 2 and "Traceback" not in result.err
     assert result.err.strip() == "ttai: TTAI_SLACK_WEBHOOK_URL must start with http:// or https://"
     assert "secretpart" not in result.err
+
+
+def test_notifications_waiting_for_a_destination_without_url_are_warned_of_once(
+    receiver: Receiver, clean_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`1 notifications wait for webhook` came twice in a row (one per flush): now once
+    per count, in the singular for one."""
+    sender, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": "http://127.0.0.1:9/hook"})
+    with sender.store.transaction() as db:
+        sender.enqueue(db, alert(1))
+    notifier, _ = make_notifier(clean_env, {"TTAI_NOTIFICATION_BACKEND": "stderr"})
+    with caplog.at_level("WARNING", logger="ttai"):
+        asyncio.run(notifier.flush())
+        asyncio.run(notifier.flush())
+    said = [r.getMessage() for r in caplog.records if "no URL" in r.getMessage()]
+    assert said == ["1 notification waits for webhook, which has no URL configured"]

@@ -283,6 +283,8 @@ class Notifier:
                 )
         self.active = list(self.routing.default_remotes)  # where a type without a route goes
         self._transport = transport
+        # destination -> how many waiting it last warned of (no URL): once, not per flush
+        self._warned_no_url: dict[str, int] = {}
         self._last_send: dict[str, float] = {}
 
     # -- producing ---------------------------------------------------------------------------
@@ -450,11 +452,15 @@ class Notifier:
             return
         if destination is None:
             report.pending[kind] = f"{len(deliveries)} waiting: no URL configured for {kind}"
-            log.warning(
-                "%d notifications wait for %s, which has no URL configured",
-                len(deliveries),
-                kind,
-            )
+            count = len(deliveries)
+            if self._warned_no_url.get(kind) != count:  # a second flush says it again: no
+                self._warned_no_url[kind] = count
+                log.warning(
+                    "%d %s for %s, which has no URL configured",
+                    count,
+                    "notification waits" if count == 1 else "notifications wait",
+                    kind,
+                )
             return
         held: set[str] = set()  # order groups behind a notification that keeps failing
         passed_failure = False
