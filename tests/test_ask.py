@@ -905,3 +905,14 @@ def test_the_demo_model_repeats_ttais_to_do_lines_not_its_own_guesses(
     assert result.code == 0, result.err
     assert "Manage or roll" not in result.out and "Close " not in result.out
     assert "Watch " not in result.out
+
+
+def test_the_demo_model_counts_active_and_triggered_alerts_apart() -> None:
+    """`11 alerts set, 3 triggered` when 8 were active: now `11 alerts: 8 active, 3 triggered`."""
+    from ttai_cli.simulator.model import demo_report
+
+    statuses = ["active"] * 8 + ["triggered"] * 3
+    alerts = {"columns": ["id", "status"], "rows": [[i, s] for i, s in enumerate(statuses)]}
+    assert "- 11 alerts: 8 active, 3 triggered." in demo_report({"alerts": alerts})
+    one = {"columns": ["id", "status"], "rows": [[1, "active"]]}
+    assert "- 1 alert: 1 active, 0 triggered." in demo_report({"alerts": one})

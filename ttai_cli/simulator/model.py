@@ -282,8 +282,13 @@ def demo_report(results: dict[str, Any]) -> str:
         lines.append(f"- Coming up: {shown}.")
     alerts = _rows(results.get("alerts"))
     if alerts:
-        fired = [a for a in alerts if a.get("status") == "triggered"]
-        lines.append(f"- {len(alerts)} alerts set, {len(fired)} triggered.")
+        fired = sum(a.get("status") == "triggered" for a in alerts)
+        active = sum(a.get("status") == "active" for a in alerts)
+        # `11 alerts set, 3 triggered` read as 11 watching: say how many still are
+        lines.append(
+            f"- {len(alerts)} alert{'s' if len(alerts) != 1 else ''}: "
+            f"{active} active, {fired} triggered."
+        )
     market = results.get("market_status") or {}
     if isinstance(market, dict) and "open" in market:
         lines.append(
