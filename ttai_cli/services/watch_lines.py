@@ -41,6 +41,9 @@ class AlertLine:
     threshold: Decimal
     distance_percent: Decimal | None  # None: not a price / change alert, or no price yet
     note: str | None
+    # the condition holds now (an armed alert that fires on the alerts job's next check);
+    # None: not known (not a price / change alert, or no price yet)
+    met: bool | None = None
 
 
 @dataclass(frozen=True)
