@@ -663,3 +663,34 @@ def test_metrics_count_held_notifications_as_held(tmp_path: Path, ttai) -> None:
         for s in family.samples
     }
     assert samples == {"pending": 0, "held": 1, "failed": 0}
+
+
+def test_briefing_with_notification_backend_stderr_writes_its_json_line(
+    clean_env: Path, ttai, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """TTAI_NOTIFICATION_BACKEND=stderr: a briefing logged `(notified)` and wrote nothing
+    on stderr (alerts did): the JSON line is a machine interface, not a second copy."""
+    monkeypatch.setenv("TTAI_NOTIFICATION_BACKEND", "stderr")
+    result = ttai("--demo", "briefing", "morning")
+    assert result.code == 0, result
+    (payload,) = stderr_payloads(result.err)
+    assert payload["notification_type"] == "briefing" and "To do:" in str(payload["body"])
+    assert "Morning briefing" in result.out, "the panel for the person, on stdout"
+    assert "(notified)" in result.err
+
+
+def test_briefing_held_by_quiet_hours_says_held_until_not_notified(
+    clean_env: Path, ttai, monkeypatch: pytest.MonkeyPatch, receivers: dict[str, Receiver]
+) -> None:  # type: ignore[no-untyped-def]
+    # a window around the real time the command runs at (it reads the system clock)
+    now = datetime.now(NEW_YORK)
+    start, end = now - timedelta(hours=2), now + timedelta(hours=2)
+    write_config(clean_env, f'[notify]\nquiet_hours = "{start:%H:%M}-{end:%H:%M}"\n')
+    monkeypatch.setenv("TTAI_NOTIFICATION_BACKEND", "stderr,webhook")
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receivers["webhook"].url + "/hook")
+    result = ttai("--demo", "briefing", "morning")
+    assert result.code == 0, result
+    assert f"(held until {end:%H:%M})" in result.err and "(notified)" not in result.err
+    assert receivers["webhook"].requests == [], "held"
+    (payload,) = stderr_payloads(result.err)  # the local output prints at once
+    assert payload["notification_type"] == "briefing"

@@ -181,6 +181,8 @@ class Routing:
     config: FileConfig
     terminal: bool = False
     muted: bool = False
+    # TTAI_NOTIFICATION_BACKEND names the local outputs itself (not `auto`)
+    named: bool = False
 
     def remotes(self, notification_type: str) -> list[str]:
         if self.muted:
@@ -197,13 +199,18 @@ class Routing:
         return [kind for kind in LOCAL_KINDS if kind in route]
 
     def routed_locals(self, notification_type: str) -> list[str]:
-        """The local outputs a route names for the type, off a terminal: where a command
-        that printed the notification itself (a briefing's panel, `ttai ask`'s answer)
-        still prints it, since a route asked for it there (a script reading stderr). On a
-        terminal, or without a route, none: the person saw what the command printed."""
-        route = self.config.route(notification_type)
-        if self.muted or self.terminal or route is None:
+        """Where a command that printed the notification itself (a briefing's panel, `ttai
+        ask`'s answer) still prints it: off a terminal, the local outputs a route names
+        for the type, since a route asked for it there (a script reading stderr); and
+        `stderr` whenever TTAI_NOTIFICATION_BACKEND names it and the type goes there (its
+        JSON line is a machine interface, not a second copy for a person). Otherwise
+        none: the person saw what the command printed."""
+        if self.muted:
             return []
+        route = self.config.route(notification_type)
+        if self.terminal or route is None:
+            named_stderr = self.named and "stderr" in self.default_locals
+            return ["stderr"] if named_stderr and "stderr" in self.locals(notification_type) else []
         return [kind for kind in LOCAL_KINDS if kind in route]
 
     def every_remote(self) -> list[str]:
@@ -239,7 +246,12 @@ def resolve_routing(settings: Settings, stderr_is_tty: bool, strict: bool = True
                 "set it or take it out of the route"
             )
     return Routing(
-        tuple(local_names), tuple(remote_names), settings.file, terminal=stderr_is_tty, muted=muted
+        tuple(local_names),
+        tuple(remote_names),
+        settings.file,
+        terminal=stderr_is_tty,
+        muted=muted,
+        named=settings.notification_backends != ("auto",),
     )
 
 
@@ -300,10 +312,8 @@ class Notifier:
         type may not go out now. `destinations` given: exactly those, never held."""
         held_until = None
         if destinations is None:
-            kind = notification.notification_type
-            destinations = self.routing.remotes(kind)
-            if destinations:
-                held_until = self.settings.file.held_until(kind, self.clock.now())
+            destinations = self.routing.remotes(notification.notification_type)
+            held_until = self.held_now(notification.notification_type)
         stored = Outbox.add(db, notification, destinations, key, held_until=held_until)
         if stored and held_until is not None:
             log.info(
@@ -313,6 +323,13 @@ class Notifier:
                 f"{held_until.astimezone(NEW_YORK):%H:%M %Z}",
             )
         return stored
+
+    def held_now(self, notification_type: str) -> datetime | None:
+        """Until when quiet hours hold a notification of this type stored now (None: it
+        goes out at once, or goes to no remote destination, which nothing holds)."""
+        if not self.routing.remotes(notification_type):
+            return None
+        return self.settings.file.held_until(notification_type, self.clock.now())
 
     def emit_local(self, notification: Notification, shown: bool = False) -> None:
         """Print on the local outputs the notification's type is routed to (at once,
