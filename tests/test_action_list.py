@@ -467,7 +467,8 @@ def test_strategy_and_tested_alerts_are_never_hidden_behind_older_price_alerts()
         "Alert #15 fired 13:33: SPY iron condor 12/31 expires",
         "Alert #16 fired 13:03: buying power used 52%",  # the account's, before prices
         "Alert #6 fired 13:09: price #6",
-        "5 more alerts fired since 13:03 (ttai alerts list --all shows them)",
+        # "since 13:03" would repeat alert #16's time
+        "5 more alerts fired (ttai alerts list --all shows them)",
     ]
 
 
@@ -491,13 +492,13 @@ def test_briefing_lists_a_rearmed_alert_once_after_the_strategy_alerts(account: 
     account.clock.set(ny("2026-12-01 09:30"))
     _, lines = run_morning(account).sections[0]
     fired = [line for line in lines if line.startswith("Alert #")]
-    assert [line.split(":")[0] for line in fired] == [
-        f"Alert #{iwm} fired Mon 10",
-        f"Alert #{qqq} fired Mon 10",
-        f"Alert #{spy} fired Mon 11",
-    ]
-    assert fired[2] == f"Alert #{spy} fired Mon 11:00 (×2): SPY is now $570.00 (above $1.00)"
-    assert fired[1].startswith(f"Alert #{qqq} fired Mon 10:00: QQQ short strangle 12/18")
+    # the tested and dte alerts are about strategies with a line: folded into it
+    assert fired == [f"Alert #{spy} fired Mon 11:00 (×2): SPY is now $570.00 (above $1.00)"]
+    assert any(line.endswith(f"; alert #{iwm} fired") and "IWM" in line for line in lines)
+    assert any(
+        line.endswith(f"; alert #{qqq} fired") and "QQQ short strangle 12/18" in line
+        for line in lines
+    ), lines
 
 
 # -- the demo ---------------------------------------------------------------------------------
@@ -580,3 +581,42 @@ def test_demo_morning_briefing_opens_with_to_do(ttai) -> None:  # type: ignore[n
         r"Manage or roll TSLA short strangle \d+/\d+: \d+ DTE, [+-]\d+%(; earnings \w{3} \d+/\d+)?",
         manage,
     ), manage
+
+
+def test_alerts_on_a_strategy_or_its_leg_fold_into_its_to_do_line(account: Account) -> None:
+    """The trader's to-do list showed the SPY iron condor 4 times: its close line, a
+    `--strategy` pnl alert, a `--strategy` dte alert and a plain pnl alert firing for its
+    short put. One line now, the alerts a note at its end; others keep their lines."""
+    today = account.clock.now().date()
+    account.sim.account = build_demo_account("5WT00001", account.sim.market, today)
+    alerts = account.context().alerts()
+    leg = alerts.add(parse_alert("SPY", "pnl", "profit", "50"))  # fires for the short put
+    whole = alerts.add(parse_alert("SPY", "pnl", "profit", "50", None, None, "12/31", today))
+    dte = alerts.add(parse_alert("SPY", "dte", "below", "45", None, None, "12/31", today))
+    aapl = alerts.add(parse_alert("AAPL", "price", "above", "1"))
+    from ttai_cli.services.monitor import MonitorService
+    from ttai_cli.store.positions import PositionsRepository
+
+    asyncio.run(MonitorService(alerts, PositionsRepository(account.store)).run())
+    asyncio.run(alerts.check())
+    account.clock.set(account.clock.now() + timedelta(minutes=5))
+    _, lines = account.morning().sections[0]
+    close = next(line for line in lines if line.startswith("Close SPY iron condor"))
+    assert close.endswith(f"; alerts #{leg}, #{whole}, #{dte} fired"), (close, lines)
+    assert sum("SPY iron condor" in line or "SPY short put" in line for line in lines) == 1, lines
+    assert [line.split(" fired")[0] for line in lines if line.startswith("Alert #")] == [
+        f"Alert #{aapl}"
+    ]
+
+
+def test_more_alerts_line_leaves_out_a_since_time_every_listed_line_shows() -> None:
+    since = datetime(2026, 12, 1, 13, 50, tzinfo=NEW_YORK)
+    fired = [FiredEvent(i, "SPY", "price", since, f"SPY #{i}") for i in range(1, 8)]
+    items = action_items([], [], fired, DEFAULTS, TODAY, since=since)
+    assert items[-1].text == "2 more alerts fired (ttai alerts list --all shows them)"
+    later = [
+        FiredEvent(e.alert_id, e.symbol, e.type, since + timedelta(hours=1), e.message)
+        for e in fired
+    ]
+    items = action_items([], [], later, DEFAULTS, TODAY, since=since)
+    assert items[-1].text == "2 more alerts fired since 13:50 (ttai alerts list --all shows them)"

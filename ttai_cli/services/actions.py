@@ -47,7 +47,11 @@ then name. After them come the alerts fired since the last briefing, one line pe
 alert, however often it fired (its latest firing, `×N` when it fired N times): the
 most pressing first (tested and strategy alerts, then those on positions and the
 account, then price, change, IV rank and earnings alerts), newest first within each.
-At most MAX_ALERT_LINES of them, then one line saying how many more alerts fired.
+At most MAX_ALERT_LINES of them, then one line saying how many more alerts fired
+(`since` the last briefing's time only when no line shows that time already). An
+alert about a strategy that has a line (bound to it with `--strategy`, or firing for
+one of its legs) gets no line of its own: its line ends with a short note instead
+(`Close SPY iron condor 12/31: ...; alerts #4, #6 fired`).
 Lines are plain text (a phone shows no Markdown). With no items the briefing says
 `To do: nothing today`.
 
@@ -58,7 +62,7 @@ ex-dividend (each needs the price); close, manage and earnings still apply.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -404,7 +408,11 @@ def _alert_items(
     ]
     more = len(ordered) - MAX_ALERT_LINES
     if more > 0:
-        after = f" since {_at(since, today)}" if since is not None else ""
+        # "since 13:50" under lines that each say "fired 13:50" adds nothing
+        shown_at = {_at(e.fired_at, today) for e in ordered[:MAX_ALERT_LINES]}
+        after = ""
+        if since is not None and _at(since, today) not in shown_at:
+            after = f" since {_at(since, today)}"
         items.append(
             ActionItem(
                 "alert",
@@ -456,12 +464,42 @@ def action_items(
     """The to-do list (see the module docstring). `events`: the held underlyings'
     earnings and ex-dividend dates (`RiskReport.events`); `fired`: the alerts fired
     since the last briefing, `since` being when that was (for the "more" line)."""
-    ranked: list[tuple[int, date, str, ActionItem]] = []
+    ranked: list[tuple[int, date, str, Strategy, ActionItem]] = []
     for strategy in strategies:
         item = strategy_item(strategy, events, manage, today)
         if item is not None:
             ranked.append(
-                (PRIORITY.index(item.kind), strategy.expiration or date.max, strategy.label, item)
+                (
+                    PRIORITY.index(item.kind),
+                    strategy.expiration or date.max,
+                    strategy.label,
+                    strategy,
+                    item,
+                )
             )
-    items = [item for *_, item in sorted(ranked, key=lambda r: r[:3])]
-    return items + _alert_items(fired, today, since)
+    ranked.sort(key=lambda r: r[:3])
+    items: list[ActionItem] = []
+    folded: set[int] = set()
+    for *_, strategy, item in ranked:
+        about = sorted(
+            {e.alert_id for e in fired if e.alert_id not in folded and _about(e, strategy)}
+        )
+        if about:
+            folded.update(about)
+            ids = ", ".join(f"#{n}" for n in about)
+            item = replace(
+                item,
+                text=f"{item.text}; alert{'s' if len(about) > 1 else ''} {ids} fired",
+                data={**item.data, "alerts": about},
+            )
+        items.append(item)
+    return items + _alert_items([e for e in fired if e.alert_id not in folded], today, since)
+
+
+def _about(event: FiredEvent, strategy: Strategy) -> bool:
+    """Whether a fired alert is about `strategy`: bound to it (`--strategy`), or about
+    one of its legs (a plain pnl / dte / delta alert firing for a leg, a tested alert)."""
+    bound = event.strategy is not None and event.strategy == strategy.expiration
+    if bound and event.symbol.strip() == strategy.underlying.strip():
+        return True
+    return bool(set(event.legs) & set(strategy.symbols))

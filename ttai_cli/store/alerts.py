@@ -60,6 +60,9 @@ class FiredEvent:
     fired_at: datetime
     message: str
     strategy: date | None = None  # the bound strategy's expiration (None: not bound, removed)
+    # the positions the firing was about, from its notification: a leg alert's position, a
+    # strategy alert's legs (empty: an alert on the market or the account, or not stored)
+    legs: tuple[str, ...] = ()
 
 
 class AlertsRepository:
@@ -241,10 +244,13 @@ class AlertsRepository:
 
     def fired_between(self, start: datetime, end: datetime) -> list[FiredEvent]:
         """The firings in [start, end), oldest first, each with the strategy its alert is
-        bound to (while the alert exists)."""
+        bound to (while the alert exists) and the positions it was about (`legs`)."""
         rows = self.store.db.execute(
-            "SELECT e.alert_id, e.symbol, e.type, e.fired_at, e.message, a.strategy "
+            "SELECT e.alert_id, e.symbol, e.type, e.fired_at, e.message, a.strategy, "
+            "json_extract(n.data, '$.position') AS position, "
+            "json_extract(n.data, '$.legs') AS legs "
             "FROM alert_events e LEFT JOIN alerts a ON a.id = e.alert_id "
+            "LEFT JOIN notifications n ON n.id = e.notification_id "
             "WHERE e.fired_at >= ? AND e.fired_at < ? ORDER BY e.id",
             (_iso(start), _iso(end)),
         )
@@ -256,6 +262,22 @@ class AlertsRepository:
                 _time(r["fired_at"]) or start,
                 r["message"],
                 date.fromisoformat(r["strategy"]) if r["strategy"] else None,
+                _legs(r["position"], r["legs"]),
             )
             for r in rows
         ]
+
+
+def _legs(position: object, legs: object) -> tuple[str, ...]:
+    """A firing's positions from its notification's data: `legs` (a JSON list, a strategy
+    alert) or `position` (a leg alert); anything else (an older or foreign shape): none."""
+    import json
+
+    if isinstance(legs, str):
+        try:
+            parsed = json.loads(legs)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return tuple(str(leg) for leg in parsed)
+    return (position,) if isinstance(position, str) and position else ()
