@@ -147,8 +147,14 @@ def test_strangle_pnl_alert_fires_on_the_strategys_percent_not_the_legs(
         )
     )
     monitor(ttai)
+    # the leg alert fires for the put, and says the put is one leg of the strangle
+    expiry = short_date(book.expiration, book.today)
     assert [(i, body) for i, _, body, _ in fired(clean_env)] == [
-        (leg, "TSLA short put P&L +35% (target +30%)")
+        (
+            leg,
+            f"TSLA short put P&L +35% (target +30%) — part of {book.label} (+$208, +26% of "
+            f"credit); alert on the whole with --strategy {expiry}",
+        )
     ]
     # the call is bought down to $2.36: cost to close (2.60 + 2.36) x 100 = $496,
     # P&L 800 - 496 = $304, 304 / 800 = +38 %
@@ -574,3 +580,36 @@ def test_a_pnl_alert_bound_to_a_future_before_this_rule_stays_unknown_and_says_w
     assert evaluation.why_unknown == (
         "/MESH7 future 3/19 is margined, not paid for: its P&L is no percent of a credit or debit"
     )
+
+
+def test_leg_dte_alert_on_a_strangle_leg_names_the_strategy_and_its_pnl(
+    ttai: Any, broker_env: Any, sim: SimulatedTastytrade, clean_env: Path
+) -> None:
+    book = strangle_book(sim)
+    leg = added(ttai("alerts", "add", "TSLA", "--type", "dte", "below", "45", "--note", "roll"))
+    monitor(ttai)
+    ((alert_id, _, body, data),) = fired(clean_env)
+    expiry = short_date(book.expiration, book.today)
+    assert alert_id == leg
+    assert body.endswith(
+        f"expires in {book.dte} days — part of {book.label} (+$208, +26% of credit); "
+        f"alert on the whole with --strategy {expiry} — roll"
+    ), body
+    assert data["position"] in (book.put, book.call) and data["strategy"] == book.label
+    assert data["legs"] == [book.put, book.call], "the briefing folds it into the strategy"
+
+
+def test_plain_pnl_or_dte_alert_on_a_symbol_holding_a_strangle_hints_strategy(
+    ttai: Any, broker_env: Any, sim: SimulatedTastytrade
+) -> None:
+    book = strangle_book(sim)
+    expiry = short_date(book.expiration, book.today)
+    for kind, condition, threshold in (("pnl", "profit", "50"), ("dte", "below", "21")):
+        result = ttai("alerts", "add", "TSLA", "--type", kind, condition, threshold)
+        assert result.code == 0 and result.out.strip().isdigit(), result
+        assert result.err.strip() == (
+            f"ttai: hint: {book.label}: this {kind} alert fires for one leg at a time; "
+            f"to alert on the whole strategy add --strategy {expiry}"
+        )
+    bound = ttai("alerts", "add", "TSLA", "--strategy", expiry, "--type", "pnl", "profit", "40")
+    assert bound.code == 0 and bound.err == "", "bound already: no hint"

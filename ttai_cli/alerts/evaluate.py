@@ -30,6 +30,8 @@ from ttai_cli.broker.symbols import parse_occ, readable
 from ttai_cli.services.portfolio import PositionView
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ttai_cli.services.risk import RiskReport
     from ttai_cli.strategies import Strategy
 
@@ -49,6 +51,14 @@ class MarketView:
     risk_error: str = ""  # why `risk` is missing
     # the account's strategies, grouped only when a strategy alert is watched
     strategies: list[Strategy] | None = None
+    # groups them on demand (a plain pnl / dte alert fired for a leg: which strategy?)
+    group: Callable[[], list[Strategy]] | None = None
+
+    def all_strategies(self) -> list[Strategy]:
+        """The account's strategies: those grouped already, else grouped now (once)."""
+        if self.strategies is None and self.group is not None:
+            self.strategies = self.group()
+        return self.strategies or []
 
 
 def earnings_symbol(symbol: str) -> str:

@@ -105,8 +105,9 @@ def add(
     today = AppState.of(ctx).clock.now().date()
     spec = parse_alert(given, kind, condition, threshold, note, repeat, strategy, today)
     alert_id, warnings = run(_service(ctx).add_checked(spec))
-    for warning in warnings:
-        typer.echo(f"ttai: warning: {warning}", err=True)
+    for warning in warnings:  # a hint says it is one (`hint: ...`): not a warning
+        kind = "" if warning.startswith("hint: ") else "warning: "
+        typer.echo(f"ttai: {kind}{warning}", err=True)
     typer.echo(str(alert_id))
 
 
