@@ -453,6 +453,9 @@ def test_repeat_after_rearms_only_once_the_condition_was_false_again(
 
 
 def test_missing_quote_is_skipped_and_logged(store, sim, sim_server, clean_env, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.INFO, logger="ttai")  # not left to an earlier test's set-up
     clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
     service = service_for(store, sim_server, clock, clean_env)
     service.add(parse_alert("ZZZZ", "price", "above", "1"))
