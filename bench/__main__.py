@@ -2,7 +2,8 @@
 
 Prints one table and writes it, with the machine and the date, to bench/RESULTS.md.
 `--quick` shortens the long ones (20 s of schedule lateness, 1,000 loop cycles, a smaller
-naive sample) for a fast look; the RESULTS.md of record comes from a full run.
+naive sample, 20 calls of each `ask` tool) for a fast look; the RESULTS.md of record comes
+from a full run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from bench import (
     alerts,
+    ask,
     memory,
     notify,
     ops,
@@ -62,6 +64,7 @@ def main() -> int:
         ("watch", lambda: watch.rows(quick)),
         ("strategies", lambda: strategies.rows(quick)),
         ("storage", lambda: storage.rows(quick)),
+        ("ask", lambda: ask.rows(quick)),
         ("ops", lambda: ops.measure(quick)),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)

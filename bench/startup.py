@@ -50,11 +50,14 @@ def wall(argv: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def measure(runs: int) -> list[tuple[str, float, float, float]]:
-    """(name, median seconds, ratio to the baseline, target ratio) per command."""
+def measure(
+    runs: int, only: tuple[str, ...] | None = None
+) -> list[tuple[str, float, float, float]]:
+    """(name, median seconds, ratio to the baseline, target ratio) per command (those
+    named in `only`, else all), after the baseline's row."""
     env = dict(os.environ, TTAI_HOME=tempfile.mkdtemp(prefix="ttai-bench-"))
     env.pop("TTAI_DEMO", None)
-    targets = commands()
+    targets = {n: c for n, c in commands().items() if only is None or n in only}
     samples: dict[str, list[float]] = {name: [] for name in ["baseline", *targets]}
     for argv, _ in targets.values():  # warm .pyc files and the calendar cache once
         wall(argv, env)

@@ -50,6 +50,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     without a .env file."""
     for name in TTAI_VARS:
         monkeypatch.delenv(name, raising=False)
+    for name in ("COLUMNS", "LINES"):  # output is as wide as a pipe's, unless a test says
+        monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     monkeypatch.setenv("TTAI_HOME", str(home))
     work = tmp_path / "cwd"

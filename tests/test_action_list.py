@@ -40,6 +40,7 @@ from ttai_cli.strategies import Strategy, group_strategies
 
 D = Decimal
 TODAY = date(2026, 12, 1)  # a Tuesday
+JAN8 = date(2027, 1, 8)
 DEFAULTS = ManageDefaults()  # profit target 50 %, manage at 21 DTE, tested within 2 %
 
 
@@ -66,14 +67,15 @@ SCRIPTED = [
     ("QQQ", "2026-12-18", "C", "540", -1, "2.00", "2.00"),
     # IWM put credit spread 1/15/27 (45 DTE): credit (2.50 - 1.00) x 100 = $150; to close
     # (3.40 - 1.60) x 100 = $180; -$30 = -20 %; IWM $249.10 is (249.10 - 245) / 249.10 =
-    # 1.65 % above the 245 put: tested (within 2 %)
+    # 1.65 % above the 245 put: tested (within 2 %): roll the put down and out, or close
     ("IWM", "2027-01-15", "P", "240", 1, "1.00", "1.60"),
     ("IWM", "2027-01-15", "P", "245", -1, "2.50", "3.40"),
 ]
 PRICES = {"SPY": 570.0, "QQQ": 495.0, "IWM": 249.10}
 SCRIPTED_TO_DO = [
     "Close SPY iron condor 12/31: +70% of $200 credit",
-    "Tested: IWM put credit spread 1/15/27, IWM $249.10 is 1.6% from the 245 put",
+    "Tested: IWM put credit spread 1/15/27 — IWM $249.10 is 1.6% from the 245 put; "
+    "roll down/out or close (-$30, -20% of credit)",
     "Manage or roll QQQ short strangle 12/18: 17 DTE, +12%",
 ]
 
@@ -221,6 +223,7 @@ def test_alerts_fired_since_the_last_morning_briefing(account: Account) -> None:
             "reasons": [],
             "alert_id": qqq,
             "symbol": "QQQ",
+            "times": 1,
         }
     ]
 
@@ -301,15 +304,39 @@ def test_short_option_in_the_money_expiring_this_week() -> None:
         # = 0.69 % through the 470 put
         position(option("QQQ", "2026-12-04", "P", "465"), 1, "1.00", "1.50"),
         position(option("QQQ", "2026-12-04", "P", "470"), -1, "2.50", "4.20"),
-        # SPY short put 12/11, next week: (600 - 590) / 590 = 1.69 % through: tested
+        # SPY short put 12/11, next week: (600 - 590) / 590 = 1.69 % through: tested;
+        # sold for $800, $1,200 to buy back: -$400 = -50 % of the credit
         position(option("SPY", "2026-12-11", "P", "600"), -1, "8.00", "12.00"),
     )
     items = action_items(held, [], [], DEFAULTS, TODAY)
     assert texts(items) == [
         "Expiring Fri in the money: QQQ put credit spread 12/4, QQQ $466.80 is 0.7% through the 470 put",
-        "Tested: SPY short put 12/11, SPY $590.00 is 1.7% through the 600 put; 10 DTE",
+        "Tested: SPY short put 12/11 — SPY $590.00 is 1.7% through the 600 put; "
+        "roll down/out or close (-$400, -50% of credit); 10 DTE",
     ]
     assert items[0].reasons == ("expiring", "tested", "manage")
+
+
+def test_tested_line_says_how_to_defend_and_what_closing_makes() -> None:
+    held = strategies(
+        {"AAPL": "218.50", "TSLA": "340"},
+        # AAPL covered call 1/15/27: AAPL $218.50 is (220 - 218.50) / 218.50 = 0.69 % from
+        # the 220 call; shares +1,850, call +90 ((3.00 - 2.10) x 100): +$1,940 of a max
+        # profit of 100 x 20 + 300 = $2,300: 84.35 %
+        position("AAPL", 100, "200.00", "218.50"),
+        position(option("AAPL", "2027-01-15", "C", "220"), -1, "3.00", "2.10"),
+        # TSLA short strangle 1/15/27: TSLA $340 is (345 - 340) / 340 = 1.47 % from the
+        # 345 call; sold for (9.00 + 8.00) x 100 = $1,700, (8.00 + 11.00) x 100 = $1,900
+        # to close: -$200, -11.76 % of the credit
+        position(option("TSLA", "2027-01-15", "P", "270"), -1, "9.00", "8.00"),
+        position(option("TSLA", "2027-01-15", "C", "345"), -1, "8.00", "11.00"),
+    )
+    assert texts(action_items(held, [], [], DEFAULTS, TODAY)) == [
+        "Tested: AAPL covered call 1/15/27 — AAPL $218.50 is 0.7% from the 220 call; "
+        "roll up/out or let the shares be called away (+$1,940, +84% of max profit)",
+        "Tested: TSLA short strangle 1/15/27 — TSLA $340.00 is 1.5% from the 345 call; "
+        "roll up/out or close (-$200, -12% of credit)",
+    ]
 
 
 def test_a_strategy_at_target_and_tested_is_one_close_line() -> None:
@@ -347,7 +374,39 @@ def test_debit_spread_target_is_a_percent_of_its_max_profit() -> None:
     ]
 
 
-def test_fired_alerts_beyond_five_say_how_many_more() -> None:
+def test_briefing_strategy_lines_say_what_their_percent_is_of() -> None:
+    from ttai_cli.services.briefings import BriefingService
+
+    mes = Position(
+        symbol="/MESH7",
+        underlying_symbol="/MESH7",
+        instrument_type="Future",
+        quantity=D(1),
+        average_open_price=D("5900.00"),
+        close_price=D("5900.00"),
+        multiplier=D(5),
+        mark=D("5992.70"),
+        expires_at=datetime(2027, 3, 19, 9, 30, tzinfo=NEW_YORK),
+    )
+    held = strategies(
+        {"AAPL": "223.10", "QQQ": "520"},
+        # AAPL covered call: shares +2,310 (100 x 23.10), call -110 ((3.00 - 4.10) x 100):
+        # +$2,200 of a max profit of 100 x 20 + 300 = $2,300 (called away at 220): 95.65 %
+        position("AAPL", 100, "200.00", "223.10"),
+        position(option("AAPL", "2026-12-18", "C", "220"), -1, "3.00", "4.10"),
+        # QQQ call debit spread (see below): +$120 of a $300 max profit
+        position(option("QQQ", "2027-01-15", "C", "500"), 1, "3.00", "3.80"),
+        position(option("QQQ", "2027-01-15", "C", "505"), -1, "1.00", "0.60"),
+        mes,  # (5992.70 - 5900) x 5 = +$463.50, margined: no percent
+    )
+    assert [BriefingService._strategy_line(s) for s in held] == [
+        "/MESH7 future 3/19/27, 108 DTE: P&L +$463.50",
+        "AAPL covered call 12/18, 17 DTE: P&L +$2,200.00 (+95.65% of max profit)",
+        "QQQ call debit spread 1/15/27, 45 DTE: P&L +$120.00 (+40.00% of max profit)",
+    ]
+
+
+def test_fired_alerts_beyond_five_newest_first_then_how_many_more_in_plain_text() -> None:
     since = datetime(2026, 11, 30, 9, 30, tzinfo=NEW_YORK)
     fired = [
         FiredEvent(i, "SPY", "price", since + timedelta(hours=i), f"SPY is now ${560 + i}.00")
@@ -355,16 +414,91 @@ def test_fired_alerts_beyond_five_say_how_many_more() -> None:
     ]
     items = action_items([], [], fired, DEFAULTS, TODAY, since=since)
     assert texts(items) == [
-        "Alert #1 fired Mon 10:30: SPY is now $561.00",
-        "Alert #2 fired Mon 11:30: SPY is now $562.00",
-        "Alert #3 fired Mon 12:30: SPY is now $563.00",
-        "Alert #4 fired Mon 13:30: SPY is now $564.00",
+        "Alert #7 fired Mon 16:30: SPY is now $567.00",
+        "Alert #6 fired Mon 15:30: SPY is now $566.00",
         "Alert #5 fired Mon 14:30: SPY is now $565.00",
-        "2 more alerts fired since Mon 09:30: `ttai alerts list --all`",
+        "Alert #4 fired Mon 13:30: SPY is now $564.00",
+        "Alert #3 fired Mon 12:30: SPY is now $563.00",
+        # a phone shows no Markdown: no backticks
+        "2 more alerts fired since Mon 09:30 (ttai alerts list --all shows them)",
     ]
     # a fired time in UTC reads in New York time
     utc = FiredEvent(9, "SPY", "price", datetime(2026, 12, 1, 15, 0, tzinfo=UTC), "x")
     assert texts(action_items([], [], [utc], DEFAULTS, TODAY)) == ["Alert #9 fired 10:00: x"]
+
+
+def test_an_alert_that_fired_again_is_one_line_by_its_latest_firing() -> None:
+    tuesday = datetime(2026, 12, 1, 13, 0, tzinfo=NEW_YORK)
+    fired = [
+        FiredEvent(1, "AAPL", "price", tuesday + timedelta(minutes=5), "AAPL is now $244.39"),
+        FiredEvent(4, "SPY", "pnl", tuesday + timedelta(minutes=5), "SPY 12/31 510P +50%"),
+        FiredEvent(1, "AAPL", "price", tuesday + timedelta(minutes=35), "AAPL is now $245.10"),
+        FiredEvent(4, "SPY", "pnl", tuesday + timedelta(minutes=35), "SPY 12/31 510P +55%"),
+        FiredEvent(1, "AAPL", "price", tuesday + timedelta(minutes=50), "AAPL is now $245.80"),
+    ]
+    items = action_items([], [], fired, DEFAULTS, TODAY, since=tuesday)
+    # a position's P&L before a plain price alert; each alert once, with its count
+    assert texts(items) == [
+        "Alert #4 fired 13:35 (×2): SPY 12/31 510P +55%",
+        "Alert #1 fired 13:50 (×3): AAPL is now $245.80",
+    ]
+    assert [(i.data["alert_id"], i.data["times"]) for i in items] == [(4, 2), (1, 3)]
+
+
+def test_strategy_and_tested_alerts_are_never_hidden_behind_older_price_alerts() -> None:
+    """The trader's morning: price alerts fired early and often; the strategy alerts
+    fired later were left behind a `7 more alerts` line. Now they lead."""
+    since = datetime(2026, 12, 1, 13, 3, tzinfo=NEW_YORK)
+    price = [
+        FiredEvent(i, "AAPL", "price", since + timedelta(minutes=i), f"price #{i}")
+        for i in range(1, 7)
+    ]
+    later = since + timedelta(minutes=30)
+    strategy = [
+        FiredEvent(13, "IWM", "tested", later, "IWM put credit spread 1/8 tested"),
+        FiredEvent(14, "TSLA", "pnl", later, "TSLA short strangle 12/18: +12%", JAN8),
+        FiredEvent(15, "SPY", "dte", later, "SPY iron condor 12/31 expires", date(2026, 12, 31)),
+        FiredEvent(16, "", "bp-usage", since, "buying power used 52%"),
+    ]
+    items = action_items([], [], price + strategy, DEFAULTS, TODAY, since=since)
+    assert texts(items) == [
+        "Alert #13 fired 13:33: IWM put credit spread 1/8 tested",
+        "Alert #14 fired 13:33: TSLA short strangle 12/18: +12%",
+        "Alert #15 fired 13:33: SPY iron condor 12/31 expires",
+        "Alert #16 fired 13:03: buying power used 52%",  # the account's, before prices
+        "Alert #6 fired 13:09: price #6",
+        # "since 13:03" would repeat alert #16's time
+        "5 more alerts fired (ttai alerts list --all shows them)",
+    ]
+
+
+@pytest.mark.parametrize("account", ["2026-11-30 10:00"], indirect=True)
+def test_briefing_lists_a_rearmed_alert_once_after_the_strategy_alerts(account: Account) -> None:
+    from ttai_cli.services.monitor import MonitorService
+    from ttai_cli.store.positions import PositionsRepository
+
+    account.script(SCRIPTED)
+    alerts = account.context().alerts()
+    spy = alerts.add(parse_alert("SPY", "price", "above", "1"))
+    iwm = alerts.add(parse_alert("IWM", "tested", "within", "2"))  # 1.65 % away: fires
+    monday = date(2026, 11, 30)  # the QQQ strangle is 18 days out: fires
+    qqq = alerts.add(parse_alert("QQQ", "dte", "below", "21", None, None, "12/18", monday))
+    monitor = MonitorService(alerts, PositionsRepository(account.store))
+    asyncio.run(monitor.run())  # Monday 10:00: all three fire
+    alerts.rearm([spy])
+    account.clock.set(ny("2026-11-30 11:00"))
+    asyncio.run(alerts.check())  # SPY fires again
+
+    account.clock.set(ny("2026-12-01 09:30"))
+    _, lines = run_morning(account).sections[0]
+    fired = [line for line in lines if line.startswith("Alert #")]
+    # the tested and dte alerts are about strategies with a line: folded into it
+    assert fired == [f"Alert #{spy} fired Mon 11:00 (×2): SPY is now $570.00 (above $1.00)"]
+    assert any(line.endswith(f"; alert #{iwm} fired") and "IWM" in line for line in lines)
+    assert any(
+        line.endswith(f"; alert #{qqq} fired") and "QQQ short strangle 12/18" in line
+        for line in lines
+    ), lines
 
 
 # -- the demo ---------------------------------------------------------------------------------
@@ -386,7 +520,9 @@ def test_demo_book_at_the_open_one_close_one_tested_one_manage(account: Account)
     # the $1 strike grid; the strangle 10-18 days out at +12 %, TSLA reporting this week
     assert re.fullmatch(r"Close SPY iron condor \d+/\d+: \+80% of \$\d+ credit", close), close
     assert re.fullmatch(
-        r"Tested: IWM put credit spread \S+, IWM \$[\d.]+ is 0\.[3-7]% from the \d+ put", tested
+        r"Tested: IWM put credit spread \S+ — IWM \$[\d.]+ is 0\.[3-7]% from the \d+ put; "
+        r"roll down/out or close \(-\$\d+, -\d+% of credit\)",
+        tested,
     ), tested
     assert re.fullmatch(
         r"Manage or roll TSLA short strangle \d+/\d+: 1[0-8] DTE, \+12%; earnings \w{3} \d+/\d+",
@@ -445,3 +581,42 @@ def test_demo_morning_briefing_opens_with_to_do(ttai) -> None:  # type: ignore[n
         r"Manage or roll TSLA short strangle \d+/\d+: \d+ DTE, [+-]\d+%(; earnings \w{3} \d+/\d+)?",
         manage,
     ), manage
+
+
+def test_alerts_on_a_strategy_or_its_leg_fold_into_its_to_do_line(account: Account) -> None:
+    """The trader's to-do list showed the SPY iron condor 4 times: its close line, a
+    `--strategy` pnl alert, a `--strategy` dte alert and a plain pnl alert firing for its
+    short put. One line now, the alerts a note at its end; others keep their lines."""
+    today = account.clock.now().date()
+    account.sim.account = build_demo_account("5WT00001", account.sim.market, today)
+    alerts = account.context().alerts()
+    leg = alerts.add(parse_alert("SPY", "pnl", "profit", "50"))  # fires for the short put
+    whole = alerts.add(parse_alert("SPY", "pnl", "profit", "50", None, None, "12/31", today))
+    dte = alerts.add(parse_alert("SPY", "dte", "below", "45", None, None, "12/31", today))
+    aapl = alerts.add(parse_alert("AAPL", "price", "above", "1"))
+    from ttai_cli.services.monitor import MonitorService
+    from ttai_cli.store.positions import PositionsRepository
+
+    asyncio.run(MonitorService(alerts, PositionsRepository(account.store)).run())
+    asyncio.run(alerts.check())
+    account.clock.set(account.clock.now() + timedelta(minutes=5))
+    _, lines = account.morning().sections[0]
+    close = next(line for line in lines if line.startswith("Close SPY iron condor"))
+    assert close.endswith(f"; alerts #{leg}, #{whole}, #{dte} fired"), (close, lines)
+    assert sum("SPY iron condor" in line or "SPY short put" in line for line in lines) == 1, lines
+    assert [line.split(" fired")[0] for line in lines if line.startswith("Alert #")] == [
+        f"Alert #{aapl}"
+    ]
+
+
+def test_more_alerts_line_leaves_out_a_since_time_every_listed_line_shows() -> None:
+    since = datetime(2026, 12, 1, 13, 50, tzinfo=NEW_YORK)
+    fired = [FiredEvent(i, "SPY", "price", since, f"SPY #{i}") for i in range(1, 8)]
+    items = action_items([], [], fired, DEFAULTS, TODAY, since=since)
+    assert items[-1].text == "2 more alerts fired (ttai alerts list --all shows them)"
+    later = [
+        FiredEvent(e.alert_id, e.symbol, e.type, since + timedelta(hours=1), e.message)
+        for e in fired
+    ]
+    items = action_items([], [], later, DEFAULTS, TODAY, since=since)
+    assert items[-1].text == "2 more alerts fired since 13:50 (ttai alerts list --all shows them)"

@@ -347,6 +347,50 @@ def test_cli_add_list_remove_rearm(ttai) -> None:  # type: ignore[no-untyped-def
     assert [r["id"] for r in json.loads(ttai("alerts", "list", "--json").out)] == [2]
 
 
+def test_rearm_of_an_active_alert_says_it_is_already_active_and_exits_0(ttai) -> None:  # type: ignore[no-untyped-def]
+    demo = ("--demo", "-q", "alerts")
+    first = int(ttai(*demo, "add", "AAPL", "above", "1").out)  # the demo has alerts 1-5
+    result = ttai(*demo, "rearm", str(first))
+    assert result.code == 0 and result.out.strip() == f"{first} is already active"
+    assert ttai(*demo, "check", "--ignore-market-hours").code == 0  # AAPL above $1: fires
+    rows = {r["id"]: r for r in json.loads(ttai(*demo, "list", "--all", "--json").out)}
+    # the demo's alert 3 (dte) is one `alerts check` never looks at: still active
+    assert rows[first]["status"] == "triggered" and rows[3]["status"] == "active"
+    result = ttai(*demo, "rearm", str(first), "3")
+    assert result.code == 0 and result.out.strip() == f"re-armed {first}; 3 is already active"
+    rows = {r["id"]: r for r in json.loads(ttai(*demo, "list", "--all", "--json").out)}
+    assert rows[first]["status"] == "active"
+    assert ttai(*demo, "rearm", "3", "4").out.strip() == "3, 4 are already active"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("TSLA", "above"),
+            "ttai: a price alert needs a threshold: ttai alerts add TSLA above PRICE",
+        ),
+        (
+            ("TSLA", "--type", "tested", "within"),
+            "ttai: a tested alert needs a threshold: ttai alerts add TSLA --type tested within PCT",
+        ),
+        (
+            ("--type", "pnl", "profit", "50"),
+            "ttai: a pnl alert needs SYMBOL CONDITION THRESHOLD "
+            "(e.g. ttai alerts add AAPL --type pnl profit PCT)",
+        ),
+        (
+            ("bp-usage", "above", "50"),
+            "ttai: 'bp-usage' is an alert type, not a symbol: did you mean "
+            "ttai alerts add --type bp-usage above 50?",
+        ),
+    ],
+    ids=["price", "tested", "no-symbol", "type-as-symbol"],
+)
+def test_a_missing_piece_is_named_not_shown_as_dots(ttai, args: tuple[str, ...], line: str) -> None:  # type: ignore[no-untyped-def]
+    assert one_line_error(ttai("alerts", "add", *args), 2) == line
+
+
 def test_demo_database_starts_with_sample_alerts(ttai) -> None:  # type: ignore[no-untyped-def]
     rows = json.loads(ttai("--demo", "alerts", "list", "--json").out)
     assert len(rows) == 5 and all(r["note"].startswith("demo:") for r in rows)
@@ -409,6 +453,9 @@ def test_repeat_after_rearms_only_once_the_condition_was_false_again(
 
 
 def test_missing_quote_is_skipped_and_logged(store, sim, sim_server, clean_env, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.INFO, logger="ttai")  # not left to an earlier test's set-up
     clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
     service = service_for(store, sim_server, clock, clean_env)
     service.add(parse_alert("ZZZZ", "price", "above", "1"))
@@ -645,6 +692,23 @@ def test_alerts_list_is_readable_at_80_columns(clean_env) -> None:  # type: igno
     assert all(len(line) <= 80 for line in screen)
 
 
+def test_alerts_list_drops_empty_columns_before_wrapping_notes(ttai, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No strategy, no repeat: the empty `Strategy` and `Repeat` columns gave way to
+    nothing, and each note wrapped onto 5-6 lines of 14 characters."""
+    monkeypatch.setenv("COLUMNS", "80")
+    note = "breakout above the range high, take profits on the call spread and re-check"
+    assert ttai("alerts", "add", "SPY", "above", "700", "--note", note).code == 0
+    assert ttai("alerts", "add", "AAPL", "below", "200", "--note", "support test").code == 0
+    listed = ttai("alerts", "list")
+    assert listed.code == 0, listed.err
+    assert "Repeat" not in listed.out and "Strategy" not in listed.out
+    lines = listed.out.splitlines()
+    assert all(len(line) <= 80 for line in lines), listed.out
+    first = next(i for i, line in enumerate(lines) if "SPY" in line)
+    second = next(i for i, line in enumerate(lines) if "AAPL" in line)
+    assert second - first <= 3, "the note on three lines at most: " + listed.out
+
+
 # -- input that cannot be right (#17) -------------------------------------------------------
 def test_alerts_add_exact_duplicate_of_an_active_alert_is_exit_2(ttai: Any) -> None:
     assert ttai("alerts", "add", "--type", "bp-usage", "above", "50").code == 0
@@ -666,6 +730,57 @@ def test_alerts_add_symbol_the_api_does_not_know_is_exit_2(
     line = one_line_error(ttai("alerts", "add", "ZZZZ", "above", "10"), 2)
     assert line == "ttai: unknown symbol: ZZZZ"
     assert json.loads(ttai("alerts", "list", "--json").out) == []
+
+
+def future(symbol: str, underlying: str, dte: int) -> PositionView:
+    """A long futures contract expiring `dte` days from TODAY (09:30, as /ES does)."""
+    expires = datetime.combine(TODAY + timedelta(days=dte), wall_time(9, 30), NEW_YORK)
+    return PositionView(
+        symbol, underlying, "Future", D(1), D(5900), D(5950), D(5), expires, dte, D(250), D(1)
+    )
+
+
+@pytest.mark.parametrize("symbol", ["/MESZ6", "/MES"], ids=["the-contract", "its-root"])
+def test_dte_alert_on_a_future_fires_as_a_roll_reminder(symbol: str) -> None:
+    """`alerts add /MESH7 --type dte below 120` was accepted with a "no option position"
+    warning and could never fire: a future expires too (roll it before it does)."""
+    view = MarketView(
+        positions=[future("/MESZ6", "/MES", 5), option("SPY   261127P00450000", "-1", "6", "5", 3)]
+    )
+    result = evaluate(alert("dte", "below", "7", symbol), view, TODAY)
+    assert result.met is True and result.value == 5
+    assert result.title == "Expiration Alert: /MES"
+    assert result.body == "/MESZ6 expires in 5 days"
+    assert result.data["position"] == "/MESZ6" and result.data["dte"] == 5
+    assert evaluate(alert("dte", "below", "4", symbol), view, TODAY).met is False
+    shares = MarketView(positions=[option("AAPL", "100", "230", "240", None, "AAPL")])
+    assert evaluate(alert("dte", "below", "400", "AAPL"), shares, TODAY).met is False, "never"
+
+
+def test_dte_alert_on_a_held_future_adds_without_a_warning_and_fires(
+    ttai: Any, broker_env: RunningServer, clean_env: Path
+) -> None:
+    positions = json.loads(ttai("positions", "--json").out)
+    held = next(p for p in positions if p["instrument_type"] == "Future")  # the demo's /MES
+    result = ttai("alerts", "add", held["symbol"], "--type", "dte", "below", str(held["dte"]))
+    assert result.code == 0 and result.err == "", result.err
+    nvda = ttai("alerts", "add", "NVDA", "--type", "dte", "below", "7")
+    assert nvda.err.strip() == (
+        "ttai: warning: no option or futures position on NVDA today: this dte alert stays "
+        "unknown until there is one"
+    )
+    monitor = ttai("monitor", "--ignore-market-hours")
+    assert monitor.code == 0, monitor.err
+    with sqlite3.connect(clean_env / "ttai.db") as db:
+        rows = db.execute(
+            "SELECT title, body FROM notifications WHERE type = 'alert_triggered'"
+        ).fetchall()
+    assert rows == [
+        (
+            f"Expiration Alert: {held['underlying_symbol']}",
+            f"{held['symbol']} expires in {held['dte']} days",
+        )
+    ]
 
 
 def test_alerts_add_in_the_demo_refuses_a_symbol_it_does_not_list(ttai: Any) -> None:

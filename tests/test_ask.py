@@ -912,3 +912,70 @@ def test_doctor_says_which_model_and_which_daemon_jobs(ttai, clean_env: Path) ->
         f"model gpt-4o-mini ({clean_env / 'config.toml'} line 2); llm installed; "
         "daemon jobs: ask:open (--hourly --market-open)"
     )
+
+
+def test_strategies_tool_gives_ttais_to_do_line_under_the_manage_settings(
+    account: RunningServer, clean_env: Path
+) -> None:
+    """The trader's case: with `manage_dte = 14` the briefing dropped the TSLA roll
+    line but the model, reading DTE alone, still said to watch it. The tool now hands
+    the model the settings and ttai's own line for each strategy."""
+    from ttai_cli.ask.tools import AccountTools
+    from ttai_cli.cli.common import AppState
+
+    def strategies() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        async def call() -> Any:
+            context = AppState().job_context()  # reads config.toml afresh
+            try:
+                return json.loads(await AccountTools(context).call("strategies", {}))
+            finally:
+                await context.aclose()
+
+        answer = asyncio.run(call())
+        rows = [dict(zip(answer["columns"], row, strict=True)) for row in answer["rows"]]
+        return {row["strategy"]: row for row in rows}, answer["manage"]
+
+    rows, manage = strategies()
+    assert manage == {"profit_target_pct": 50, "manage_dte": 21, "tested_within_pct": 2}
+    strangle = rows["short strangle"]  # the demo's is always 10-18 days out
+    assert strangle["to_do"].startswith(f"Manage or roll {strangle['name']}: {strangle['dte']} DTE")
+    assert rows["future"]["to_do"] is None and rows["future"]["credit"] is None
+
+    (clean_env / "config.toml").write_text("[manage]\nmanage_dte = 14\n")
+    rows, manage = strategies()
+    assert manage["manage_dte"] == 14
+    # no roll line now; at most the earnings warning the briefing would give too
+    to_do = rows["short strangle"]["to_do"]
+    assert to_do is None or to_do.startswith("Earnings "), to_do
+
+
+def test_the_demo_model_repeats_ttais_to_do_lines_not_its_own_guesses(
+    ttai, llm_user_path: Path, clean_env: Path, nyse_sessions: list[object]
+) -> None:  # type: ignore[no-untyped-def]
+    from ttai_cli.market.calendar import source_version
+    from ttai_cli.store import open_store
+
+    clean_env.mkdir(parents=True, exist_ok=True)
+    with open_store(clean_env / "ttai-demo.db") as store:
+        fill_calendar(store, nyse_sessions, source_version())
+    result = ttai("--demo", "-q", "ask", "How is my portfolio doing?", "--no-notify")
+    assert result.code == 0, result.err
+    assert "- To do: Manage or roll TSLA short strangle " in result.out  # 21 DTE by default
+    assert "Watch " not in result.out
+    # nothing is ever due: the model says so rather than guessing from DTE or P&L
+    (clean_env / "config.toml").write_text("[manage]\nmanage_dte = 0\nprofit_target = 1000\n")
+    result = ttai("--demo", "-q", "ask", "How is my portfolio doing?", "--no-notify")
+    assert result.code == 0, result.err
+    assert "Manage or roll" not in result.out and "Close " not in result.out
+    assert "Watch " not in result.out
+
+
+def test_the_demo_model_counts_active_and_triggered_alerts_apart() -> None:
+    """`11 alerts set, 3 triggered` when 8 were active: now `11 alerts: 8 active, 3 triggered`."""
+    from ttai_cli.simulator.model import demo_report
+
+    statuses = ["active"] * 8 + ["triggered"] * 3
+    alerts = {"columns": ["id", "status"], "rows": [[i, s] for i, s in enumerate(statuses)]}
+    assert "- 11 alerts: 8 active, 3 triggered." in demo_report({"alerts": alerts})
+    one = {"columns": ["id", "status"], "rows": [[1, "active"]]}
+    assert "- 1 alert: 1 active, 0 triggered." in demo_report({"alerts": one})

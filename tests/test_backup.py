@@ -372,6 +372,155 @@ def test_restore_refuses_a_file_it_cannot_use_exit_2_and_changes_nothing(
     assert len(json.loads(ttai("--demo", "alerts", "list", "--json").out)) == 5
 
 
+REAL_DB = "ttai.db"
+
+
+def record_account(path: Path, account: str) -> None:
+    """A balance snapshot of `account` in the database at `path`, as a sync writes one."""
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT OR REPLACE INTO balance_snapshots VALUES "
+        "('2026-11-20', '2026-11-20T21:00:00+00:00', ?, '1000', '1000', '0', '0', '0', '0')",
+        (account,),
+    )
+    db.commit()
+    db.close()
+
+
+def real_backup(ttai, path: Path, account: str | None) -> Path:  # type: ignore[no-untyped-def]
+    """A backup of the real account's database, holding `account`'s data (or none), made
+    through a real database of its own (moved away afterwards: the test's is fresh)."""
+    home = Path(os.environ["TTAI_HOME"])
+    assert ttai("alerts", "list").code == 0  # the real database, created empty
+    if account is not None:
+        record_account(home / REAL_DB, account)
+    assert ttai("backup", "-o", str(path)).code == 0
+    for leftover in home.glob(f"{REAL_DB}*"):
+        leftover.unlink()
+    return path
+
+
+def test_restore_of_a_demo_backup_without_demo_is_exit_2_and_the_real_database_is_untouched(
+    ttai, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The trader's case: `ttai restore` of a demo backup (no --demo) put the demo account
+    in place of the real account's record, silently."""
+    home = demo_home(ttai)
+    backup = tmp_path / "demo.db"
+    assert ttai("--demo", "backup", "-o", str(backup)).code == 0
+    assert ttai("alerts", "list").code == 0  # the real account's database, no data yet
+    record = sorted(p.name for p in home.glob(f"{REAL_DB}*"))
+    result = ttai("restore", str(backup))
+    assert result.code == 2, result.err
+    line = one_line(result.err)
+    assert f"{backup} is a backup of the demo database (account 5WT00001)" in line
+    assert "restore it with `ttai --demo restore`, or add --force" in line
+    assert sorted(p.name for p in home.glob(f"{REAL_DB}*")) == record, "nothing changed"
+    assert rows(home / REAL_DB, "SELECT count(*) FROM balance_snapshots") == [(0,)]
+
+
+def test_restore_of_a_demo_backup_with_force_goes_and_says_which_account_it_holds(
+    ttai, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    home = demo_home(ttai)
+    backup = tmp_path / "demo.db"
+    assert ttai("--demo", "backup", "-o", str(backup)).code == 0
+    result = ttai("restore", "--force", str(backup))
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[-1] == (
+        "it holds account 5WT00001 (the demo account); the database it replaced held no "
+        "account's data (--force)"
+    )
+    assert rows(home / REAL_DB, "SELECT DISTINCT account_number FROM balance_snapshots") == [
+        ("5WT00001",)
+    ]
+
+
+def test_restore_of_a_real_backup_with_demo_is_exit_2(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    backup = real_backup(ttai, tmp_path / "real.db", "5WZ12345")
+    home = demo_home(ttai)
+    result = ttai("--demo", "restore", str(backup))
+    assert result.code == 2, result.err
+    line = one_line(result.err)
+    assert "is a backup of the real account's database (account 5WZ12345)" in line
+    assert "restore it without --demo, or add --force" in line
+    assert not list(home.glob("*.before-restore-*"))
+
+
+def test_restore_of_another_accounts_backup_is_exit_2_unless_force(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = Path(os.environ["TTAI_HOME"])
+    backup = real_backup(ttai, tmp_path / "other.db", "5WZ99999")
+    assert ttai("alerts", "list").code == 0
+    record_account(home / REAL_DB, "5WZ12345")
+    result = ttai("restore", str(backup))
+    assert result.code == 2, result.err
+    assert one_line(result.err) == (
+        f"ttai: {backup} holds account 5WZ99999, but {home / REAL_DB} holds account "
+        "5WZ12345: add --force to replace that record with it anyway"
+    )
+    assert not list(home.glob("*.before-restore-*"))
+    forced = ttai("restore", "--force", str(backup))
+    assert forced.code == 0, forced.err
+    assert forced.out.splitlines()[-1] == (
+        "it holds account 5WZ99999; the database it replaced held account 5WZ12345 (--force)"
+    )
+
+
+def test_restore_into_a_database_with_no_account_data_takes_any_backup_saying_whose(
+    ttai, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    home = Path(os.environ["TTAI_HOME"])
+    backup = real_backup(ttai, tmp_path / "real.db", "5WZ12345")
+    assert ttai("alerts", "list").code == 0  # a new machine: the database has no data yet
+    result = ttai("restore", str(backup))
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[-1] == "it holds account 5WZ12345"
+    assert rows(home / REAL_DB, "SELECT account_number FROM balance_snapshots") == [("5WZ12345",)]
+
+
+def test_restore_of_the_same_accounts_backup_names_no_account(ttai, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    demo_home(ttai)
+    backup = tmp_path / "demo.db"
+    assert ttai("--demo", "backup", "-o", str(backup)).code == 0
+    result = ttai("--demo", "restore", str(backup))
+    assert result.code == 0, result.err
+    assert "it holds" not in result.out
+
+
+def _wal_copy(database: Path, backup: Path, with_wal: bool) -> None:
+    """`cp` of a live database: a file in WAL mode, with its -wal (holding a write not yet
+    in the file) or without one."""
+    db = sqlite3.connect(database, isolation_level=None)
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(database, backup)
+    db.execute("INSERT INTO meta (key, value) VALUES ('marker', 'in the wal')")
+    if with_wal:
+        shutil.copyfile(f"{database}-wal", f"{backup}-wal")
+    db.close()
+
+
+@pytest.mark.parametrize("copy", ["ttai backup", "cp of a live database", "cp with its -wal"])
+def test_restore_creates_no_file_beside_the_backup(ttai, tmp_path: Path, copy: str) -> None:  # type: ignore[no-untyped-def]
+    """Opening a WAL-mode file read-only makes SQLite create its -wal and -shm beside it
+    (and leave them): restore left FILE-wal and FILE-shm in the user's directory."""
+    home = demo_home(ttai)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    backup = folder / "copy.db"
+    if copy == "ttai backup":
+        assert ttai("--demo", "backup", "-o", str(backup)).code == 0
+    else:
+        _wal_copy(home / DEMO_DB, backup, with_wal=copy == "cp with its -wal")
+    before = sorted(p.name for p in folder.iterdir())
+    result = ttai("--demo", "restore", str(backup))
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in folder.iterdir()) == before
+    marker = rows(home / DEMO_DB, "SELECT value FROM meta WHERE key = 'marker'")
+    assert marker == ([("in the wal",)] if copy == "cp with its -wal" else [])
+    assert not [p for p in home.iterdir() if ".source-" in p.name or ".restore-" in p.name]
+
+
 # -- damage: doctor, and jobs that meet it ----------------------------------------------------------------
 def test_doctor_reports_a_damaged_database_as_a_failed_check_naming_the_way_back(ttai) -> None:  # type: ignore[no-untyped-def]
     home = demo_home(ttai)
@@ -525,3 +674,20 @@ def test_salvage_then_restore_brings_a_damaged_database_back(ttai, tmp_path: Pat
     assert next(c for c in doctor if c["name"] == "database")["status"] == "ok"
     # the salvaged file lost the damaged page's alerts; everything else came back
     assert rows(database, "SELECT count(*) FROM _migrations") == [(len(MIGRATIONS),)]
+
+
+@pytest.mark.parametrize("table", ["alerts", "balance_snapshots", "positions"])
+def test_restore_replaces_a_damaged_database_whose_accounts_cannot_be_read(
+    ttai, tmp_path: Path, table: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The way back from damage: restore must not need to read the database it replaces
+    (its accounts cannot be compared then; the backup's kind still is)."""
+    home = demo_home(ttai)
+    assert ttai("--demo", "sync").code == 0
+    backup = tmp_path / "good.db"
+    assert ttai("--demo", "backup", "-o", str(backup)).code == 0
+    damage(home / DEMO_DB, table)
+    result = ttai("--demo", "restore", str(backup))
+    assert result.code == 0, result.err
+    assert quick_check(home / DEMO_DB) == "ok"
+    assert ttai("--demo", "alerts", "list").code == 0

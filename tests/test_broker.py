@@ -55,6 +55,20 @@ def test_positions_keep_decimals_and_short_signs(
     assert iwm.mark is not None and iwm.expires_at is not None and iwm.expires_at.tzinfo is not None
 
 
+def test_calls_made_at_once_look_the_account_up_once(sim_server: RunningServer) -> None:
+    """`ttai ask` runs its tools side by side: five calls asking for the account at the
+    same moment make one `/customers/me/accounts` request, not five."""
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        async with make_broker(sim_server) as broker:
+            await asyncio.gather(*(broker.balances() for _ in range(5)))
+            return broker.stats
+
+    stats = go(scenario())
+    lookups = [count for path, count in stats.by_path.items() if path.endswith("accounts")]
+    assert lookups == [1], stats.by_path
+
+
 def test_balances_debit_effect_is_negative(sim_server: RunningServer) -> None:
     async def scenario():  # type: ignore[no-untyped-def]
         async with make_broker(sim_server) as broker:

@@ -89,6 +89,47 @@ def test_unknown_backend_and_bad_flags_are_config_errors() -> None:
         load_settings(environ={"TTAI_API_URL": "localhost:8000"})
 
 
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        (
+            "TTAI_DB_MAX_PAGES",
+            "abc",
+            "TTAI_DB_MAX_PAGES must be a whole number from 1 to 2147483647 (got 'abc')",
+        ),
+        (
+            "TTAI_DB_MAX_PAGES",
+            "2.5",
+            "TTAI_DB_MAX_PAGES must be a whole number from 1 to 2147483647 (got '2.5')",
+        ),
+        (
+            "TTAI_API_ATTEMPTS",
+            "0",
+            "TTAI_API_ATTEMPTS must be a whole number from 1 to 20 (got '0')",
+        ),
+        ("TTAI_API_TIMEOUT", "0", "TTAI_API_TIMEOUT must be a number from 0.1 to 600 (got '0')"),
+        (
+            "TTAI_DB_BUSY_TIMEOUT",
+            "-1",
+            "TTAI_DB_BUSY_TIMEOUT must be a number from 0 to 3600 (got '-1')",
+        ),
+    ],
+    ids=["max-pages-not-a-number", "max-pages-a-fraction", "attempts", "timeout", "busy-timeout"],
+)
+def test_a_number_out_of_range_names_its_range_as_typed(name: str, raw: str, message: str) -> None:
+    """`TTAI_DB_MAX_PAGES=abc` said "must be a number from 1 to 2.14748e+09"."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={name: raw})
+    assert str(caught.value) == message
+
+
+def test_a_whole_number_setting_takes_one_written_as_such() -> None:
+    settings = load_settings(
+        environ={"TTAI_DB_MAX_PAGES": "2147483647", "TTAI_API_ATTEMPTS": "3.0"}
+    )
+    assert settings.db_max_pages == 2**31 - 1 and settings.api_attempts == 3
+
+
 def test_secret_never_prints() -> None:
     secret = Secret("do-not-show-me")
     assert (

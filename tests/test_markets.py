@@ -555,6 +555,34 @@ def test_market_status_json_shows_every_market(ttai: Any, home_db: Store) -> Non
     assert max(len(line) for line in lines) <= 80
 
 
+def test_market_status_on_sunday_evening_says_futures_run_to_mondays_halt(
+    ttai: Any, home_db: Store
+) -> None:
+    """Sunday 19:00: the session CME opened at 18:00 halts on Monday at 17:00, not
+    "the 17:00 halt" (today's 17:00 has passed); and the NYSE table says "closed" once,
+    not `Market │ market closed`."""
+    result = ttai("market", "status", "--now", "2026-12-06T19:00")
+    assert result.code == 0, result.err
+    rows = [" ".join(line.strip("│ ").split()) for line in result.out.splitlines()]
+    assert "Market │ closed: Sunday" in rows
+    assert "Futures: CME Globex │ open until Mon 17:00 (daily halt)" in rows
+    # the same session on Monday at 10:00: today's halt, no weekday
+    monday = ttai("market", "status", "--now", "2026-12-07T10:00")
+    rows = [" ".join(line.strip("│ ").split()) for line in monday.out.splitlines()]
+    assert "Market │ open until the 16:00 close" in rows
+    assert "Futures: CME Globex │ open until 17:00 (daily halt)" in rows
+    # an early close on the Friday after Thanksgiving, and Friday's close before the weekend
+    for now, line in (
+        ("2026-11-27T10:00", "open until 13:15 (early close)"),
+        ("2026-12-04T12:00", "open until 17:00 (closed until Sun 18:00)"),
+    ):
+        rows = [
+            " ".join(row.strip("│ ").split())
+            for row in ttai("market", "status", "--now", now).out.splitlines()
+        ]
+        assert f"Futures: CME Globex │ {line}" in rows, rows
+
+
 def test_dry_run_names_the_market_in_each_reason(ttai: Any, home_db: Store) -> None:
     added = ttai("alerts", "add", ES, "above", "1")
     assert added.code == 0, added.err  # no credentials: added unchecked, with a warning
@@ -568,13 +596,13 @@ def test_dry_run_names_the_market_in_each_reason(ttai: Any, home_db: Store) -> N
         (
             "16:00",
             "run",
-            "futures (CME Globex) open until the 17:00 close (reopens Sun 18:00); "
+            "futures (CME Globex) open until 17:00 (closed until Sun 18:00); "
             "NYSE closed: after the 16:00 close",
         ),
         (
             "16:30",
             "run",
-            "futures (CME Globex) open until the 17:00 close (reopens Sun 18:00); "
+            "futures (CME Globex) open until 17:00 (closed until Sun 18:00); "
             "NYSE closed: after the 16:00 close",
         ),
         (

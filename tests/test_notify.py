@@ -374,6 +374,25 @@ def test_400_is_not_retried_and_shows_as_failed(
     assert rows[0]["last_error"].startswith("HTTP 400")
 
 
+def test_outbox_at_80_columns_keeps_created_on_one_line(
+    receiver: Receiver, clean_env: Path, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`Created` was `12-01` over `13:49:16` beside a long error: now `12-01 13:49`."""
+    import re
+
+    receiver.script = [Reply(400, body=b'{"error": "unknown field in the payload of this hook"}')]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receiver.url)
+    monkeypatch.setenv("COLUMNS", "80")
+    title = "AAPL price above $200: breakout above the range high, take profits"
+    assert ttai("notify", "send", "--title", title, "--body", "x").code == 0
+    listed = ttai("notify", "outbox")
+    assert listed.code == 0, listed.err
+    lines = listed.out.splitlines()
+    assert all(len(line) <= 80 for line in lines), listed.out
+    row = next(line for line in lines if "webhook" in line)
+    assert re.search(r" \d\d-\d\d \d\d:\d\d  +webhook", row), listed.out
+
+
 def test_slack_bursts_are_spaced_by_its_rate_limit(receiver: Receiver, clean_env: Path) -> None:
     sleep = RecordingSleep()
     receiver.stop()
@@ -686,3 +705,19 @@ def test_destination_url_without_http_scheme_is_a_config_error_naming_the_variab
     assert result.code == 2 and "Traceback" not in result.err
     assert result.err.strip() == "ttai: TTAI_SLACK_WEBHOOK_URL must start with http:// or https://"
     assert "secretpart" not in result.err
+
+
+def test_notifications_waiting_for_a_destination_without_url_are_warned_of_once(
+    receiver: Receiver, clean_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`1 notifications wait for webhook` came twice in a row (one per flush): now once
+    per count, in the singular for one."""
+    sender, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": "http://127.0.0.1:9/hook"})
+    with sender.store.transaction() as db:
+        sender.enqueue(db, alert(1))
+    notifier, _ = make_notifier(clean_env, {"TTAI_NOTIFICATION_BACKEND": "stderr"})
+    with caplog.at_level("WARNING", logger="ttai"):
+        asyncio.run(notifier.flush())
+        asyncio.run(notifier.flush())
+    said = [r.getMessage() for r in caplog.records if "no URL" in r.getMessage()]
+    assert said == ["1 notification waits for webhook, which has no URL configured"]

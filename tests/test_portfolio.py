@@ -210,11 +210,31 @@ def test_quote_table_shows_delta_theta_iv_and_iv_rank(ttai, broker_env, sim) -> 
     result = ttai("quote", short_iwm_put(sim), "AAPL")
     assert result.code == 0, result.err
     header = next(line for line in result.out.splitlines() if "Symbol" in line)
-    assert all(name in header for name in ("Delta", "Theta", "IV", "IV rank"))
+    assert all(name in header for name in ("Delta", "Theta", "IV", "IVR"))
     option_row = next(
         line for line in result.out.splitlines() if line.lstrip("┃│ ").startswith("IWM ")
     )
     assert "%" in option_row and "-0." in option_row
+
+
+def test_quote_at_80_columns_keeps_option_symbols_and_headers_on_one_line(
+    ttai, broker_env, sim, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An option next to a future's four-digit prices: the columns do not fit at 80, and
+    the symbol `IWM 1/8/27 216P` stays whole (a column is left out instead); the IV rank
+    header is `IVR`, never stacked onto two lines."""
+    import re
+
+    monkeypatch.setenv("COLUMNS", "80")
+    put = short_iwm_put(sim)
+    for symbols in ((put, "IWM", "AAPL"), (put, "/MESH7", "SPY")):
+        result = ttai("quote", *symbols)
+        assert result.code == 0, result.err
+        lines = result.out.splitlines()
+        assert all(len(line) <= 80 for line in lines), result.out
+        assert any(re.match(r"IWM \d+/\d+/\d+ \d+P ", line) for line in lines), result.out
+        assert lines[0].startswith("Symbol "), "a one-line header: " + result.out
+    assert "IVR" in lines[0] or "Left out at 80 columns: IVR" in result.out
 
 
 def test_quote_iv_rank_is_cached_for_the_day(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]

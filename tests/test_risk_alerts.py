@@ -74,7 +74,7 @@ def test_account_level_kinds_take_no_symbol_and_list_as_account(ttai) -> None:  
         (("--type", "beta-delta", "sideways", "10"), "takes above or below"),
         (("--type", "beta-delta", "above", "lots"), "is not a number"),
         (("--type", "volatility-smile", "above", "1"), "unknown alert type"),
-        (("AAPL", "above"), "needs SYMBOL CONDITION THRESHOLD"),
+        (("AAPL", "above"), "needs a threshold: ttai alerts add AAPL above PRICE"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else v,
 )

@@ -213,6 +213,71 @@ def test_a_route_to_a_backend_without_its_url_is_exit_2_naming_the_key(
     assert all(not r.requests for r in receivers.values())
 
 
+def test_commands_that_send_nothing_work_with_a_route_to_a_backend_without_its_url(
+    clean_env: Path, ttai
+) -> None:  # type: ignore[no-untyped-def]
+    """`notify outbox` and `briefing eod --print-only` exited 2 with `notify.routes.briefing:
+    ntfy has no URL`: only what sends refuses; what reads (or only prints) works."""
+    write_config(clean_env, '[notify.routes]\nbriefing = ["ntfy"]\n"*" = ["stderr"]\n')
+    missing = "notify.routes.briefing: ntfy has no URL (TTAI_NTFY_URL is not set)"
+    for args in (
+        ["notify", "outbox"],
+        ["notify", "outbox", "--json"],
+        ["notify", "drop", "--failed"],
+        ["briefing", "eod", "--print-only"],
+        ["ask", "How is my portfolio doing?", "--no-notify"],
+        ["status"],
+        ["alerts", "list"],
+        ["doctor", "--offline"],
+    ):
+        result = ttai("--demo", *args)
+        assert result.code == 0, (args, result)
+        assert "has no URL" not in result.err, args
+    brief = ttai("--demo", "briefing", "eod", "--print-only")
+    assert "(printed only)" in brief.err and "End-of-day briefing" in brief.out
+    assert "points nowhere, TTAI_NTFY_URL not set" in " ".join(
+        ttai("--demo", "doctor", "--offline").out.split()
+    ), "doctor warns"
+    for args in (
+        ["notify", "flush"],
+        ["notify", "test"],
+        ["notify", "retry", "--failed"],
+        ["briefing", "eod"],
+        ["briefing", "eod", "--print-only", "--loop", "--max-runs", "1"],  # notifies failures
+        ["ask", "How is my portfolio doing?"],
+        ["sync"],
+    ):
+        assert missing in one_line_error(ttai("--demo", *args), 2), args
+
+
+def stderr_payloads(err: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [
+        (["ask", "How is my portfolio doing?"], "agent_report"),
+        (["briefing", "eod"], "briefing"),
+    ],
+    ids=["ask", "briefing"],
+)
+def test_a_route_to_stderr_prints_what_the_command_printed_too(
+    clean_env: Path, ttai, args: list[str], kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    """`agent_report = ["stderr"]` printed nothing on stderr: `ttai ask` prints its answer
+    on stdout, and skipped the local outputs; a route naming one is asked for it."""
+    unrouted = ttai("--demo", *args)
+    assert unrouted.code == 0, unrouted
+    assert stderr_payloads(unrouted.err) == [], "no route: the answer on stdout is enough"
+    write_config(clean_env, f'[notify.routes]\n{kind} = ["stderr"]\n')
+    routed = ttai("--demo", *args)
+    assert routed.code == 0, routed
+    (payload,) = stderr_payloads(routed.err)
+    assert payload["notification_type"] == kind and routed.out.strip()
+    assert str(payload["body"]).split()[0] in routed.out
+
+
 def test_notification_backend_none_mutes_routes_too(
     receivers: dict[str, Receiver], clean_env: Path
 ) -> None:
@@ -378,26 +443,96 @@ def test_held_times_compare_as_instants_to_the_microsecond(store) -> None:  # ty
     assert outbox.held(release - timedelta(hours=1))[1:] == (release, release)
 
 
+def test_quiet_hours_turned_off_let_go_of_what_they_held_at_the_next_flush(
+    receivers: dict[str, Receiver], clean_env: Path
+) -> None:
+    """The trader turned quiet hours off (TTAI_QUIET_HOURS=off) and `notify flush` still
+    said `3 notifications held by quiet hours until 14:30`: held deliveries follow the
+    configuration in force, not the one they were held by."""
+    write_config(clean_env, '[notify]\nquiet_hours = "12:00-14:30"\n')
+    hook = receivers["webhook"]
+    clock = FakeClock(ny("2026-03-10 12:05"))
+    env = {"TTAI_WEBHOOK_URL": hook.url}
+    quiet, _ = make_notifier(clean_env, env, clock)
+    night = [alert(1), briefing(), info()]
+    send_all(quiet, *night)
+    assert hook.requests == [] and quiet.outbox.held(clock.now())[0] == 3
+
+    clock.advance(60)
+    loud, _ = make_notifier(clean_env, {**env, "TTAI_QUIET_HOURS": "off"}, clock)
+    (listed,) = {loud.held_until(d, clock.now()) for d in loud.outbox.undelivered()}
+    assert listed is None, "`notify outbox` no longer shows them held"
+    report = asyncio.run(loud.flush(force=True))
+    assert hook.delivered == [n.id for n in night], "in their order"
+    assert report.held == 0 and report.sent == 3
+    asyncio.run(loud.flush(force=True))
+    assert [hook.attempts(n.id) for n in night] == [1, 1, 1], "once"
+
+
+@pytest.mark.parametrize(
+    ("edited", "goes_at"),
+    [
+        ('quiet_hours = "22:00-05:00"', "2026-03-11 05:00"),  # ends earlier: 05:00
+        ('quiet_hours = "22:00-09:00"', "2026-03-11 09:00"),  # ends later: held to 09:00
+        ('quiet_hours = "22:00-07:00"\nquiet_allow = ["alert_triggered"]', "2026-03-11 00:00"),
+    ],
+    ids=["window shortened", "window lengthened", "type allowed through"],
+)
+def test_held_deliveries_follow_the_quiet_hours_as_edited(
+    receivers: dict[str, Receiver], clean_env: Path, edited: str, goes_at: str
+) -> None:
+    write_config(clean_env, QUIET)
+    hook = receivers["webhook"]
+    clock = FakeClock(ny("2026-03-10 23:00"))
+    env = {"TTAI_WEBHOOK_URL": hook.url}
+    before, _ = make_notifier(clean_env, env, clock)
+    held = alert()
+    send_all(before, held)
+    assert before.outbox.delivery(held.id, "webhook").held_until == ny("2026-03-11 07:00")  # type: ignore[union-attr]
+
+    write_config(clean_env, f"[notify]\n{edited}\n")
+    clock.set(ny("2026-03-11 00:00"))
+    after, _ = make_notifier(clean_env, env, clock)
+    for moment in ("2026-03-11 00:00", "2026-03-11 04:59", "2026-03-11 05:00", "2026-03-11 07:00"):
+        clock.set(max(ny(moment), clock.now()))
+        asyncio.run(after.flush(force=True))
+        if hook.delivered:
+            break
+    if ny(goes_at) <= ny("2026-03-11 07:00"):
+        assert hook.delivered == [held.id] and clock.now() == ny(goes_at)
+    else:
+        assert hook.delivered == [], "held to the new end, past the old one"
+        delivery = after.outbox.delivery(held.id, "webhook")
+        assert delivery is not None and delivery.held_until == ny(goes_at)
+        clock.set(ny(goes_at))
+        asyncio.run(after.flush())
+        assert hook.delivered == [held.id]
+    assert hook.attempts(held.id) == 1
+
+
+def quiet_now(home: Path) -> tuple[datetime, datetime]:
+    """Quiet hours around the real time (the commands' clock): from an hour ago to two
+    hours from now, New York wall clock. Returns (now, when the window ends)."""
+    now = datetime.now(NEW_YORK).replace(second=0, microsecond=0)
+    start, end = now - timedelta(hours=1), now + timedelta(hours=2)
+    write_config(home, f'[notify]\nquiet_hours = "{start:%H:%M}-{end:%H:%M}"\n')
+    return now, end
+
+
 # -- the commands -------------------------------------------------------------------------------
 def test_outbox_shows_held_with_the_time_and_flush_exits_0_while_only_held_wait(
     receivers: dict[str, Receiver], clean_env: Path, ttai, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    write_config(clean_env, QUIET)
+    now, release = quiet_now(clean_env)
     hook = receivers["webhook"]
     monkeypatch.setenv("TTAI_WEBHOOK_URL", hook.url)
-    # made two nights from now, so that the commands' real clock sees it still held
-    night = (datetime.now(NEW_YORK) + timedelta(days=2)).replace(
-        hour=23, minute=0, second=0, microsecond=0
-    )
-    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": hook.url}, FakeClock(night))
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": hook.url}, FakeClock(now))
     held = alert()
     asyncio.run(notifier.notify(held))
-    release = datetime.combine(night.date() + timedelta(days=1), night.time().replace(hour=7))
-    release = release.replace(tzinfo=NEW_YORK)
 
     listing = ttai("notify", "outbox")
     row = next(line for line in listing.out.splitlines() if held.id[:8] in line)
-    assert "held 07:00" in row and "webhook" in row
+    assert f"held {release:%H:%M}" in row and "webhook" in row
     (entry,) = json.loads(ttai("notify", "outbox", "--json").out)
     assert entry["status"] == "held" and entry["attempts"] == 0
     assert datetime.fromisoformat(entry["held_until"]) == release
@@ -405,13 +540,33 @@ def test_outbox_shows_held_with_the_time_and_flush_exits_0_while_only_held_wait(
 
     flushed = ttai("notify", "flush")
     assert flushed.code == 0, flushed
-    assert "1 notification held by quiet hours until 07:00 New York time" in flushed.out
+    assert f"1 notification held by quiet hours until {release:%H:%M} New York time" in flushed.out
     assert hook.requests == []
 
     retried = ttai("notify", "retry", held.id[:8])  # named: asked for now
     assert retried.code == 0, retried
     assert hook.delivered == [held.id]
     assert "The outbox is empty" in ttai("notify", "outbox").out
+
+
+def test_notify_flush_with_quiet_hours_off_sends_what_they_held(
+    receivers: dict[str, Receiver], clean_env: Path, ttai, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    now, _ = quiet_now(clean_env)
+    hook = receivers["webhook"]
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", hook.url)
+    notifier, _ = make_notifier(clean_env, {"TTAI_WEBHOOK_URL": hook.url}, FakeClock(now))
+    held = [alert(1), alert(2), briefing()]
+    send_all(notifier, *held)
+    assert "3 notifications held" in ttai("notify", "flush").out
+
+    monkeypatch.setenv("TTAI_QUIET_HOURS", "off")
+    listing = json.loads(ttai("notify", "outbox", "--json").out)
+    assert [(e["status"], e["held_until"]) for e in listing] == [("pending", None)] * 3
+    flushed = ttai("notify", "flush")
+    assert flushed.code == 0, flushed
+    assert "held by quiet hours" not in flushed.out and "sent 3," in flushed.out
+    assert hook.delivered == [n.id for n in held]
 
 
 def test_doctor_lists_routes_and_quiet_hours(clean_env: Path, ttai) -> None:  # type: ignore[no-untyped-def]
@@ -508,3 +663,34 @@ def test_metrics_count_held_notifications_as_held(tmp_path: Path, ttai) -> None:
         for s in family.samples
     }
     assert samples == {"pending": 0, "held": 1, "failed": 0}
+
+
+def test_briefing_with_notification_backend_stderr_writes_its_json_line(
+    clean_env: Path, ttai, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """TTAI_NOTIFICATION_BACKEND=stderr: a briefing logged `(notified)` and wrote nothing
+    on stderr (alerts did): the JSON line is a machine interface, not a second copy."""
+    monkeypatch.setenv("TTAI_NOTIFICATION_BACKEND", "stderr")
+    result = ttai("--demo", "briefing", "morning")
+    assert result.code == 0, result
+    (payload,) = stderr_payloads(result.err)
+    assert payload["notification_type"] == "briefing" and "To do:" in str(payload["body"])
+    assert "Morning briefing" in result.out, "the panel for the person, on stdout"
+    assert "(notified)" in result.err
+
+
+def test_briefing_held_by_quiet_hours_says_held_until_not_notified(
+    clean_env: Path, ttai, monkeypatch: pytest.MonkeyPatch, receivers: dict[str, Receiver]
+) -> None:  # type: ignore[no-untyped-def]
+    # a window around the real time the command runs at (it reads the system clock)
+    now = datetime.now(NEW_YORK)
+    start, end = now - timedelta(hours=2), now + timedelta(hours=2)
+    write_config(clean_env, f'[notify]\nquiet_hours = "{start:%H:%M}-{end:%H:%M}"\n')
+    monkeypatch.setenv("TTAI_NOTIFICATION_BACKEND", "stderr,webhook")
+    monkeypatch.setenv("TTAI_WEBHOOK_URL", receivers["webhook"].url + "/hook")
+    result = ttai("--demo", "briefing", "morning")
+    assert result.code == 0, result
+    assert f"(held until {end:%H:%M})" in result.err and "(notified)" not in result.err
+    assert receivers["webhook"].requests == [], "held"
+    (payload,) = stderr_payloads(result.err)  # the local output prints at once
+    assert payload["notification_type"] == "briefing"

@@ -333,10 +333,22 @@ def test_a_command_needs_no_credentials(ttai) -> None:  # type: ignore[no-untype
     ("args", "message"),
     [
         (["--name", "monitor", "--", "true"], "--name monitor is a built-in job's name"),
+        (["--name", "backup", "--", "true"], "--name backup is a built-in job's name"),
+        (["--name", "ask", "--", "true"], "--name ask is a built-in job's name"),
+        (["--name", "ask:open", "--", "true"], "--name ask:open is a built-in job's name"),
+        (["--name", "notify-outbox", "--", "true"], "--name notify-outbox is a built-in"),
         (["--name", " ", "--", "true"], "--name must not be empty"),
         (["sync", "--name", "mine"], "--name names a command run after --"),
     ],
-    ids=["built-in-name", "empty", "without-a-command"],
+    ids=[
+        "built-in-name",
+        "the-daemons-backup",
+        "ask",
+        "an-ask-job",
+        "the-outbox-lock",
+        "empty",
+        "without-a-command",
+    ],
 )
 def test_bad_job_names_are_one_line_exit_2(ttai, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
     assert message in one_line_error(ttai("run", *args), 2)

@@ -159,3 +159,32 @@ def test_canary_over_every_command_log_format_and_backend(
         assert URL_CANARY.encode() not in data
     finally:
         receiver.stop()
+
+
+SLACK_KEY = "XXXXXXXXXXXXXXXXXXXXXXXX"
+
+
+def test_plain_word_in_a_notification_url_does_not_censor_log_lines(
+    ttai, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An ntfy topic `ttai` and Slack's `T000`/`B000` are words, not keys: the logger name
+    `ttai.notify` stays readable; the Slack key and each whole URL are masked."""
+    from tests.receiver import Receiver
+    from ttai_cli.logs import redact
+
+    receiver = Receiver().start()
+    try:
+        ntfy = f"{receiver.url}/ttai"
+        slack = f"{receiver.url}/services/T000/B000/{SLACK_KEY}"
+        monkeypatch.setenv("TTAI_NOTIFICATION_BACKEND", "ntfy,slack")
+        monkeypatch.setenv("TTAI_NTFY_URL", ntfy)
+        monkeypatch.setenv("TTAI_SLACK_WEBHOOK_URL", slack)
+        result = ttai("--demo", "-vv", "notify", "test")
+        assert "Traceback" not in result.err, result.err
+        assert "ttai.notify" in result.err and "***.notify" not in result.err
+        assert SLACK_KEY not in result.err + result.out
+        assert redact(f"POST {ntfy} and POST {slack}") == "POST *** and POST ***"
+        assert redact(f"POST /services/T000/B000/{SLACK_KEY}") == "POST ***"
+        assert redact("T000 B000 ttai /ttai") == "T000 B000 ttai /ttai"
+    finally:
+        receiver.stop()

@@ -6,6 +6,7 @@ contract unless said otherwise, credits are per share x 100.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -124,6 +125,7 @@ def test_short_strangle_credit_cost_to_close_and_percent_of_max() -> None:
     assert s.cost_to_close == D("660.00")  # (4.00 + 2.60) x 100 to buy both back
     assert s.pnl == D("1125.00")  # 1785 - 660
     assert s.pnl_percent_of_max == D("63.03")  # 1125 / 1785 = 0.63025
+    assert s.pnl_percent == s.pnl_percent_of_max  # a credit strategy: both of the credit
     assert s.max_profit == D("1785.00")  # TSLA between 200 and 300 at expiration
     assert s.max_loss is None  # a short call: unlimited
     assert s.expiration == JAN15 and s.dte == 11  # Jan 4 -> Jan 15
@@ -197,8 +199,9 @@ def test_covered_call_pairs_shares_with_the_short_call_of_another_order() -> Non
     assert s.credit == D("-19700.00")  # 100 x 200.00 paid, 3.00 x 100 received
     assert s.cost_to_close == D("-20750.00")  # selling the shares gets 21000, the call costs 250
     assert s.pnl == D("1050.00")  # shares +1000, call +50
-    assert s.pnl_percent_of_max == D("5.33")  # a debit: 1050 / 19700
     assert s.max_profit == D("2300.00")  # called away at 220: 100 x 20 + 300
+    assert s.pnl_percent_of_max == D("45.65")  # % max: 1050 / 2300 of the max profit
+    assert s.pnl_percent == D("5.33")  # of the debit: 1050 / 19700 (what a pnl alert reads)
     assert s.max_loss == D("19700.00")  # AAPL to 0: the shares' 20000 less the 300
     assert s.underlying_price == D("210.00")  # no quote given: the shares' own mark
     assert s.distance_percent == D("4.76")  # (220 - 210) / 210
@@ -236,7 +239,7 @@ def test_put_credit_spread() -> None:
     assert s.pnl_percent_of_max == D("46.67")  # 70 / 150
 
 
-def test_call_debit_spread_percent_is_of_the_debit() -> None:
+def test_call_debit_spread_percent_of_max_is_of_its_max_profit() -> None:
     legs = [
         option("QQQ", JAN15, "C", "500", 1, "6.00", "7.00"),
         option("QQQ", JAN15, "C", "510", -1, "2.50", "3.00"),
@@ -248,7 +251,8 @@ def test_call_debit_spread_percent_is_of_the_debit() -> None:
     assert s.max_profit == D("650.00")  # width 10 x 100 - 350
     assert s.cost_to_close == D("-400.00")  # closing receives (7.00 - 3.00) x 100
     assert s.pnl == D("50.00")  # -350 + 400
-    assert s.pnl_percent_of_max == D("14.29")  # 50 / 350
+    assert s.pnl_percent_of_max == D("7.69")  # 50 / 650, as the to-do list's target reads it
+    assert s.pnl_percent == D("14.29")  # of the debit: 50 / 350
 
 
 @pytest.mark.parametrize(
@@ -304,7 +308,8 @@ def test_calendar_max_loss_is_the_debit_and_max_profit_unknown() -> None:
     assert s.max_loss == D("350.00")  # the long call is worth at least the short's value
     assert s.max_profit is None  # depends on the February call's time value
     assert s.pnl == D("50.00")  # cost to close: -(7.00 - 3.00) x 100 = -400; -350 + 400
-    assert s.pnl_percent_of_max == D("14.29")  # 50 / 350
+    assert s.pnl_percent_of_max is None  # no max profit known: no % of it
+    assert s.pnl_percent == D("14.29")  # of the debit: 50 / 350
 
 
 def test_diagonal_with_the_long_strike_above_loses_the_width_too() -> None:
@@ -560,12 +565,46 @@ def test_futures_crypto_and_futures_options() -> None:
     assert got["future"].label == "/ESH7 future 3/19" and got["future"].pnl == D(
         "500.00"
     )  # 10 x 50
+    assert got["crypto"].credit == D("-45000.00")  # paid for: 0.5 x 90000
     assert got["crypto"].label == "BTC/USD crypto" and got["crypto"].pnl == D("1000.00")
     strangle = got["short strangle"]
     assert strangle.credit == D("3750.00")  # (40 + 35) x 50
     assert strangle.pnl == D("1750.00")  # cost to close (20 + 20) x 50 = 2000
     assert strangle.underlying_price == D("6010.00")  # the future's own mark
     assert strangle.label == "/ESH7 short strangle 1/8"
+
+
+def future(quantity: int, opened: str, mark: str) -> Position:
+    """An /MES contract: $5 a point."""
+    return Position(
+        symbol="/MESH7",
+        underlying_symbol="/MESH7",
+        instrument_type="Future",
+        quantity=D(quantity),
+        average_open_price=D(opened),
+        close_price=D(opened),
+        multiplier=D(5),
+        mark=D(mark),
+        expires_at=datetime(2027, 3, 19, 9, 30, tzinfo=NEW_YORK),
+    )
+
+
+def test_long_future_has_no_credit_no_percent_and_loses_its_notional_at_most() -> None:
+    s = only(group_strategies([future(1, "5896.30", "5989.00")], today=TODAY))
+    assert s.name == "future"
+    assert s.credit is None and not s.is_credit  # margined: nothing paid or received
+    assert s.pnl == D("463.50")  # (5989.00 - 5896.30) x 5
+    assert s.pnl_percent_of_max is None and s.pnl_percent is None  # a percent of nothing
+    assert s.max_loss == D("29481.50")  # the price to zero: 5896.30 x 5, as for shares
+    assert s.max_profit is None  # unlimited
+
+
+def test_short_future_max_loss_is_unlimited() -> None:
+    s = only(group_strategies([future(-2, "5900.00", "5950.00")], today=TODAY))
+    assert s.credit is None and s.pnl == D("-500.00")  # (5900 - 5950) x 2 x 5
+    assert s.max_loss is None  # unlimited: the price can rise without end
+    assert s.max_profit == D("59000.00")  # the price to zero: 5900 x 2 x 5
+    assert s.pnl_percent_of_max is None and s.pnl_percent is None
 
 
 def test_no_mark_no_pnl() -> None:
@@ -658,7 +697,7 @@ def test_positions_strategies_json_per_spec_from_the_last_sync(ttai, broker_env,
     result = ttai("positions", "--strategies", "--json")
     assert result.code == 0, result.err
     rows = json.loads(result.out)
-    assert all(list(row) == STRATEGY_FIELDS for row in rows)
+    assert all(list(row) == [*STRATEGY_FIELDS, "underlying_price_as_of"] for row in rows)
     got = {row["strategy"]: row for row in rows}
     assert set(got) == {"iron condor", "short strangle", "covered call"}
     condor = got["iron condor"]
@@ -674,11 +713,14 @@ def test_positions_strategies_json_per_spec_from_the_last_sync(ttai, broker_env,
     assert strangle["tested"] is False  # 20 % away
     covered = got["covered call"]
     assert covered["legs"][0] == "AAPL" and covered["credit"] == -19700.0  # 20000 paid, 300 got
-    # the P&L is the legs' P&L at the sync's marks
+    # called away at 260: the shares make 100 x 60 = 6000, plus the call's 300
+    assert covered["max_profit"] == 6300.0 and covered["max_loss"] == 19700.0
+    # the P&L is the legs' P&L at the sync's marks; % max is of the max profit (of the
+    # credit, for the two credit strategies)
     legs = {r["symbol"]: r for r in json.loads(ttai("positions", "--json").out)}
     for row in rows:
         assert row["pnl"] == pytest.approx(sum(legs[s]["pnl"] for s in row["legs"]), abs=0.005)
-        percent = row["pnl"] / abs(row["credit"]) * 100
+        percent = row["pnl"] / row["max_profit"] * 100
         assert row["pnl_percent_of_max"] == pytest.approx(percent, abs=0.006)
     as_of = {row["as_of"] for row in rows}
     assert as_of == {next(iter(legs.values()))["as_of"]}  # the sync's time, as positions say
@@ -697,10 +739,37 @@ def test_positions_strategies_table_names_strategies_and_their_legs(ttai, broker
     today = datetime.now(NEW_YORK).date()
     for symbol in books["SPY"]:
         assert readable(symbol, today) in out  # the legs beneath, readable
-    # each strategy's legs follow its own row
+    # each strategy's underlying price and distance, then its legs, follow its own row
     lines = out.splitlines()
     condor = next(i for i, line in enumerate(lines) if "SPY iron condor" in line)
-    assert readable(books["SPY"][0], today) in lines[condor + 1]
+    assert "SPY $560.00, 1.8% from 550P" in lines[condor + 1]
+    assert readable(books["SPY"][0], today) in lines[condor + 2]
+
+
+def test_stored_strategies_say_their_underlying_prices_are_live_and_a_debit_is_one(
+    ttai, broker_env, sim
+) -> None:  # type: ignore[no-untyped-def]
+    """From the last sync, legs and P&L are the sync's but the underlying prices are
+    quoted now: the caption says so with their time, JSON's `underlying_price_as_of` is
+    the quote's (the held shares' own mark: the sync's); the covered call's debit reads
+    `$19,700 db`, not `Credit -$19,700` (JSON's credit stays negative)."""
+    import json
+
+    premium_sellers_book(sim)
+    assert ttai("sync").code == 0
+    rows = {r["strategy"]: r for r in json.loads(ttai("positions", "--strategies", "--json").out)}
+    condor, covered = rows["iron condor"], rows["covered call"]
+    assert condor["underlying_price_as_of"] > condor["as_of"], "SPY quoted after the sync"
+    assert covered["underlying_price_as_of"] == covered["as_of"], "AAPL: its shares' mark"
+    assert covered["credit"] == -19700.0
+    table = ttai("positions", "--strategies")
+    assert table.code == 0, table.err
+    assert "Underlying prices live at " in table.out
+    assert "(shares and futures held: as synced)" in table.out
+    row = next(line for line in table.out.splitlines() if "AAPL covered call" in line)
+    assert "$19,700 db" in row and "-$19,700" not in row
+    live = ttai("positions", "--strategies", "--live")
+    assert "Underlying prices live" not in live.out, "live: all of one time, the caption's"
 
 
 def test_positions_strategies_live_and_never_synced(ttai, broker_env, sim) -> None:  # type: ignore[no-untyped-def]
@@ -751,3 +820,29 @@ def test_positions_strategies_from_the_sync_without_tastytrade_shows_no_prices(
     assert rows["iron condor"]["tested"] is False
     assert rows["covered call"]["underlying_price"] is not None  # the shares' own mark
     assert "no underlying prices" in result.err
+
+
+def test_demo_future_shows_no_credit_no_percent_and_its_notional_as_max_loss(ttai) -> None:  # type: ignore[no-untyped-def]
+    """The trader's /MES: `Credit -$29,482`, `% max +2%`, `Max loss unlimited` read
+    wrong for a long future, which is margined (nothing paid) and can lose at most its
+    price to zero."""
+    import json
+
+    rows = json.loads(ttai("--demo", "positions", "--strategies", "--json").out)
+    future = next(row for row in rows if row["strategy"] == "future")
+    legs = {r["symbol"]: r for r in json.loads(ttai("--demo", "positions", "--json").out)}
+    leg = legs[future["legs"][0]]
+    assert leg["quantity"] > 0  # the demo holds it long
+    assert future["credit"] is None and future["pnl_percent_of_max"] is None
+    assert future["max_profit"] is None  # unlimited
+    notional = leg["average_open_price"] * leg["quantity"] * leg["multiplier"]
+    assert future["max_loss"] == pytest.approx(notional, abs=0.005)
+    covered = next(row for row in rows if row["strategy"] == "covered call")
+    assert covered["pnl_percent_of_max"] == pytest.approx(
+        covered["pnl"] / covered["max_profit"] * 100, abs=0.006
+    )
+    table = ttai("--demo", "positions", "--strategies").out
+    assert "% max: P&L as a percent of max profit (the credit, for credit strategies)" in table
+    row = next(line for line in table.splitlines() if "future" in line)
+    cells = [cell.strip() for cell in re.split(r"[│┃]", row) if cell.strip()]
+    assert cells[2:6] == ["—", f"+${future['pnl']:,.0f}", "—", f"${notional:,.0f}"], cells

@@ -147,8 +147,14 @@ def test_strangle_pnl_alert_fires_on_the_strategys_percent_not_the_legs(
         )
     )
     monitor(ttai)
+    # the leg alert fires for the put, and says the put is one leg of the strangle
+    expiry = short_date(book.expiration, book.today)
     assert [(i, body) for i, _, body, _ in fired(clean_env)] == [
-        (leg, "TSLA short put P&L +35% (target +30%)")
+        (
+            leg,
+            f"TSLA short put P&L +35% (target +30%) — part of {book.label} (+$208, +26% of "
+            f"credit); alert on the whole with --strategy {expiry}",
+        )
     ]
     # the call is bought down to $2.36: cost to close (2.60 + 2.36) x 100 = $496,
     # P&L 800 - 496 = $304, 304 / 800 = +38 %
@@ -529,3 +535,81 @@ def test_expiration_without_a_year_is_the_next_such_date_today_included() -> Non
     assert parse_expiration("2/29", today) == date(2028, 2, 29), "the next leap year"
     with pytest.raises(UsageError, match="in the past"):
         parse_expiration("11/30/26", today)
+
+
+def test_pnl_alert_on_a_future_is_exit_2_pointing_at_a_price_alert(ttai: Any) -> None:
+    """A future is margined: its P&L is no percent of a credit or debit, so a strategy
+    pnl alert on it could never be known; refused, saying what watches it instead."""
+    rows = json.loads(ttai("--demo", "positions", "--strategies", "--json").out)
+    future = next(row for row in rows if row["strategy"] == "future")
+    symbol, expiration = future["underlying"], future["expiration"]
+    args = ("alerts", "add", symbol, "--strategy", expiration, "--type", "pnl", "profit", "5")
+    line = one_line_error(ttai("--demo", *args), 2)
+    assert line.startswith(f"ttai: {symbol} future ") and "is margined, not paid for" in line
+    assert line.endswith(f"ttai alerts add {symbol} above PRICE")
+    # the DTE of that same strategy is fine
+    dte = ("alerts", "add", symbol, "--strategy", expiration, "--type", "dte", "below", "5")
+    assert ttai("--demo", *dte).code == 0
+
+
+def test_a_pnl_alert_bound_to_a_future_before_this_rule_stays_unknown_and_says_why() -> None:
+    from ttai_cli.alerts.models import Alert
+    from ttai_cli.alerts.strategy import evaluate_strategy
+    from ttai_cli.broker.models import Position
+    from ttai_cli.strategies import group_strategies
+
+    today = date(2027, 1, 4)
+    march = date(2027, 3, 19)
+    held = Position(
+        symbol="/MESH7",
+        underlying_symbol="/MESH7",
+        instrument_type="Future",
+        quantity=D(1),
+        average_open_price=D("5900.00"),
+        close_price=D("5900.00"),
+        multiplier=D(5),
+        mark=D("6000.00"),
+        expires_at=datetime.combine(march, time(9, 30), NEW_YORK),
+    )
+    at = datetime.combine(today, time(10), NEW_YORK)
+    alert = Alert(
+        1, "/MESH7", "pnl", "profit", D(5), None, None, "active", at, None, None, 0, march
+    )
+    evaluation = evaluate_strategy(alert, group_strategies([held], today=today), today)
+    assert evaluation.met is None
+    assert evaluation.why_unknown == (
+        "/MESH7 future 3/19 is margined, not paid for: its P&L is no percent of a credit or debit"
+    )
+
+
+def test_leg_dte_alert_on_a_strangle_leg_names_the_strategy_and_its_pnl(
+    ttai: Any, broker_env: Any, sim: SimulatedTastytrade, clean_env: Path
+) -> None:
+    book = strangle_book(sim)
+    leg = added(ttai("alerts", "add", "TSLA", "--type", "dte", "below", "45", "--note", "roll"))
+    monitor(ttai)
+    ((alert_id, _, body, data),) = fired(clean_env)
+    expiry = short_date(book.expiration, book.today)
+    assert alert_id == leg
+    assert body.endswith(
+        f"expires in {book.dte} days — part of {book.label} (+$208, +26% of credit); "
+        f"alert on the whole with --strategy {expiry} — roll"
+    ), body
+    assert data["position"] in (book.put, book.call) and data["strategy"] == book.label
+    assert data["legs"] == [book.put, book.call], "the briefing folds it into the strategy"
+
+
+def test_plain_pnl_or_dte_alert_on_a_symbol_holding_a_strangle_hints_strategy(
+    ttai: Any, broker_env: Any, sim: SimulatedTastytrade
+) -> None:
+    book = strangle_book(sim)
+    expiry = short_date(book.expiration, book.today)
+    for kind, condition, threshold in (("pnl", "profit", "50"), ("dte", "below", "21")):
+        result = ttai("alerts", "add", "TSLA", "--type", kind, condition, threshold)
+        assert result.code == 0 and result.out.strip().isdigit(), result
+        assert result.err.strip() == (
+            f"ttai: hint: {book.label}: this {kind} alert fires for one leg at a time; "
+            f"to alert on the whole strategy add --strategy {expiry}"
+        )
+    bound = ttai("alerts", "add", "TSLA", "--strategy", expiry, "--type", "pnl", "profit", "40")
+    assert bound.code == 0 and bound.err == "", "bound already: no hint"

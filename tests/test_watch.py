@@ -279,3 +279,40 @@ def test_strategies_collapse_to_their_own_rows_before_any_is_cut() -> None:
     assert names(5) == ["SPY iron condor", "TSLA short strangle", "P", "C", "/MESH7 future"]
     assert names(3) == ["SPY iron condor", "TSLA short strangle", "/MESH7 future"]
     assert names(2) == ["SPY iron condor", "… 2 more"]
+
+
+def test_alert_whose_condition_already_holds_shows_met_not_a_distance(demo_home: Path) -> None:
+    # far enough from any simulated price to hold (or not) whatever the day's path
+    for args in (
+        ("SPY", "below", "100000"),  # holds: SPY is far below
+        ("SPY", "above", "100000"),  # does not
+        ("SPY", "above", "-50", "--type", "change"),  # holds
+        ("SPY", "below", "-50", "--type", "change"),  # does not
+    ):
+        added = run_subprocess("--demo", "alerts", "add", *args, timeout=60)
+        assert added.code == 0, added
+    result: Result = run_subprocess("--demo", "watch", timeout=60)
+    assert result.code == 0, result
+    rows = {line.split()[0]: line for line in result.out.splitlines() if "SPY " in line}
+    assert rows["6"].endswith(" met") and "away" not in rows["6"], rows
+    assert rows["7"].endswith("% away"), rows
+    assert rows["8"].endswith(" met") and "away" not in rows["8"], rows
+    assert rows["9"].endswith(" pts away"), rows
+
+
+def test_quote_distance_says_met_on_the_unrounded_value() -> None:
+    from decimal import Decimal as D
+
+    from ttai_cli.services.watch import quote_distance
+
+    # /MES at 6,357 with an alert above $6,000: met (the trader saw "5.6% away")
+    assert quote_distance("price", "above", D(6000), D(6357), None) == (D("-5.62"), True)
+    assert quote_distance("price", "below", D(600), D(557), None)[1] is True
+    assert quote_distance("price", "below", D(500), D(557), None)[1] is False
+    assert quote_distance("price", "above", D(6000), D("5999.999"), None)[1] is False
+    assert quote_distance("price", "above", D(6000), D(6000), None)[1] is True  # as the job: >=
+    # change: SPY +0.3% on the day, alert above -5%: met; below -2%: 2.3 points to go
+    assert quote_distance("change", "above", D(-5), D("100.3"), D(100))[1] is True
+    assert quote_distance("change", "below", D(-2), D("100.3"), D(100)) == (D("-2.30"), False)
+    assert quote_distance("change", "below", D(-2), D(100), None) == (None, None)
+    assert quote_distance("price", "above", D(1), None, None) == (None, None)

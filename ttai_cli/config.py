@@ -179,7 +179,17 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be 1 or 0 (got {raw!r})")
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    low: float,
+    high: float,
+    whole: bool = False,
+) -> float:
+    """The variable `name` as a number from `low` to `high` (`whole`: a whole number),
+    `default` when unset or empty; a ConfigError (exit 2) naming the range otherwise."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -187,9 +197,17 @@ def _number(env: Mapping[str, str], name: str, default: float, *, low: float, hi
         value = float(raw)
     except ValueError:
         value = float("nan")
-    if not low <= value <= high:  # also rejects nan
-        raise ConfigError(f"{name} must be a number from {low:g} to {high:g} (got {raw!r})")
+    if not low <= value <= high or (whole and not value.is_integer()):  # also rejects nan
+        what = "a whole number" if whole else "a number"
+        raise ConfigError(
+            f"{name} must be {what} from {_plain(low)} to {_plain(high)} (got {raw!r})"
+        )
     return value
+
+
+def _plain(value: float) -> str:
+    """`2147483647`, `0.1`, `600`: as a person types it (`:g` would show 2.14748e+09)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
@@ -314,13 +332,13 @@ def load_settings(
         ntfy_url=_register_urls(_secret(merged, "TTAI_NTFY_URL")),
         apprise_urls=_register_urls(_secret(merged, "TTAI_APPRISE_URLS")),
         api_timeout=_number(merged, "TTAI_API_TIMEOUT", 15.0, low=0.1, high=600),
-        api_attempts=int(_number(merged, "TTAI_API_ATTEMPTS", 4, low=1, high=20)),
+        api_attempts=int(_number(merged, "TTAI_API_ATTEMPTS", 4, low=1, high=20, whole=True)),
         streaming=_flag(merged, "TTAI_STREAMING")
         if merged.get("TTAI_STREAMING", "").strip()
         else True,
         account_streamer_url=_websocket_url(merged, "TTAI_ACCOUNT_STREAMER_URL"),
         db_busy_timeout=_number(merged, "TTAI_DB_BUSY_TIMEOUT", DB_BUSY_TIMEOUT, low=0, high=3600),
-        db_max_pages=int(_number(merged, "TTAI_DB_MAX_PAGES", 0, low=1, high=2**31 - 1))
+        db_max_pages=int(_number(merged, "TTAI_DB_MAX_PAGES", 0, low=1, high=2**31 - 1, whole=True))
         if merged.get("TTAI_DB_MAX_PAGES", "").strip()
         else None,
         model=merged.get("TTAI_MODEL", "").strip() or None,

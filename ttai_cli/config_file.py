@@ -20,8 +20,8 @@ quiet_allow = ["order_filled", "order_rejected", "assignment_risk"]
 [notify.routes]                         # notification_type (or "*") -> backends
 briefing = ["slack"]
 alert_triggered = ["ntfy", "webhook"]
-[jobs.alerts]                           # any job name, also cmd:NAME
-ping = "https://hc-ping.com/UUID"
+[jobs.alerts]                           # a job's name (an unknown one is an error),
+ping = "https://hc-ping.com/UUID"       # also "ask:NAME", "cmd:NAME" for run --name NAME
 [manage]
 profit_target = 50                      # % of max profit
 manage_dte = 21
@@ -163,10 +163,20 @@ def locate_config(
         return None, "default"
 
 
-def _must_exist(path: Path, option: str) -> Path:
+def _must_exist(path: Path, option: str) -> Path | None:
+    """`path` if it is a file to read; None for /dev/null (the usual way to say "no
+    config file"). ConfigError saying what it is otherwise: missing, a directory, or
+    something else that is not a regular file (a FIFO, a device)."""
+    import os
+
     try:
         if path.is_file():
             return path
+        if path.exists():
+            if path.resolve() == Path(os.devnull).resolve():
+                return None
+            what = "is a directory" if path.is_dir() else "is not a regular file"
+            raise ConfigError(f"{option} {path}: {what} (expected a TOML file)")
     except OSError as exc:
         raise ConfigError(f"{option} {path}: {exc.strerror or exc}") from None
     raise ConfigError(f"{option} {path}: no such file")
@@ -228,6 +238,18 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+# the tables' own keys, to send one written at the top of the file to its table
+_TABLE_OF_KEY = {
+    "quiet_hours": "notify",
+    "quiet_allow": "notify",
+    "routes": "notify",
+    "profit_target": "manage",
+    "manage_dte": "manage",
+    "tested_within": "manage",
+    "model": "ask",
+}
+
+
 class _Reader:
     def __init__(
         self, path: Path | None, lines: dict[str, int], notification_types: tuple[str, ...]
@@ -249,15 +271,35 @@ class _Reader:
         self.sources[key] = self.where(key)
 
     def table(self, data: Any, key: str, allowed: tuple[str, ...] | None) -> dict[str, Any]:
+        """`data` as the table `key` ("" for the file's top), refusing a name not in
+        `allowed` (None: any): `unknown table [notfy] (known: notify, jobs, manage, ask)`,
+        `notify.quiet: unknown key (known in [notify]: quiet_hours, ...)`; a key of a
+        table written at the top is sent to its table (`quiet_hours belongs in
+        [notify]`)."""
         if not isinstance(data, dict):
             raise self.fail(key, "must be a table")
-        if allowed is not None:
-            for name in data:
-                if name not in allowed:
-                    full = f"{key}.{name}" if key else name
-                    raise self.fail(
-                        full, f"unknown key (known in [{key or 'top'}]: {', '.join(allowed)})"
+        if allowed is None:
+            return data
+        for name, value in data.items():
+            if name in allowed:
+                continue
+            full = f"{key}.{name}" if key else name
+            known = ", ".join(allowed)
+            if isinstance(value, dict):
+                where = f"known: {known}" if not key else f"known in [{key}]: {known}"
+                raise ConfigError(f"{self.where(full)}: unknown table [{full}] ({where})")
+            if not key:
+                home = _TABLE_OF_KEY.get(name)
+                if home is not None:
+                    raise ConfigError(
+                        f"{self.where(full)}: {name} belongs in [{home}]: put it under a "
+                        f"[{home}] line"
                     )
+                raise ConfigError(
+                    f"{self.where(full)}: unknown key {name} (settings go in the tables "
+                    f"{', '.join(f'[{t}]' for t in allowed)})"
+                )
+            raise self.fail(full, f"unknown key (known in [{key}]: {known})")
         return data
 
     # -- the file --------------------------------------------------------------------------
@@ -331,9 +373,16 @@ class _Reader:
             raise self.fail(key, "must be a list of notification types")
         unknown = [t for t in raw if t not in self.types]
         if unknown:
-            raise self.fail(key, f"unknown notification type {', '.join(map(repr, unknown))}")
+            raise self.fail(key, self._unknown_types(unknown))
         self.took(key)
         return frozenset(raw)
+
+    def _unknown_types(self, unknown: list[str]) -> str:
+        """`unknown notification type 'fills' (use one of alert_triggered, ...)`."""
+        return (
+            f"unknown notification type {', '.join(map(repr, unknown))} "
+            f"(use one of {', '.join(self.types)})"
+        )
 
     def environment(
         self, env: Mapping[str, str], hours: QuietHours | None, allow: frozenset[str]
@@ -354,9 +403,7 @@ class _Reader:
             names = [t.strip() for t in raw.split(",") if t.strip()]
             unknown = [t for t in names if t not in self.types]
             if unknown:
-                raise ConfigError(
-                    f"TTAI_QUIET_ALLOW: unknown notification type {', '.join(map(repr, unknown))}"
-                )
+                raise ConfigError(f"TTAI_QUIET_ALLOW: {self._unknown_types(unknown)}")
             allow = frozenset(names)
             self.sources["notify.quiet_allow"] = "TTAI_QUIET_ALLOW"
         return hours, allow
@@ -365,6 +412,8 @@ class _Reader:
         jobs = self.table(raw, "jobs", None)
         pings: dict[str, str] = {}
         for job, table in jobs.items():
+            if not known_job(job):  # a typo ([jobs.monitr]) would never ping
+                raise self.fail(f"jobs.{job}", f"unknown job {job!r} ({known_jobs()})")
             settings = self.table(table, f"jobs.{job}", ("ping",))
             if "ping" not in settings:
                 continue
@@ -441,6 +490,26 @@ class _Reader:
         return value.strip()
 
 
+def known_job(name: str) -> bool:
+    """A `[jobs.NAME]` table's NAME: ttai's jobs (`ttai run JOB`, the daemon's `backup`),
+    `ask` and `ask:NAME` (`ttai ask --name NAME`, `[ask.NAME]`), or `cmd:NAME` (`ttai run
+    --name NAME -- COMMAND`, or the `cmd:PROGRAM:HASH` ttai names a command without one)."""
+    from ttai_cli.jobs import DAEMON_JOB_NAMES, JOB_NAMES  # names only: no job is imported
+
+    if name.startswith("cmd:"):
+        return len(name) > len("cmd:")
+    if name.startswith("ask:"):
+        return ASK_NAME.match(name.removeprefix("ask:")) is not None
+    return name in (*JOB_NAMES, *DAEMON_JOB_NAMES, "ask")
+
+
+def known_jobs() -> str:
+    from ttai_cli.jobs import DAEMON_JOB_NAMES, JOB_NAMES
+
+    names = ", ".join((*JOB_NAMES, *DAEMON_JOB_NAMES, "ask"))
+    return f'jobs: {names}, "ask:NAME", "cmd:NAME" for `ttai run --name NAME -- COMMAND`'
+
+
 def parse_quiet_hours(raw: str | None) -> QuietHours:
     """`"22:00-07:00"` (24-hour New York time, may wrap midnight) -> `QuietHours`."""
     if raw is None or raw.count("-") != 1:
@@ -478,20 +547,7 @@ def check_ping_url(url: str) -> str:
 
 
 def register_ping_url(url: str) -> None:
-    """Mask the URL, its path, credentials and query values, and the path segments that
-    look like keys (16+ characters, or 8+ with letters and digits: a UUID, a ping key, a
-    push token), but not the readable ones: in `https://hc-ping.com/KEY/alerts` the slug
-    `alerts` is a job's name, and masking it would mask the job in every log line and
-    ping body. (`logs.register_url`, for notification URLs, masks every segment.)"""
-    from urllib.parse import parse_qsl, urlsplit
-
-    logs.register_secret(url)
-    parts = urlsplit(url)
-    pieces = [parts.username or "", parts.password or "", parts.path.rstrip("/")]
-    pieces += [value for _, value in parse_qsl(parts.query)]
-    for segment in (s for s in parts.path.split("/") if s):
-        letters, digits = any(c.isalpha() for c in segment), any(c.isdigit() for c in segment)
-        if len(segment) >= 16 or (len(segment) >= 8 and letters and digits):
-            pieces.append(segment)
-    for piece in pieces:
-        logs.register_secret(piece)
+    """Mask the URL and the parts of it that look like keys, as for notification URLs
+    (`logs.register_url`): in `https://hc-ping.com/KEY/alerts` the slug `alerts` is a
+    job's name, and masking it would mask the job in every log line and ping body."""
+    logs.register_url(url)

@@ -25,23 +25,12 @@ def register_secret(value: str) -> None:
 
 
 def register_url(url: str) -> None:
-    """Mask a destination URL and, on their own, the parts that carry its secret (path
-    segments, query values, user and password): libraries log paths without the host."""
-    from urllib.parse import parse_qsl, urlsplit
+    """Mask a destination URL in full and, on their own, its password and the parts that
+    look like keys (`redaction.url_secrets`): libraries log paths without the host, but
+    a readable word such as an ntfy topic `ttai` stays readable in every other line."""
+    from ttai_cli.redaction import url_secrets
 
-    from ttai_cli.redaction import PUBLIC_SEGMENTS
-
-    register_secret(url)
-    try:
-        parts = urlsplit(url)
-        pieces = [parts.username or "", parts.password or ""]
-    except ValueError:
-        return
-    pieces += [s for s in parts.path.split("/") if s and s not in PUBLIC_SEGMENTS]
-    pieces += [value for _, value in parse_qsl(parts.query)]
-    if parts.path.strip("/"):
-        pieces.append(parts.path)
-    for piece in pieces:
+    for piece in url_secrets(url):
         register_secret(piece)
 
 

@@ -30,6 +30,8 @@ from ttai_cli.broker.symbols import parse_occ, readable
 from ttai_cli.services.portfolio import PositionView
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ttai_cli.services.risk import RiskReport
     from ttai_cli.strategies import Strategy
 
@@ -49,6 +51,14 @@ class MarketView:
     risk_error: str = ""  # why `risk` is missing
     # the account's strategies, grouped only when a strategy alert is watched
     strategies: list[Strategy] | None = None
+    # groups them on demand (a plain pnl / dte alert fired for a leg: which strategy?)
+    group: Callable[[], list[Strategy]] | None = None
+
+    def all_strategies(self) -> list[Strategy]:
+        """The account's strategies: those grouped already, else grouped now (once)."""
+        if self.strategies is None and self.group is not None:
+            self.strategies = self.group()
+        return self.strategies or []
 
 
 def earnings_symbol(symbol: str) -> str:
@@ -248,12 +258,14 @@ def _delta(alert: Alert, view: MarketView, today: date) -> Evaluation:
 
 
 def _dte(alert: Alert, view: MarketView, today: date) -> Evaluation:
-    options = [
-        p for p in positions_for(alert, view.positions, options_only=True) if p.dte is not None
+    """The nearest expiration among the positions on the symbol that expire: options,
+    and futures (a roll reminder: `/MESH7 expires in 5 days`); shares never do."""
+    expiring = [
+        p for p in positions_for(alert, view.positions, options_only=False) if p.dte is not None
     ]
-    if not options:
+    if not expiring:
         return Evaluation(False)
-    position = min(options, key=lambda p: p.dte if p.dte is not None else 10**6)
+    position = min(expiring, key=lambda p: p.dte if p.dte is not None else 10**6)
     days = Decimal(position.dte or 0)
     when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
     return Evaluation(

@@ -6,7 +6,7 @@
 | change | above, below | percent, may be negative | % change vs the previous close >= / <= threshold |
 | iv-rank | above, below | 0-100 | IV rank (percent) >= / <= threshold |
 | delta | above | 0-1 | abs(delta) of an option position on the symbol >= threshold |
-| dte | below | whole days >= 0 | an option position on the symbol expires within N days (0: today) |
+| dte | below | whole days >= 0 | an option or futures position on the symbol expires within N days (0: today; a future: a roll reminder) |
 | pnl | profit, loss | percent > 0 | a position's P&L % >= threshold (profit) or <= -threshold (loss) |
 | tested | within | percent, 0-100 | the underlying is within PCT % of a short strike of a strategy on it, or through it |
 | earnings | within | whole days >= 0 | the symbol reports earnings 0..N New York days from today |
@@ -52,6 +52,21 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "drawdown": ("above",),
     "theta": ("below",),
     "beta-delta": ("above", "below"),
+}
+# what THRESHOLD is, per kind, as usage lines name it
+THRESHOLDS: dict[str, str] = {
+    "price": "PRICE",
+    "change": "PCT",
+    "iv-rank": "RANK",
+    "delta": "DELTA",
+    "dte": "DAYS",
+    "pnl": "PCT",
+    "tested": "PCT",
+    "earnings": "DAYS",
+    "bp-usage": "PCT",
+    "drawdown": "PCT",
+    "theta": "DOLLARS",
+    "beta-delta": "SHARES",
 }
 FAST_TYPES = ("price", "change", "iv-rank")
 POSITION_TYPES = ("delta", "dte", "pnl")
@@ -100,19 +115,28 @@ def parse_alert(
     symbol = symbol.strip() if symbol is not None else ""
     if symbol.lower() in CONDITIONS and symbol.lower() != kind:
         # `alerts add bp-usage above 50` without --type: not a symbol called BP-USAGE
+        meant = symbol.lower()
         raise UsageError(
             f"{symbol!r} is an alert type, not a symbol: did you mean "
-            f"`ttai alerts add --type {symbol.lower()} ...`?"
+            f"ttai alerts add --type {meant} {condition.strip() or CONDITIONS[meant][0]} "
+            f"{threshold.strip() or THRESHOLDS[meant]}?"
         )
     if is_account_level(kind) and symbol:
         raise UsageError(
             f"{_article(kind)} {kind} alert is about the whole account and takes no SYMBOL: "
-            f"ttai alerts add --type {kind} {CONDITIONS[kind][0]} THRESHOLD"
+            f"ttai alerts add --type {kind} {CONDITIONS[kind][0]} {THRESHOLDS[kind]}"
         )
     if not is_account_level(kind) and not symbol:
+        typed = f" --type {kind}" if kind != "price" else ""
+        if threshold.strip().lower() in CONDITIONS[kind]:
+            # `alerts add TSLA above`: SYMBOL CONDITION, read as CONDITION THRESHOLD
+            raise UsageError(
+                f"{_article(kind)} {kind} alert needs a threshold: ttai alerts add "
+                f"{condition.strip()}{typed} {threshold.strip().lower()} {THRESHOLDS[kind]}"
+            )
         raise UsageError(
             f"{_article(kind)} {kind} alert needs SYMBOL CONDITION THRESHOLD "
-            f"(e.g. ttai alerts add AAPL --type {kind} {CONDITIONS[kind][0]} ...)"
+            f"(e.g. ttai alerts add AAPL{typed} {CONDITIONS[kind][0]} {THRESHOLDS[kind]})"
         )
     condition = condition.strip().lower()
     if condition not in CONDITIONS[kind]:

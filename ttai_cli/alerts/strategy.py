@@ -86,12 +86,18 @@ def _common(alert: Alert, strategy: Strategy) -> dict[str, Any]:
 def _pnl(alert: Alert, held: list[Strategy]) -> Evaluation:
     if not held:
         return Evaluation(False)
-    known = [s for s in held if s.pnl_percent_of_max is not None]
+    known = [s for s in held if s.pnl_percent is not None]
     if not known:
+        if all(s.credit is None for s in held):
+            return Evaluation(
+                None,
+                why_unknown=f"{held[0].label} is margined, not paid for: its P&L is no "
+                "percent of a credit or debit",
+            )
         return Evaluation(None, why_unknown=f"no mark for every leg of {held[0].label}")
 
     def percent(s: Strategy) -> Decimal:
-        return s.pnl_percent_of_max if s.pnl_percent_of_max is not None else Decimal(0)
+        return s.pnl_percent if s.pnl_percent is not None else Decimal(0)
 
     if alert.condition == "profit":
         strategy = max(known, key=percent)
@@ -101,17 +107,18 @@ def _pnl(alert: Alert, held: list[Strategy]) -> Evaluation:
         met = percent(strategy) <= -alert.threshold
     value = percent(strategy)
     basis = "credit" if strategy.is_credit else "debit"
+    credit = strategy.credit if strategy.credit is not None else Decimal(0)  # known: percent
     return Evaluation(
         met,
         value,
         f"P&L Alert: {strategy.label}",
-        f"{strategy.label}: {value:+.0f}% of {_dollars(strategy.credit)} {basis} "
+        f"{strategy.label}: {value:+.0f}% of {_dollars(credit)} {basis} "
         f"({alert.condition} {alert.threshold:g}%)",
         {
             **_common(alert, strategy),
             "pnl_percent": float(value),
             "pnl": float(strategy.pnl) if strategy.pnl is not None else None,
-            "credit": float(strategy.credit),
+            "credit": float(credit),
         },
     )
 

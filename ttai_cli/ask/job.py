@@ -84,6 +84,7 @@ class AskJob(ContextJob):
         self.name = job_name(name)
         self.show = show
         self.market_aware = market_aware
+        self.sends = settings.notify
         self.own_schedule = own_schedule
         self._asking: asyncio.Task[Any] | None = None  # the conversation in progress
 
@@ -180,8 +181,8 @@ class AskJob(ContextJob):
         notifier = self.context.notifier
         with self.context.store.transaction() as db:
             notifier.enqueue(db, notification, f"{self.name}:{ctx.slot.isoformat()}")
-        if self.show is None:  # nobody printed it: the local outputs show it
-            notifier.emit_local(notification)
+        # printed by the CLI already: only the local outputs a route names (e.g. stderr)
+        notifier.emit_local(notification, shown=self.show is not None)
         await notifier.flush()
 
 

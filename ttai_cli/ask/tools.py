@@ -114,8 +114,11 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "strategies": (
         "Positions grouped into strategies (short strangle, iron condor, covered call, ...): "
-        "DTE, legs, credit, max profit and loss, P&L and its % of max profit, underlying "
-        "price, short strikes, distance to the nearest short strike (%), whether tested.",
+        "DTE, legs, credit (null for a future: margined), max profit and loss, P&L and its "
+        "% of max profit (of the credit for credit strategies), underlying price, short "
+        "strikes, distance to the nearest short strike (%), whether tested, and to_do: "
+        "what ttai's own to-do list recommends for it under the user's [manage] settings "
+        "(given as manage), null when nothing is due.",
         _NO_ARGS,
     ),
     "quotes": ("Live quotes: bid, ask, last, mark, change today (%).", _SYMBOLS),
@@ -465,35 +468,49 @@ class AccountTools:
         return _table(columns, rows, **extra)
 
     async def strategies(self) -> dict[str, Any]:
+        """The strategies, each with the line the morning briefing's to-do list has for it
+        (`services/actions.py`, under `[manage]`; earnings and ex-dividend dates from the
+        day's metrics cache, left out with a note when they cannot be fetched), so the
+        model sees what ttai itself recommends."""
+        from ttai_cli.services.actions import strategy_item
         from ttai_cli.services.strategies import StrategiesService
 
+        manage = self.context.settings.file.manage
         service = StrategiesService(
             self.context.open_broker,
             self.context.clock,
             self.context.store,
-            tested_within=self.context.settings.file.manage.tested_within,
+            tested_within=manage.tested_within,
         )
         fresh = self._fresh() is not None
         report = await (service.stored() if fresh else service.live())
         today = self._today
-        rows = [
-            [
-                s.label,
-                s.name,
-                s.dte,
-                ", ".join(sym.readable(leg.symbol, today) for leg in s.legs),
-                _num(s.credit),
-                _num(s.max_profit),
-                _num(s.max_loss),
-                _num(s.pnl),
-                _num(s.pnl_percent_of_max, 1),
-                _num(s.underlying_price),
-                [_num(k) for k in s.short_strikes],
-                _num(s.distance_percent, 1),
-                s.tested,
-            ]
-            for s in report.strategies
-        ]
+        extra: dict[str, Any] = {}
+        events = await self._events(  # earnings and ex-dividend matter with options only
+            [s.underlying for s in report.strategies if any(p.is_option for p in s.legs)],
+            extra,
+        )
+        rows = []
+        for s in report.strategies:
+            item = strategy_item(s, events, manage, today)
+            rows.append(
+                [
+                    s.label,
+                    s.name,
+                    s.dte,
+                    ", ".join(sym.readable(leg.symbol, today) for leg in s.legs),
+                    _num(s.credit),
+                    _num(s.max_profit),
+                    _num(s.max_loss),
+                    _num(s.pnl),
+                    _num(s.pnl_percent_of_max, 1),
+                    _num(s.underlying_price),
+                    [_num(k) for k in s.short_strikes],
+                    _num(s.distance_percent, 1),
+                    s.tested,
+                    item.text if item is not None else None,
+                ]
+            )
         columns = [
             "name",
             "strategy",
@@ -508,6 +525,7 @@ class AccountTools:
             "short_strikes",
             "distance_pct",
             "tested",
+            "to_do",
         ]
         return _table(
             columns,
@@ -515,7 +533,38 @@ class AccountTools:
             as_of=_iso(report.as_of),
             source="last sync" if fresh else "live",
             max_loss_null_means="unlimited",
+            manage={
+                "profit_target_pct": _num(manage.profit_target),
+                "manage_dte": manage.manage_dte,
+                "tested_within_pct": _num(manage.tested_within),
+            },
+            **extra,
         )
+
+    async def _events(self, underlyings: list[str], extra: dict[str, Any]) -> list[Any]:
+        """Earnings and ex-dividend dates of `underlyings` in the to-do list's week,
+        from the day's metrics cache (one request the first time in a day); none, and a
+        note in `extra`, when they cannot be fetched."""
+        from ttai_cli.errors import BrokerError, ConfigError
+        from ttai_cli.services.actions import EVENT_DAYS as TO_DO_DAYS
+        from ttai_cli.services.metrics import MetricsService
+        from ttai_cli.services.risk import upcoming_events
+
+        wanted = [
+            u
+            for u in dict.fromkeys(underlyings)
+            if sym.kind_of(sym.normalize(u)) in ("equity", "index")
+        ]
+        if not wanted:
+            return []
+        try:
+            metrics = await MetricsService(
+                self.context.store, self.context.clock, self.context.open_broker
+            ).get(wanted)
+        except (BrokerError, ConfigError) as exc:
+            extra["notes"] = [f"to_do without earnings and ex-dividend dates: {exc}"]
+            return []
+        return upcoming_events(wanted, metrics, self._today, TO_DO_DAYS)
 
     async def quotes(self, symbols: Any = None) -> dict[str, Any]:
         wanted = self._symbols(symbols)

@@ -19,8 +19,9 @@ _demo_app: SimulatedTastytrade | None = None
 
 
 def demo_app(clock: Clock | None = None) -> SimulatedTastytrade:
-    """The in-process simulated account, one per process so that prices keep walking
-    from run to run of a loop instead of starting over."""
+    """The in-process simulated account, one per process so that a loop's runs share
+    its account (its orders and fills). Its prices need no such sharing: they are a
+    function of the instant, the same in every process."""
     global _demo_app
     if _demo_app is None:
         from ttai_cli.simulator.app import SimulatedTastytrade

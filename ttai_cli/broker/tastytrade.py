@@ -79,6 +79,8 @@ class TastytradeBroker:
         self._stack = AsyncExitStack()
         self._session: Any = None
         self._account: Any = None
+        # one lookup when several calls ask at once (ttai ask's tools run side by side)
+        self._account_lock: asyncio.Lock | None = None
         self._transport: ResilientTransport | None = None
 
     async def __aenter__(self) -> TastytradeBroker:
@@ -150,8 +152,18 @@ class TastytradeBroker:
         raise AssertionError("unreachable")
 
     async def _get_account(self) -> Any:
+        """The account (TASTYTRADE_ACCOUNT_ID, else the first), looked up once: calls
+        that ask at the same time wait for the one lookup instead of each making it."""
         if self._account is not None:
             return self._account
+        if self._account_lock is None:
+            self._account_lock = asyncio.Lock()
+        async with self._account_lock:
+            if self._account is None:
+                self._account = await self._lookup_account()
+        return self._account
+
+    async def _lookup_account(self) -> Any:
         from tastytrade import Account
 
         accounts = await self._call("accounts", lambda: Account.get(self._session))
@@ -164,10 +176,8 @@ class TastytradeBroker:
                 raise ConfigError(
                     f"TASTYTRADE_ACCOUNT_ID {self._account_id} is not one of your accounts ({available})"
                 )
-            self._account = matching[0]
-        else:
-            self._account = accounts[0]
-        return self._account
+            return matching[0]
+        return accounts[0]
 
     # -- for the streaming feeds (ttai_cli/streaming), which drive the SDK's streamers --------
     @property

@@ -105,8 +105,9 @@ def add(
     today = AppState.of(ctx).clock.now().date()
     spec = parse_alert(given, kind, condition, threshold, note, repeat, strategy, today)
     alert_id, warnings = run(_service(ctx).add_checked(spec))
-    for warning in warnings:
-        typer.echo(f"ttai: warning: {warning}", err=True)
+    for warning in warnings:  # a hint says it is one (`hint: ...`): not a warning
+        kind = "" if warning.startswith("hint: ") else "warning: "
+        typer.echo(f"ttai: {kind}{warning}", err=True)
     typer.echo(str(alert_id))
 
 
@@ -127,16 +128,17 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     from ttai_cli.broker.symbols import short_date
 
     today = AppState.of(ctx).clock.now().date()
+    # One `Alert` column reads as the command was typed (`price above $200`) and one
+    # `Status` column says when it fired: ten columns would not fit 80.
     rows = [
         [
             str(a.id),
             shown_symbol(a.symbol, today),
             short_date(a.strategy, today) if a.strategy else "",
-            a.type,
-            a.condition,
-            shown_threshold(a.type, a.threshold),
-            a.status,
-            f"{a.triggered_at.astimezone(NEW_YORK):%m-%d %H:%M}" if a.triggered_at else "",
+            f"{a.type} {a.condition} {shown_threshold(a.type, a.threshold)}",
+            f"{a.status} {a.triggered_at.astimezone(NEW_YORK):%m-%d %H:%M}"
+            if a.triggered_at
+            else a.status,
             format_duration(a.repeat_after) if a.repeat_after else "",
             a.note or "",
         ]
@@ -144,21 +146,10 @@ def list_alerts(ctx: typer.Context, all_: All = False, as_json: AsJson = False) 
     ]
     table(
         "Alerts",
-        [
-            "Id",
-            "Symbol",
-            "Strategy",
-            "Type",
-            "Condition",
-            "Threshold",
-            "Status",
-            "Triggered",
-            "Repeat",
-            "Note",
-        ],
+        ["Id", "Symbol", "Strategy", "Alert", "Status", "Repeat", "Note"],
         rows,
-        right=(0, 5),
-        wrap=(9,),
+        right=(0,),
+        wrap=(6,),
     )
 
 
@@ -187,10 +178,16 @@ def remove(ctx: typer.Context, ids: Ids) -> None:
 
 @alerts_app.command()
 def rearm(ctx: typer.Context, ids: Ids) -> None:
-    """Make triggered alerts active again."""
+    """Make triggered alerts active again (one already active is left as it is, and
+    said so)."""
     ids = list(dict.fromkeys(ids))
-    _service(ctx).rearm(ids)
-    console().print(f"re-armed {', '.join(map(str, ids))}")
+    already = _service(ctx).rearm(ids)
+    rearmed = [i for i in ids if i not in already]
+    said = [f"re-armed {', '.join(map(str, rearmed))}"] if rearmed else []
+    if already:
+        verb = "is" if len(already) == 1 else "are"
+        said.append(f"{', '.join(map(str, already))} {verb} already active")
+    console().print("; ".join(said))
 
 
 @with_schedule_options

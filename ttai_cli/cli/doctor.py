@@ -33,12 +33,14 @@ def doctor(
     else:
         from rich.text import Text
 
+        from ttai_cli.cli.common import hanging
+
         out = console()
         for check in checks:
             style = STYLES.get(check.status, "")
-            out.print(
-                Text.assemble((f"{check.status:>4}", style), f"  {check.name:<14} {check.detail}")
-            )
+            lead = Text.assemble((f"{check.status:>4}", style), f"  {check.name:<14} ")
+            # a long detail wraps under itself, not back under the status
+            out.print(hanging(out, lead, check.detail))
     failed = [c for c in checks if c.status == "fail"]
     if failed:
         # a configuration problem is exit 2; only an unreachable API is a failure (1)

@@ -16,8 +16,17 @@ JobName = Annotated[
 ]
 
 
-def _when(moment) -> str:  # type: ignore[no-untyped-def]
-    return f"{moment:%m-%d %H:%M:%S}" if moment else "—"
+def _when(moment, now) -> str:  # type: ignore[no-untyped-def]
+    """New York time, the date only when it is not today's (`13:03:12`, `11-28 16:00`):
+    the Jobs table fits 80 columns (--json has the full timestamps)."""
+    if not moment:
+        return "—"
+    from ttai_cli.clock import NEW_YORK
+
+    moment = moment.astimezone(NEW_YORK)
+    if moment.date() == now.astimezone(NEW_YORK).date():
+        return f"{moment:%H:%M:%S}"
+    return f"{moment:%m-%d %H:%M}"
 
 
 def status(ctx: typer.Context, as_json: AsJson = False) -> None:
@@ -64,9 +73,9 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
                 str(s.errors),
                 str(s.skipped),
                 str(s.restarts),
-                _when(s.last_started_at),
+                _when(s.last_started_at, now),
                 last[:60],
-                _when(s.next_run_at),
+                _when(s.next_run_at, now),
             ]
         )
     headers = [
@@ -80,11 +89,12 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
         "Last result",
         "Next run",
     ]
-    table("Jobs", headers, rows, right=(2, 3, 4, 5), wrap=(7,))
+    # the counters that matter least give way first on a narrow terminal
+    table("Jobs", headers, rows, right=(2, 3, 4, 5), wrap=(7,), optional=(5, 4))
     if streams:
         _stream_table(streams, now)
     if asked:
-        _ask_table(asked)
+        _ask_table(asked, now)
 
 
 def _ask_usage(state: AppState, now):  # type: ignore[no-untyped-def]
@@ -94,7 +104,7 @@ def _ask_usage(state: AppState, now):  # type: ignore[no-untyped-def]
     return AskRepository(state.store()).usage(now)
 
 
-def _ask_table(asked) -> None:  # type: ignore[no-untyped-def]
+def _ask_table(asked, now) -> None:  # type: ignore[no-untyped-def]
     from ttai_cli.ask.record import RECENT_DAYS
 
     rows = [
@@ -103,7 +113,7 @@ def _ask_table(asked) -> None:  # type: ignore[no-untyped-def]
             str(u.runs),
             f"{u.input_tokens:,}",
             f"{u.output_tokens:,}",
-            _when(u.last_started_at),
+            _when(u.last_started_at, now),
             u.last_model or "—",
         ]
         for u in asked
@@ -121,9 +131,11 @@ def _stream_table(streams, now) -> None:  # type: ignore[no-untyped-def]
         elif f.idle:
             shown = "idle (nothing to watch)"
         elif f.connected:
-            shown = f"connected since {_when(f.since)}"
+            shown = f"connected since {_when(f.since, now)}"
         else:
-            shown = f"down since {_when(f.since)}" + (" (polling)" if f.fallback_polling else "")
+            shown = f"down since {_when(f.since, now)}" + (
+                " (polling)" if f.fallback_polling else ""
+            )
         age = info["last_event_age_s"]
         rows.append(
             [

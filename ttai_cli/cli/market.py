@@ -77,7 +77,7 @@ def status(ctx: typer.Context, now: Now = None, as_json: AsJson = False) -> None
         return
     rows = [
         ["Now", f"{result.now:%a %Y-%m-%d %H:%M:%S %Z}"],
-        ["Market", result.reason],
+        ["Market", result.reason.removeprefix("market ")],  # the title says NYSE
         ["Next open", f"{result.next_open:%a %Y-%m-%d %H:%M %Z}"],
         ["Next close", f"{result.next_close:%a %Y-%m-%d %H:%M %Z}"],
         ["Source", result.source],

@@ -11,6 +11,8 @@ from ttai_cli.cli.common import AppState, AsJson, console, emit_json, run, table
 from ttai_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ttai_cli.services.notifications import FlushReport
     from ttai_cli.store.outbox import Delivery
 
@@ -64,12 +66,18 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
     attempts and the last error."""
     from ttai_cli.clock import NEW_YORK
 
-    notifier = AppState.of(ctx).notifier()
+    notifier = AppState.of(ctx).notifier(sends=False)
     deliveries = notifier.outbox.undelivered()
     now = notifier.clock.now()
 
+    # by the quiet hours configured now (turned off, they hold nothing: the next flush sends)
+    holds = {(d.seq, d.destination): notifier.held_until(d, now) for d in deliveries}
+
+    def held_until(d: Delivery) -> datetime | None:
+        return holds[(d.seq, d.destination)]
+
     def status(d: Delivery) -> str:
-        return "held" if d.held_at(now) else d.status
+        return "held" if held_until(d) is not None else d.status
 
     if as_json:
         emit_json(
@@ -84,7 +92,7 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
                     "attempts": d.attempts,
                     "last_error": d.last_error,
                     "next_attempt_at": d.next_attempt_at,
-                    "held_until": d.held_until if d.held_at(now) else None,
+                    "held_until": held_until(d),
                 }
                 for d in deliveries
             ]
@@ -96,10 +104,11 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
     rows = [
         [
             d.notification.id[:8],
-            f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}",
+            # to the minute: one line at 80 columns (--json has the second)
+            f"{d.notification.created_at.astimezone(NEW_YORK):%m-%d %H:%M}",
             d.destination,
-            f"held {d.held_until.astimezone(NEW_YORK):%H:%M}"
-            if d.held_until is not None and d.held_at(now)
+            f"held {until.astimezone(NEW_YORK):%H:%M}"
+            if (until := held_until(d)) is not None
             else d.status,
             str(d.attempts),
             d.notification.title[:40],
@@ -112,9 +121,10 @@ def outbox(ctx: typer.Context, as_json: AsJson = False) -> None:
         ["ID", "Created", "Destination", "Status", "Tries", "Title", "Last error"],
         rows,
         right=(4,),
+        whole=(0, 1, 3),  # an id, a time, `held 07:00`: never on two lines
         wrap=(5, 6),
         caption="held HH:MM: quiet hours hold it; it goes at HH:MM, New York time"
-        if any(d.held_at(now) for d in deliveries)
+        if any(held_until(d) is not None for d in deliveries)
         else None,
     )
 
@@ -140,7 +150,7 @@ def retry(ctx: typer.Context, ids: Ids = None, failed: Failed = False) -> None:
 def drop(ctx: typer.Context, ids: Ids = None, failed: Failed = False) -> None:
     """Give up notifications that failed (or are still pending): the ids given (all or
     nothing), or --failed for every failed one. They stay in the database's record."""
-    count = AppState.of(ctx).notifier().drop(_targets(ids, failed))
+    count = AppState.of(ctx).notifier(sends=False).drop(_targets(ids, failed))
     console().print(f"dropped {count} notification{'' if count == 1 else 's'}")
 
 

@@ -11,6 +11,9 @@ from ttai_cli.cli.common import AppState, AsJson, emit_json, money, number, run,
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from ttai_cli.services.strategies import StrategiesReport
+    from ttai_cli.strategies.grouping import Strategy
+
 Live = Annotated[
     bool, typer.Option("--live", help="Ask tastytrade now instead of reading the last sync.")
 ]
@@ -115,6 +118,7 @@ def positions(
         ["Symbol", "Qty", "Open", "Mark", "DTE", "P&L", "P&L %"],
         rows,
         right=(1, 2, 3, 4, 5, 6),
+        whole=(0,),
         caption=_caption(as_of),
     )
 
@@ -146,6 +150,10 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
                     "short_strikes": list(s.short_strikes),
                     "tested": s.tested,
                     "as_of": report.as_of,
+                    # beyond SPEC: the stored view's prices are live, its legs are not
+                    "underlying_price_as_of": (
+                        None if s.underlying_price is None else report.price_as_of(s.underlying)
+                    ),
                 }
                 for s in report.strategies
             ]
@@ -167,26 +175,65 @@ def _strategies(ctx: typer.Context, live: bool, as_json: bool) -> None:
             [
                 s.label + (" TESTED" if s.tested else ""),
                 "" if s.dte is None else str(s.dte),
-                dollars(s.credit, signed=True),
+                # — for a future: margined, not paid; a debit paid as tastytrade shows
+                # one (`db`, not `-$22,609 credit`), short enough to fit 80 columns
+                dollars(s.credit, signed=True)
+                if s.credit is None or s.credit >= 0
+                else f"{dollars(-s.credit)} db",
                 dollars(s.pnl, signed=True),
                 "—" if s.pnl_percent_of_max is None else f"{s.pnl_percent_of_max:+.0f}%",
                 "unlimited" if s.max_loss is None else dollars(s.max_loss),
-                "" if s.distance_percent is None else f"{s.distance_percent:.1f}%",
-                money(s.underlying_price) if s.underlying_price is not None else "",
             ]
         )
-        for leg in s.legs:
-            rows.append(
-                [f"  {number(leg.quantity)} {readable(leg.symbol, today)}  {money(leg.mark)}"]
-                + [""] * 7
-            )
+        price = _price_line(s)
+        legs = [
+            f"{number(leg.quantity)} {readable(leg.symbol, today)}  {money(leg.mark)}"
+            for leg in s.legs
+        ]
+        rows.extend([f"  {line}"] + [""] * 5 for line in ([price] if price else []) + legs)
     table(
         f"Strategies ({age})" if age else "Strategies (live)",
-        ["Strategy / legs, mark", "DTE", "Credit", "P&L", "% max", "Max loss", "Dist", "Price"],
+        ["Strategy / legs, mark", "DTE", "Credit", "P&L", "% max", "Max loss"],
         rows,
-        right=(1, 2, 3, 4, 5, 6, 7),
-        caption=_caption(report.as_of),
+        right=(1, 2, 3, 4, 5),
+        caption=f"{PERCENT_OF_MAX}\n{_caption(report.as_of)}{_live_prices(report)}",
     )
+
+
+def _live_prices(report: StrategiesReport) -> str:
+    """The caption's line saying the underlying prices are live, and since when, when
+    they are younger than the legs' marks (the stored view quotes them after the sync),
+    with the exception of held shares and futures (priced by their marks of the sync)."""
+    shown = {s.underlying for s in report.strategies if s.underlying_price is not None}
+    live = [report.quoted_at[u] for u in shown if u in report.quoted_at]
+    if not live:
+        return ""
+    from ttai_cli.clock import NEW_YORK
+
+    when = max(live).astimezone(NEW_YORK)
+    held = " (shares and futures held: as synced)" if len(live) < len(shown) else ""
+    return f"\nUnderlying prices live at {when:%H:%M:%S %Z}{held}"
+
+
+# what the strategies table's `% max` column is (`Strategy.pnl_percent_of_max`)
+PERCENT_OF_MAX = "% max: P&L as a percent of max profit (the credit, for credit strategies)"
+
+
+def _price_line(strategy: Strategy) -> str | None:
+    """The underlying's price and how far it is from the nearest short strike, beneath
+    the strategy (`IWM $214.25, 0.8% through 216P`): as a line of its own, not two
+    columns, the strategies fit 80 columns. None without a price; the price alone when
+    no short option is held and no leg is the underlying itself (its mark shows it)."""
+    if strategy.underlying_price is None:
+        return None
+    price = f"{strategy.underlying} {money(strategy.underlying_price)}"
+    nearest = strategy.nearest_short()
+    if nearest is None:
+        held = any(leg.symbol == strategy.underlying for leg in strategy.legs)
+        return None if held else price
+    strike, right, distance = nearest
+    where = "through" if distance <= 0 else "from"
+    return f"{price}, {abs(distance):.1f}% {where} {strike.normalize():f}{right}"
 
 
 def balances(ctx: typer.Context, live: Live = False, as_json: AsJson = False) -> None:
@@ -259,7 +306,8 @@ def quote(
     from ttai_cli.broker.symbols import readable
 
     today = AppState.of(ctx).clock.now().date()
-    headers = ["Symbol", "Bid", "Ask", "Last", "Change", "Delta", "Theta", "IV", "IV rank"]
+    # `IVR` (IV rank), one line: `IV rank` stacked onto two lines at 80 columns
+    headers = ["Symbol", "Bid", "Ask", "Last", "Change", "Delta", "Theta", "IV", "IVR"]
     rows = [
         [
             readable(d.quote.symbol, today),
@@ -281,6 +329,7 @@ def quote(
         [headers[i] for i in shown],
         [[row[i] for i in shown] for row in rows],
         right=tuple(range(1, len(shown))),
+        whole=(0,),
     )
 
 

@@ -40,19 +40,28 @@ def sync(ctx: typer.Context, since: Since = None, *, schedule: ScheduleOptions) 
 
 
 def show_briefing(briefing) -> None:  # type: ignore[no-untyped-def]
+    """The briefing in a panel as wide as its longest line, at most the terminal's (or
+    COLUMNS): a long line wraps with its continuation indented under its text, two
+    cells further than the items, never back at the panel's edge."""
     from rich.panel import Panel
     from rich.text import Text
 
+    from ttai_cli.cli.common import hanging
+
+    out = console()
+    inside = out.width - 4  # the panel's borders and padding
     body = Text()
     for index, (heading, lines) in enumerate(briefing.sections):
         if index:
             body.append("\n\n")
-        body.append(heading, style="bold")
+        body.append_text(hanging(out, Text(heading, style="bold"), "", inside))
         for line in lines:
-            body.append(f"\n  {line}")
+            body.append("\n")
+            body.append_text(hanging(out, "  ", line, inside, indent=4))
     for note in briefing.notes:
-        body.append(f"\n\n{note}", style="yellow")
-    console().print(
+        body.append("\n\n")
+        body.append_text(hanging(out, "", Text(note, style="yellow"), inside, indent=2))
+    out.print(
         Panel(body, title=Text(briefing.title, style="bold cyan"), title_align="left", expand=False)
     )
 

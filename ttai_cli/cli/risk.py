@@ -118,7 +118,7 @@ def risk(ctx: typer.Context, json_output: AsJson = False) -> None:
         return
     lines = [f"Risk as of {as_of}"] + [f"{k}: {v}" for k, v in summary]
     sys.stdout.write("\n".join(lines) + "\n\n")
-    plain_table(headers, underlyings or [["none", "", "", "", "", ""]])
+    plain_table(headers, underlyings or [["none", "", "", "", "", ""]], right=(1, 2, 3, 4, 5))
     sys.stdout.write(f"\nEvents in the next {HORIZON_DAYS} days\n")
     plain_table(["Symbol", "Event", "Date", "When"], events)
     for line in note:

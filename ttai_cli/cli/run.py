@@ -94,13 +94,16 @@ def run(
     if name is not None and not command:
         raise UsageError("--name names a command run after --; built-in jobs keep their names")
     if command:
-        from ttai_cli.jobs import JOB_NAMES
+        from ttai_cli.jobs import built_in_job
+        from ttai_cli.services.notifications import FLUSH_LOCK
 
         if name is not None and not name.strip():
             raise UsageError("--name must not be empty")
         if name is not None and len(name) > MAX_NAME:  # it names the job's lock file
             raise UsageError(f"--name is too long (at most {MAX_NAME} characters)")
-        if name in JOB_NAMES:  # it would share the built-in job's lock, status and pause
+        # it would share the built-in job's lock, status, pause and ping (the outbox's
+        # delivery lock too: a command holding it would stop every delivery)
+        if name is not None and (built_in_job(name) or name == FLUSH_LOCK):
             raise UsageError(f"--name {name} is a built-in job's name; choose another")
         selected = [CommandJob(command, name)]
     else:

@@ -252,18 +252,21 @@ def render_dry_run(previews: list[Any], as_json: bool) -> None:
         emit_json([{"at": p.at, "action": p.action, "reason": p.reason} for p in previews])
         return
     rows = [[f"{p.at:%a %Y-%m-%d %H:%M:%S %Z}", p.action, p.reason] for p in previews]
-    plain_table(["Slot (New York)", "Action", "Reason"], rows)
+    plain_table(["Slot (New York)", "Action", "Reason"], rows, wrap=2)
 
 
-def require_credentials_for(state: Any, jobs: list[Any]) -> None:
+def require_credentials_for(state: Any, jobs: list[Any], repeats: bool = True) -> None:
     """A missing credential is a configuration error (exit 2, one line) before the first
     run, not one failed run per cycle, for jobs that talk to tastytrade. So is a
-    notification backend or route that names a destination without its URL (every job
-    may notify, if only of its own failure)."""
+    notification backend or route that names a destination without its URL, for runs
+    that send: a job that notifies, or a schedule that `repeats` (a loop notifies its own
+    failures). A one-off that sends nothing (`briefing --print-only`, `ask --no-notify`)
+    runs: what it stores for such a route waits in the outbox for the URL."""
     settings = state.settings
     if not settings.demo and any(job.needs_broker for job in jobs):
         settings.require_credentials()
-    if settings.notification_backends != ("auto",) or settings.file.routes:
+    sends = repeats or any(getattr(job, "sends", True) for job in jobs)
+    if sends and (settings.notification_backends != ("auto",) or settings.file.routes):
         import sys  # (`auto` without routes cannot name a missing URL: no import needed)
 
         from ttai_cli.services.notifications import resolve_routing
@@ -284,7 +287,7 @@ def run_scheduled(
             raise UsageError("--dry-run previews one job at a time")
         render_dry_run(service.dry_run(jobs[0], schedule), schedule.as_json)
         return
-    require_credentials_for(state, jobs)
+    require_credentials_for(state, jobs, repeats=schedule.repeats or schedule.catch_up)
     code = service.run_and_wait(jobs, schedule, metrics_file=metrics_file)
     if code:
         raise typer.Exit(code)

@@ -45,12 +45,16 @@ def _pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 
 
-def _away(kind: str, distance: Decimal | None) -> str:
-    """How far is left, never signed: "-2.4%" next to "SPY change" reads as today's move."""
-    if distance is None:
+def to_trigger(a: AlertLine) -> str:
+    """What is left before an armed alert fires: `met` when its condition already holds
+    (it fires on the alerts job's next check), else how far is left, never signed:
+    "-2.4%" next to "SPY change" reads as today's move. Empty when not known."""
+    if a.met:
+        return "met"
+    if a.distance_percent is None:
         return ""
-    unit = " pts" if kind == "change" else "%"  # a change alert's distance is in points
-    return f"{abs(distance):.1f}{unit} away"
+    unit = " pts" if a.type == "change" else "%"  # a change alert's distance is in points
+    return f"{abs(a.distance_percent):.1f}{unit} away"
 
 
 def _span(delta: timedelta) -> str:
@@ -165,7 +169,7 @@ def alert_rows(view: WatchView) -> list[list[str]]:
         [
             str(a.id),
             alert_label(a),
-            _away(a.type, a.distance_percent),
+            to_trigger(a),
             a.note or "",
         ]
         for a in view.armed

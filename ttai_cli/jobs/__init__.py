@@ -26,6 +26,17 @@ JOB_NAMES = (
 )
 
 
+# The daemon's own jobs, which `ttai run JOB` does not take but `ttai status` shows.
+DAEMON_JOB_NAMES = ("backup",)
+
+
+def built_in_job(name: str) -> bool:
+    """A name ttai's own jobs use (`ttai run JOB`, the daemon's, `ttai ask`'s `ask` and
+    `ask:NAME`): a `ttai run --name` must not take it (it would share that job's lock,
+    status, pause and ping)."""
+    return name in JOB_NAMES or name in DAEMON_JOB_NAMES or name == "ask" or name.startswith("ask:")
+
+
 def create_job(name: str, context: JobContext) -> Job:
     if name == "alerts":
         from ttai_cli.jobs.alerts import AlertsCheckJob

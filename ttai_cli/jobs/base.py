@@ -46,6 +46,10 @@ class Job:
     needs_broker: bool = False
     # The daemon's cadence while NYSE is open, for jobs that poll (monitor, alerts).
     cadence: timedelta | None = None
+    # Sends notifications of its own (False: a briefing --print-only, ask --no-notify): a
+    # route to a backend without its URL refuses only runs that send (or that repeat,
+    # whose failures are notified).
+    sends: bool = True
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
         """The cadence of `--loop`; None when the job has none (then --loop is an error)."""

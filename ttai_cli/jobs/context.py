@@ -57,9 +57,12 @@ class JobContext:
 
     @cached_property
     def notifier(self) -> Notifier:
+        """Not strict about routes: a run that sends had them checked before its first
+        run (`require_credentials_for`, exit 2); one that sends nothing of its own (a
+        briefing --print-only, whose sync may still store position updates) runs."""
         from ttai_cli.services.notifications import Notifier
 
-        return Notifier(self.settings, self.store, self.clock)
+        return Notifier(self.settings, self.store, self.clock, strict=False)
 
     def alerts(self, notify: bool = True) -> AlertsService:
         """The alerts service; `notify=False` for managing alerts (no notifier needed)."""

@@ -55,6 +55,7 @@ class BriefingJob(ContextJob):
         self.kind = kind
         self.name = f"briefing-{kind}"
         self.notify = notify
+        self.sends = notify
         self.show = show  # called with each briefing built (the CLI prints it)
 
     def default_schedule(self, calendar: MarketCalendar) -> Schedule | None:
@@ -72,14 +73,22 @@ class BriefingJob(ContextJob):
         briefing = await self.context.briefings().build(self.kind)
         if callable(self.show):
             self.show(briefing)
+        held = None
         if self.notify:
+            held = self.context.notifier.held_now("briefing")
             notification = Notification(
                 "briefing", briefing.title, briefing.text(), {"kind": self.kind, **briefing.data}
             )
             notifier = self.context.notifier
             with self.context.store.transaction() as db:
                 notifier.enqueue(db, notification, f"briefing:{self.kind}:{ctx.slot.isoformat()}")
-            if not callable(self.show):  # nobody printed it: the local outputs show it
-                notifier.emit_local(notification)
+            # printed by the CLI already: only the outputs a route names, and stderr JSON when named
+            notifier.emit_local(notification, shown=callable(self.show))
             await notifier.flush()
-        return f"{briefing.title}" + (" (notified)" if self.notify else " (printed only)")
+        if not self.notify:
+            return f"{briefing.title} (printed only)"
+        if held is not None:  # stored, and sent when quiet hours end
+            from ttai_cli.clock import NEW_YORK
+
+            return f"{briefing.title} (held until {held.astimezone(NEW_YORK):%H:%M})"
+        return f"{briefing.title} (notified)"

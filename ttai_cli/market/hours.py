@@ -8,8 +8,9 @@ an active alert (`instruments.market_of`); the per-alert guard asks it through
 each market's answer so that a cycle costs one calendar lookup per market, not one
 per alert.
 
-Reasons name the market: `NYSE closed: Sunday`, `futures (CME Globex) open until the
-17:00 halt`, `crypto open (it never closes)`.
+Reasons name the market: `NYSE closed: Sunday`, `futures (CME Globex) open until Mon
+17:00 (daily halt)`, `crypto open (it never closes)`. A time not on the instant's own
+New York day carries its weekday: a Sunday evening's session runs to Monday's halt.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class MarketState:
     open: bool
     next_open: datetime | None
     next_close: datetime | None
-    reason: str  # without the market's name: "open until the 17:00 halt"
+    reason: str  # without the market's name: "open until 17:00 (daily halt)"
 
     @property
     def changes_at(self) -> datetime | None:
@@ -45,7 +46,7 @@ class MarketState:
         return self.next_close if self.open else self.next_open
 
     def line(self) -> str:
-        """`futures (CME Globex) open until the 17:00 halt`."""
+        """`futures (CME Globex) open until 17:00 (daily halt)`."""
         return f"{LABELS[self.market]} {self.reason}"
 
 
@@ -99,12 +100,14 @@ class MarketHours:
         following = calendar.next_open(moment)
         if session is not None:
             close = session.close
+            # an evening's session closes the next day: say which (`Mon 17:00`)
+            until = f"{close:%H:%M}" if close.date() == local.date() else f"{close:%a %H:%M}"
             if session.early_close:
-                why = f"open until the {close:%H:%M} early close"
+                why = f"open until {until} (early close)"
             elif following.date() == close.date():  # reopens the same evening
-                why = f"open until the {close:%H:%M} halt"
+                why = f"open until {until} (daily halt)"
             else:  # the weekend or a holiday follows
-                why = f"open until the {close:%H:%M} close (reopens {following:%a %H:%M})"
+                why = f"open until {until} (closed until {following:%a %H:%M})"
             return MarketState(FUTURES, True, following, close, why)
         upcoming = calendar.session_at(following)
         next_close = upcoming.close if upcoming is not None else None
@@ -136,8 +139,8 @@ class MarketHours:
     # -- several markets -----------------------------------------------------------------------
     def describe(self, markets: Iterable[str], moment: datetime) -> tuple[bool, str]:
         """Whether any of `markets` is open at `moment`, and a reason naming each: the
-        open ones first (`futures (CME Globex) open until the 17:00 halt; NYSE closed:
-        Sunday`)."""
+        open ones first (`futures (CME Globex) open until Mon 17:00 (daily halt); NYSE
+        closed: Sunday`)."""
         states = [self.state(m, moment) for m in MARKETS if m in markets]
         ordered = [s for s in states if s.open] + [s for s in states if not s.open]
         return any(s.open for s in states), "; ".join(s.line() for s in ordered)

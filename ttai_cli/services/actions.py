@@ -19,8 +19,13 @@ What makes a strategy an item, in order of priority (`[manage]` gives the number
 4. `tested`: the underlying within `tested_within` % of a short strike, or through it.
    A short option capped by a long one of the same right and expiration nearer the
    money (the short leg of a debit spread) is left out: through it is that spread's
-   best case. A covered call's call counts (the shares would be called away).
-   `Tested: TSLA short strangle 1/15, TSLA $249.10 is 0.4% from the 250 call`
+   best case. A covered call's call counts (the shares would be called away). The
+   line says what to do, and what closing would cost now (P&L, and its percent as
+   `ttai positions --strategies` shows it: of the credit, or of the max profit):
+   a tested put: roll down and out, or close; a tested call: roll up and out, or
+   close (a covered call: or let the shares be called away).
+   `Tested: IWM put credit spread 1/8 — IWM $214.29 is 0.8% through the 216 put;
+   roll down/out or close (-$172, -59% of credit)`
 5. `manage`: at most `manage_dte` days to its (nearest) expiration, futures included.
    `Manage or roll TSLA short strangle 1/15: 18 DTE, +12%`
 6. `earnings`: an earnings date of its underlying within EVENT_DAYS days (today
@@ -38,9 +43,17 @@ can be assigned within days, before a tested strike or a near expiration matters
 date to manage comes before an earnings date, which only warns.
 
 Strategies are ordered by their leading reason's priority, then soonest expiration,
-then name. After them come the alerts fired since the last briefing, oldest first: at
-most MAX_ALERT_LINES, then one line saying how many more fired. With no items the
-briefing says `To do: nothing today`.
+then name. After them come the alerts fired since the last briefing, one line per
+alert, however often it fired (its latest firing, `×N` when it fired N times): the
+most pressing first (tested and strategy alerts, then those on positions and the
+account, then price, change, IV rank and earnings alerts), newest first within each.
+At most MAX_ALERT_LINES of them, then one line saying how many more alerts fired
+(`since` the last briefing's time only when no line shows that time already). An
+alert about a strategy that has a line (bound to it with `--strategy`, or firing for
+one of its legs) gets no line of its own: its line ends with a short note instead
+(`Close SPY iron condor 12/31: ...; alerts #4, #6 fired`).
+Lines are plain text (a phone shows no Markdown). With no items the briefing says
+`To do: nothing today`.
 
 Without the underlying's price (no quote) a strategy is never tested, in the money or
 ex-dividend (each needs the price); close, manage and earnings still apply.
@@ -49,13 +62,14 @@ ex-dividend (each needs the price); close, manage and earnings still apply.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli.clock import NEW_YORK
 from ttai_cli.strategies import Leg, Strategy, leg_of
+from ttai_cli.strategies.shapes import COVERED_CALL
 
 if TYPE_CHECKING:
     from ttai_cli.config_file import ManageDefaults
@@ -127,15 +141,25 @@ def _right(leg: Leg) -> str:
 
 # -- the reasons -----------------------------------------------------------------------------
 def profit_percent(strategy: Strategy) -> Decimal | None:
-    """P&L as a percent of the max profit, for the strategies that have a profit target
+    """P&L as a percent of the max profit (`Strategy.pnl_percent_of_max`: of the credit
+    for a credit strategy), for the strategies that have a profit target: options only
     (see the module docstring); None for the others or without marks."""
     if strategy.pnl is None or not all(leg.is_option for leg in strategy.legs):
         return None
-    if strategy.is_credit:
-        return strategy.pnl_percent_of_max
-    if strategy.max_profit is not None and strategy.max_profit > 0:
-        return (strategy.pnl / strategy.max_profit * 100).quantize(CENT, ROUND_HALF_UP)
-    return None
+    return strategy.pnl_percent_of_max
+
+
+def pnl_figures(strategy: Strategy) -> str:
+    """`-$172, -59% of credit`, `+$1,521, +45% of max profit`, `+$464` (no percent of
+    max profit known: shares, a long call, a future); empty without a P&L."""
+    if strategy.pnl is None:
+        return ""
+    money = ("-" if strategy.pnl < 0 else "+") + _whole_dollars(strategy.pnl)
+    percent = strategy.pnl_percent_of_max
+    if percent is None:
+        return money
+    basis = "credit" if strategy.is_credit else "max profit"
+    return f"{money}, {_percent(percent)} of {basis}"
 
 
 def _short_options(strategy: Strategy) -> list[Leg]:
@@ -192,6 +216,16 @@ def _where(strategy: Strategy, leg: Leg, gap: Decimal) -> str:
     return f"{price} is {size}% {'from' if gap > 0 else 'through'} {strike}"
 
 
+def _defend(strategy: Strategy, leg: Leg) -> str:
+    """What a premium seller does with a tested short `leg`: roll it away from the
+    price and out in time, or close (a covered call may also let the shares go)."""
+    if leg.right == "P":
+        return "roll down/out or close"
+    if strategy.name == COVERED_CALL:
+        return "roll up/out or let the shares be called away"
+    return "roll up/out or close"
+
+
 def _when(expiration: date, today: date) -> str:
     days = (expiration - today).days
     return "today" if days == 0 else "tomorrow" if days == 1 else f"{expiration:%a}"
@@ -216,7 +250,7 @@ def _reasons(
     percent = profit_percent(strategy)
     if percent is not None and percent >= manage.profit_target:
         basis = (
-            f"{_whole_dollars(strategy.credit)} credit"
+            f"{_whole_dollars(strategy.credit or Decimal(0))} credit"
             if strategy.is_credit
             else f"{_whole_dollars(strategy.max_profit or Decimal(0))} max profit"
         )
@@ -279,10 +313,12 @@ def _reasons(
     # compared at the cent of a percent, as `ttai positions --strategies` shows it
     if tested is not None and tested[1].quantize(CENT, ROUND_HALF_UP) <= manage.tested_within:
         leg, gap = tested
+        figures = pnl_figures(strategy)
         found.append(
             _Reason(
                 "tested",
-                f"Tested: {label}, {_where(strategy, leg, gap)}",
+                f"Tested: {label} — {_where(strategy, leg, gap)}; {_defend(strategy, leg)}"
+                + (f" ({figures})" if figures else ""),
                 f"tested, {_where(strategy, leg, gap)}",
             )
         )
@@ -319,10 +355,101 @@ def _reasons(
     return found
 
 
-def _fired_line(event: FiredEvent, today: date) -> str:
-    at = event.fired_at.astimezone(NEW_YORK)
-    when = f"{at:%H:%M}" if at.date() == today else f"{at:%a %H:%M}"
-    return f"Alert #{event.alert_id} fired {when}: {event.message}"
+def _at(moment: datetime, today: date) -> str:
+    """`13:05` today, `Mon 13:05` another day (New York time)."""
+    local = moment.astimezone(NEW_YORK)
+    return f"{local:%H:%M}" if local.date() == today else f"{local:%a %H:%M}"
+
+
+# how pressing a fired alert is, by kind (a strategy-bound alert ranks with `tested`)
+_STRATEGY_ALERTS = 0
+_POSITION_ALERTS = 1  # on positions or the whole account
+_MARKET_ALERTS = 2
+_MARKET_KINDS = ("price", "change", "iv-rank", "earnings")
+
+
+def _alert_rank(event: FiredEvent) -> int:
+    if event.type == "tested" or event.strategy is not None:
+        return _STRATEGY_ALERTS
+    return _MARKET_ALERTS if event.type in _MARKET_KINDS else _POSITION_ALERTS
+
+
+def _fired_line(event: FiredEvent, times: int, today: date) -> str:
+    """`Alert #1 fired 13:05: AAPL is now $244.39 (above $200.00)`; an alert that
+    fired several times by its latest firing: `Alert #7 fired 13:05 (×3): ...`."""
+    count = f" (×{times})" if times > 1 else ""
+    return f"Alert #{event.alert_id} fired {_at(event.fired_at, today)}{count}: {event.message}"
+
+
+def _alert_items(
+    fired: Sequence[FiredEvent], today: date, since: datetime | None
+) -> list[ActionItem]:
+    """One line per alert (see the module docstring), then how many more fired."""
+    latest: dict[int, FiredEvent] = {}
+    times: dict[int, int] = {}
+    for event in sorted(fired, key=lambda e: e.fired_at):
+        latest[event.alert_id] = event
+        times[event.alert_id] = times.get(event.alert_id, 0) + 1
+    ordered = sorted(
+        latest.values(),
+        key=lambda e: (_alert_rank(e), -e.fired_at.timestamp(), e.alert_id),
+    )
+    items = [
+        ActionItem(
+            "alert",
+            _fired_line(event, times[event.alert_id], today),
+            data={
+                "alert_id": event.alert_id,
+                "symbol": event.symbol or None,
+                "times": times[event.alert_id],
+            },
+        )
+        for event in ordered[:MAX_ALERT_LINES]
+    ]
+    more = len(ordered) - MAX_ALERT_LINES
+    if more > 0:
+        # "since 13:50" under lines that each say "fired 13:50" adds nothing
+        shown_at = {_at(e.fired_at, today) for e in ordered[:MAX_ALERT_LINES]}
+        after = ""
+        if since is not None and _at(since, today) not in shown_at:
+            after = f" since {_at(since, today)}"
+        items.append(
+            ActionItem(
+                "alert",
+                f"{more} more alert{'s' if more > 1 else ''} fired{after} "
+                "(ttai alerts list --all shows them)",
+                data={"more": more},
+            )
+        )
+    return items
+
+
+def strategy_item(
+    strategy: Strategy,
+    events: Sequence[EventDate],
+    manage: ManageDefaults,
+    today: date,
+) -> ActionItem | None:
+    """`strategy`'s line of the to-do list, or None when there is nothing to do about it
+    (the same line the morning briefing shows; `ttai ask`'s strategies tool gives it to
+    the model)."""
+    reasons = _reasons(strategy, events, manage, today)
+    if not reasons:
+        return None
+    lead, *rest = reasons
+    implied = {kind for r in reasons for kind in IMPLIED.get(r.kind, ())}
+    text = "; ".join([lead.lead, *(r.note for r in rest if r.kind not in implied)])
+    return ActionItem(
+        lead.kind,
+        text,
+        strategy.label,
+        tuple(r.kind for r in reasons),
+        {
+            "underlying": strategy.underlying,
+            "expiration": strategy.expiration.isoformat() if strategy.expiration else None,
+            "legs": strategy.symbols,
+        },
+    )
 
 
 def action_items(
@@ -337,49 +464,42 @@ def action_items(
     """The to-do list (see the module docstring). `events`: the held underlyings'
     earnings and ex-dividend dates (`RiskReport.events`); `fired`: the alerts fired
     since the last briefing, `since` being when that was (for the "more" line)."""
-    ranked: list[tuple[int, date, str, ActionItem]] = []
+    ranked: list[tuple[int, date, str, Strategy, ActionItem]] = []
     for strategy in strategies:
-        reasons = _reasons(strategy, events, manage, today)
-        if not reasons:
-            continue
-        lead, *rest = reasons
-        implied = {kind for r in reasons for kind in IMPLIED.get(r.kind, ())}
-        text = "; ".join([lead.lead, *(r.note for r in rest if r.kind not in implied)])
-        item = ActionItem(
-            lead.kind,
-            text,
-            strategy.label,
-            tuple(r.kind for r in reasons),
-            {
-                "underlying": strategy.underlying,
-                "expiration": strategy.expiration.isoformat() if strategy.expiration else None,
-                "legs": strategy.symbols,
-            },
-        )
-        ranked.append(
-            (PRIORITY.index(lead.kind), strategy.expiration or date.max, strategy.label, item)
-        )
-    items = [item for *_, item in sorted(ranked, key=lambda r: r[:3])]
-    ordered = sorted(fired, key=lambda e: (e.fired_at, e.alert_id))
-    for event in ordered[:MAX_ALERT_LINES]:
-        items.append(
-            ActionItem(
-                "alert",
-                _fired_line(event, today),
-                data={"alert_id": event.alert_id, "symbol": event.symbol or None},
+        item = strategy_item(strategy, events, manage, today)
+        if item is not None:
+            ranked.append(
+                (
+                    PRIORITY.index(item.kind),
+                    strategy.expiration or date.max,
+                    strategy.label,
+                    strategy,
+                    item,
+                )
             )
+    ranked.sort(key=lambda r: r[:3])
+    items: list[ActionItem] = []
+    folded: set[int] = set()
+    for *_, strategy, item in ranked:
+        about = sorted(
+            {e.alert_id for e in fired if e.alert_id not in folded and _about(e, strategy)}
         )
-    more = len(ordered) - MAX_ALERT_LINES
-    if more > 0:
-        after = ""
-        if since is not None:
-            local = since.astimezone(NEW_YORK)
-            after = f" since {local:%a} {local:%H:%M}"
-        items.append(
-            ActionItem(
-                "alert",
-                f"{more} more alert{'s' if more > 1 else ''} fired{after}: `ttai alerts list --all`",
-                data={"more": more},
+        if about:
+            folded.update(about)
+            ids = ", ".join(f"#{n}" for n in about)
+            item = replace(
+                item,
+                text=f"{item.text}; alert{'s' if len(about) > 1 else ''} {ids} fired",
+                data={**item.data, "alerts": about},
             )
-        )
-    return items
+        items.append(item)
+    return items + _alert_items([e for e in fired if e.alert_id not in folded], today, since)
+
+
+def _about(event: FiredEvent, strategy: Strategy) -> bool:
+    """Whether a fired alert is about `strategy`: bound to it (`--strategy`), or about
+    one of its legs (a plain pnl / dte / delta alert firing for a leg, a tested alert)."""
+    bound = event.strategy is not None and event.strategy == strategy.expiration
+    if bound and event.symbol.strip() == strategy.underlying.strip():
+        return True
+    return bool(set(event.legs) & set(strategy.symbols))

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 from ttai_cli import logs
 from ttai_cli.alerts.models import Alert
 from ttai_cli.alerts.rules import ACCOUNT_TYPES, CONDITIONS, FAST_TYPES, RISK_TYPES, AlertSpec
-from ttai_cli.clock import Clock, elapsed
+from ttai_cli.clock import NEW_YORK, Clock, elapsed
 from ttai_cli.errors import TtaiError, UsageError
 from ttai_cli.store.alerts import AlertsRepository, Firing
 from ttai_cli.store.outbox import enqueue_with
@@ -156,7 +156,8 @@ class AlertsService:
     async def add_checked(self, spec: AlertSpec) -> tuple[int, list[str]]:
         """`add`, after asking the broker about the symbol: `UnknownSymbolError` (exit 2)
         when it does not know it. Returns the id and warnings for the user: a delta /
-        DTE / P&L alert on a symbol with no option position today, a tested alert on one
+        P&L alert on a symbol with no option position today, a DTE alert on one with no
+        option or futures position (a future's DTE is a roll reminder), a tested alert on one
         with no short option (accepted: the position may come), or that the symbol could
         not be checked (no credentials, or the broker unreachable: the alert is added
         unchecked rather than refused, so alerts can be set up before the account is).
@@ -199,6 +200,15 @@ class AlertsService:
                     f"no short option on {spec.symbol} today: this tested alert stays "
                     "unknown until there is one"
                 )
+        elif spec.type == "dte":  # options and futures expire (a future's: a roll reminder)
+            if positions is not None and not any(
+                p.expires_at is not None and spec.symbol in (p.symbol, p.underlying_symbol)
+                for p in positions
+            ):
+                warnings.append(
+                    f"no option or futures position on {spec.symbol} today: this dte alert "
+                    "stays unknown until there is one"
+                )
         elif positions is not None and not any(
             p.is_option and spec.symbol in (p.symbol, p.underlying_symbol) for p in positions
         ):
@@ -206,7 +216,34 @@ class AlertsService:
                 f"no option position on {spec.symbol} today: this {spec.type} alert "
                 "stays unknown until there is one"
             )
+        if spec.strategy is None and spec.type in ("pnl", "dte") and positions:
+            warnings += self._strategy_hint(spec, positions)
         return self.add(spec), warnings
+
+    def _strategy_hint(self, spec: AlertSpec, positions: list[Position]) -> list[str]:
+        """A plain pnl / dte alert on a symbol that holds a strategy of several legs
+        fires for one leg at a time: one line (starting `hint: `; not an error) naming
+        them and `--strategy EXP`, the alert on the whole."""
+        from ttai_cli.broker.symbols import short_date
+
+        today = self.clock.now().astimezone(NEW_YORK).date()
+        several = [
+            s
+            for s in self.group(positions, {}, today)
+            if several_legs(s, spec.type)
+            and s.expiration is not None
+            and spec.symbol in (s.underlying.strip(), *s.symbols)
+        ]
+        if not several:
+            return []
+        names = ", ".join(s.label for s in several)
+        expirations = " or ".join(
+            dict.fromkeys(short_date(s.expiration, today) for s in several if s.expiration)
+        )
+        return [
+            f"hint: {names}: this {spec.type} alert fires for one leg at a time; "
+            f"to alert on the whole strategy add --strategy {expirations}"
+        ]
 
     def _synced_positions(self) -> list[Position] | None:
         """The positions of the last sync; None if there was none."""
@@ -219,8 +256,9 @@ class AlertsService:
 
     def _check_strategy(self, spec: AlertSpec, positions: list[Position]) -> list[str]:
         """A `UsageError` unless a strategy on `spec.symbol` expires on `spec.strategy`
-        (the message says which expirations it holds); for a tested alert, a warning
-        when none of those has a short option."""
+        (the message says which expirations it holds), or for a pnl alert on a future
+        (no credit or debit to be a percent of); for a tested alert, a warning when none
+        of those has a short option."""
         from ttai_cli.broker.symbols import short_date
 
         assert spec.strategy is not None
@@ -242,6 +280,12 @@ class AlertsService:
             )
             raise UsageError(
                 f"no {spec.symbol} strategy expires on {short_date(spec.strategy, today)}: {what}"
+            )
+        if spec.type == "pnl" and all(s.credit is None for s in bound):
+            raise UsageError(
+                f"{bound[0].label} is margined, not paid for: its P&L is no percent of a "
+                f"credit or debit; watch its price instead: ttai alerts add {spec.symbol} "
+                "above PRICE"
             )
         if spec.type == "tested" and not any(s.short_strikes for s in bound):
             return [
@@ -276,8 +320,9 @@ class AlertsService:
     def remove(self, ids: list[int]) -> None:
         self.repo.remove(ids)
 
-    def rearm(self, ids: list[int]) -> None:
-        self.repo.rearm(ids)
+    def rearm(self, ids: list[int]) -> list[int]:
+        """Make triggered alerts active again; returns those that were active already."""
+        return self.repo.rearm(ids)
 
     # -- checking ----------------------------------------------------------------------------
     async def check(
@@ -366,6 +411,8 @@ class AlertsService:
         view = MarketView(quotes=quotes, metrics=metrics, positions=views, deltas=deltas)
         if any(is_strategy_alert(a) for a in alerts):
             view.strategies = self._strategies(positions, quotes, today)
+        else:  # only if a leg alert fires (see `settle`)
+            view.group = lambda: self._strategies(positions, quotes, today)
         if types & set(ACCOUNT_TYPES):
             await self._account_figures(broker, types, view)
         return view
@@ -422,6 +469,8 @@ class AlertsService:
         now = self.clock.now()
         report = CycleReport(alerts=len(alerts))
         decisions = decide(alerts, view, now)
+        today = now.astimezone(NEW_YORK).date()
+        decisions.firings = [part_of_strategy(f, view, today) for f in decisions.firings]
         report.unknown = len(decisions.unknown)
         for alert, why in decisions.unknown:
             log.info(
@@ -481,6 +530,53 @@ def admitted(alerts: list[Alert], open_markets: MarketFilter) -> tuple[list[Aler
                 continue
         waiting[market] = waiting.get(market, 0) + 1
     return kept, waiting
+
+
+def several_legs(strategy: Strategy, kind: str) -> bool:
+    """Whether a plain `kind` (pnl / dte) alert would see `strategy` a leg at a time: it
+    has several legs (for dte, several that expire: a covered call's call is its only
+    date, the strategy's own)."""
+    legs = [p for p in strategy.legs if kind != "dte" or p.expires_at is not None]
+    return len(legs) > 1
+
+
+def part_of_strategy(firing: Firing, view: MarketView, today: date) -> Firing:
+    """A plain (leg) pnl or dte alert fires for one position; when that position is a leg
+    of a strategy of several legs, acting on the alert alone would close one leg of it.
+    The body then says so, with the strategy's own figures and the way to alert on the
+    whole: `SPY short put P&L +81% (target +50%) — part of SPY iron condor 12/31 (+$388,
+    +79% of credit); alert on the whole with --strategy 12/31` (the alert's note, if any,
+    last). The strategies are grouped only here, when such an alert fires."""
+    from ttai_cli.alerts.strategy import is_strategy_alert
+    from ttai_cli.broker.symbols import short_date
+    from ttai_cli.services.actions import pnl_figures
+
+    alert, evaluation = firing.alert, firing.evaluation
+    position = evaluation.data.get("position")
+    if alert.type not in ("pnl", "dte") or is_strategy_alert(alert) or not position:
+        return firing
+    strategy = next(
+        (s for s in view.all_strategies() if several_legs(s, alert.type) and position in s.symbols),
+        None,
+    )
+    if strategy is None or strategy.expiration is None:
+        return firing
+    figures = pnl_figures(strategy)
+    part = f"part of {strategy.label}" + (f" ({figures})" if figures else "")
+    part += f"; alert on the whole with --strategy {short_date(strategy.expiration, today)}"
+    note = evaluation.data.get("note")
+    body = evaluation.body
+    if note and body.endswith(f" — {note}"):
+        body = f"{body[: -len(note) - 3]} — {part} — {note}"
+    else:
+        body = f"{body} — {part}"
+    data = {
+        **evaluation.data,
+        "strategy": strategy.label,
+        "expiration": strategy.expiration.isoformat(),
+        "legs": strategy.symbols,
+    }
+    return replace(firing, evaluation=replace(evaluation, body=body, data=data))
 
 
 @dataclass

@@ -7,11 +7,13 @@ written: a copy that fails the check means the database itself is damaged, and i
 kept (it would push good backups out). The daemon makes one when it starts (unless the
 day has one) and each night at DAILY_AT, and removes its backups older than KEEP_DAYS days.
 
-`restore` never opens the live database: it refuses while any job holds its lock (and
+`restore` never writes the live database: it refuses while any job holds its lock (and
 holds every job's lock itself while it works, so that a cron run starting meanwhile steps
 aside) or while any process has the file open, stages a checked copy of FILE beside the
-database, keeps the current database (and its -wal) aside as
-`ttai.db.before-restore-YYYYMMDD-HHMMSS`, and renames the copy into place.
+database (creating nothing beside FILE), refuses a backup of another record (the demo
+database's over the real account's, or back; other accounts') unless forced, keeps the
+current database (and its -wal) aside as `ttai.db.before-restore-YYYYMMDD-HHMMSS`, and
+renames the copy into place.
 """
 
 from __future__ import annotations
@@ -24,12 +26,19 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
 from time import time as time_now
+from typing import TYPE_CHECKING
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.config import Settings, ensure_home
 from ttai_cli.errors import StoreError, UsageError
 from ttai_cli.scheduling.locks import JobLock
+
+if TYPE_CHECKING:
+    from ttai_cli.store.backup import Holdings
+
+# `meta` keys only the demo database has (its seed marks: `ttai_cli.services.demo`)
+DEMO_MARKS = frozenset({"demo_seeded", "demo_history_seeded"})
 
 log = logs.get("backup")
 KEEP_DAYS = 7
@@ -65,6 +74,26 @@ class RestoreReport:
     size: int
     migrations: int
     previous: Path | None  # where the database it replaced is kept
+    accounts: tuple[str, ...] = ()  # the accounts the backup holds data of
+    demo: bool = False  # the backup is the demo database's
+    replaced: tuple[str, ...] = ()  # the accounts the database it replaced held data of
+    forced: bool = False  # --force put it in place of another account's (or mode's) record
+
+    def holds(self) -> str | None:
+        """The line naming whose record is in place now, when the database it replaced
+        held none (or another's, with --force); None when it held the same accounts'."""
+        if self.replaced == self.accounts and not self.forced:
+            return None
+        whose = _accounts(self.accounts) if self.accounts else "no account's data yet"
+        text = f"it holds {whose}{' (the demo account)' if self.demo else ''}"
+        if self.forced:
+            before = _accounts(self.replaced) if self.replaced else "no account's data"
+            text += f"; the database it replaced held {before} (--force)"
+        return text
+
+
+def _accounts(accounts: tuple[str, ...]) -> str:
+    return f"account{'s' if len(accounts) > 1 else ''} {', '.join(accounts)}"
 
 
 class BackupService:
@@ -181,13 +210,25 @@ class BackupService:
         return dest
 
     # -- restoring -----------------------------------------------------------------------------
-    def restore(self, file: Path) -> RestoreReport:
+    def restore(self, file: Path, force: bool = False) -> RestoreReport:
         """Put the backup `file` in place of the database, after checking it.
 
         `UsageError`, `NotATtaiDatabase`, `DatabaseDamaged` (exit 2) for a file that is
         missing, not a sound ttai database, or from a newer ttai; `StoreError` (exit 1)
-        while a job or any other process holds the database. Nothing is changed then."""
-        from ttai_cli.store.backup import claim_copy, copy_file, inspect_copy, open_elsewhere
+        while a job or any other process holds the database. Nothing is changed then.
+
+        A backup of another record is refused too (`UsageError`, exit 2) unless `force`:
+        the demo database's restored over the real account's (`ttai restore` without
+        --demo) or the other way round, or one holding other accounts than the database
+        does (a database holding no account's data yet takes any backup of its mode).
+        Nothing is created beside `file`: the copy is made beside the database."""
+        from ttai_cli.store.backup import (
+            claim_copy,
+            copy_file,
+            holdings,
+            inspect_copy,
+            open_elsewhere,
+        )
 
         source = file.expanduser()
         if source.is_dir():
@@ -208,6 +249,10 @@ class BackupService:
             try:
                 copy_file(source, staged)
                 info = inspect_copy(staged, shown=file)
+                backup, current = holdings(staged), self._current_holdings(target)
+                demo = bool(backup.meta & DEMO_MARKS)
+                if not force:
+                    self._refuse_another_record(file, demo, backup.accounts, current.accounts)
                 claim_copy(staged)
                 previous = self._set_aside(target)
                 os.replace(staged, target)
@@ -216,7 +261,62 @@ class BackupService:
                     with contextlib.suppress(FileNotFoundError):
                         leftover.unlink()
                 raise
-        return RestoreReport(file, target, info.size, info.migrations, previous)
+        forced = force and (
+            demo != self.settings.demo
+            or bool(current.accounts and backup.accounts != current.accounts)
+        )
+        return RestoreReport(
+            file,
+            target,
+            info.size,
+            info.migrations,
+            previous,
+            backup.accounts,
+            demo,
+            current.accounts,
+            forced,
+        )
+
+    @staticmethod
+    def _current_holdings(target: Path) -> Holdings:
+        """Whose record the database being replaced is; nobody's when it cannot be read
+        (a damaged database is what restore is for: its accounts cannot be compared,
+        and the backup's kind, demo or real, is still checked)."""
+        from ttai_cli.store.backup import Holdings, holdings
+
+        try:
+            return holdings(target)
+        except StoreError as exc:
+            log.warning(
+                "the current database cannot be read (%s): its accounts are not compared", exc
+            )
+            return Holdings((), frozenset())
+
+    def _refuse_another_record(
+        self, file: Path, demo: bool, accounts: tuple[str, ...], current: tuple[str, ...]
+    ) -> None:
+        """`UsageError` when the backup is not this database's record: the other mode's
+        (the demo database's into the real account's, or back), or other accounts'."""
+        target = self.settings.database_path
+        holds = f" ({_accounts(accounts)})" if accounts else ""
+        if demo and not self.settings.demo:
+            raise UsageError(
+                f"{file} is a backup of the demo database{holds}, not of the real account's "
+                f"({target}): restore it with `ttai --demo restore`, or add --force to put "
+                "it here anyway"
+            )
+        if not demo and self.settings.demo:
+            raise UsageError(
+                f"{file} is a backup of the real account's database{holds}, not of the demo "
+                f"database ({target}): restore it without --demo, or add --force to put it "
+                "here anyway"
+            )
+        if current and accounts != current:
+            raise UsageError(
+                f"{file} holds {_accounts(accounts) if accounts else 'no account data'}, "
+                f"but {target} holds {_accounts(current)}: add --force to replace that "
+                "record with it anyway"
+            )
 
     @contextlib.contextmanager
     def _every_job_lock(self) -> Iterator[None]:

@@ -355,14 +355,20 @@ class BriefingService:
 
     @staticmethod
     def _strategy_line(strategy: Strategy) -> str:
-        """`TSLA short strangle 12/18, 17 DTE: P&L +$109.00 (+12.00% of credit)`; a
-        future's P&L in dollars alone (it cost no debit to be a percent of)."""
-        basis = "credit" if strategy.is_credit else "debit"
+        """`TSLA short strangle 12/18, 17 DTE: P&L +$109.00 (+12.00% of credit)`: the
+        percent is of the credit for a credit strategy, of the max profit for another
+        whose max profit is known (`AAPL covered call 1/8/27, 38 DTE: P&L +$1,521.00
+        (+44.85% of max profit)`), else of the debit (shares, a long call); a future's
+        P&L in dollars alone (margined: no credit or debit to be a percent of)."""
         pnl = "P&L unknown"
         if strategy.pnl is not None:
             pnl = f"P&L {usd(strategy.pnl, signed=True)}"
-            if strategy.name != "future":
-                pnl += f" ({pct(strategy.pnl_percent_of_max)} of {basis})"
+            if strategy.is_credit:
+                pnl += f" ({pct(strategy.pnl_percent_of_max)} of credit)"
+            elif strategy.pnl_percent_of_max is not None:
+                pnl += f" ({pct(strategy.pnl_percent_of_max)} of max profit)"
+            elif strategy.pnl_percent is not None:
+                pnl += f" ({pct(strategy.pnl_percent)} of debit)"
         dte = f", {strategy.dte} DTE" if strategy.dte is not None else ""
         return f"{strategy.label}{dte}: {pnl}"
 

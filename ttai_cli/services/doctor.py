@@ -17,7 +17,7 @@ from ttai_cli.broker.models import Broker
 from ttai_cli.clock import NEW_YORK, SystemClock
 from ttai_cli.config import Secret, Settings, ensure_home
 from ttai_cli.errors import DatabaseDamaged, NotATtaiDatabase, TtaiError
-from ttai_cli.redaction import redact_url, url_problem
+from ttai_cli.redaction import redact_url, redact_urls, url_problem
 from ttai_cli.store import Store, open_settings_store
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
@@ -235,7 +235,7 @@ class DoctorService:
                         "route",
                         WARN,
                         f"{kind} -> {shown}{origin(key)}: points nowhere, {missing} not set "
-                        "(commands that notify exit 2 until it is)",
+                        "(jobs that notify, `notify flush|test|send|retry` exit 2 until it is)",
                     )
                 )
             else:
@@ -287,7 +287,9 @@ class DoctorService:
         )
         if config.ask_jobs:
             text += "; daemon jobs: " + ", ".join(
-                f"ask:{job.name} ({job.schedule})" for job in config.ask_jobs.values()
+                # a --ping URL there (refused when the daemon builds the job) is a secret
+                f"ask:{job.name} ({redact_urls(job.schedule)})"
+                for job in config.ask_jobs.values()
             )
         return text
 

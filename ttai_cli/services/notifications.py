@@ -30,7 +30,9 @@ window whose type is not allowed through is stored with every remote delivery *h
 until the window ends, by the injected clock at the time it is stored. A held delivery
 is never tried and spends no attempt; it holds back nothing (later notifications to
 the same destination pass it); the first flush after the window's end sends it, in its
-place in the creation order, once. Local outputs print at once, quiet or not: they are
+place in the creation order, once. Held deliveries follow the configuration in force,
+not the one they were held by: at each flush, one whose type the quiet hours configured
+now would not hold (turned off, the window edited, the type allowed through) goes. Local outputs print at once, quiet or not: they are
 the process's own output (a terminal, a log), not a phone. `ttai notify test` ignores
 routes' limits and quiet hours: it goes to every destination something can go to.
 """
@@ -179,6 +181,8 @@ class Routing:
     config: FileConfig
     terminal: bool = False
     muted: bool = False
+    # TTAI_NOTIFICATION_BACKEND names the local outputs itself (not `auto`)
+    named: bool = False
 
     def remotes(self, notification_type: str) -> list[str]:
         if self.muted:
@@ -192,6 +196,21 @@ class Routing:
         route = self.config.route(notification_type)
         if self.muted or self.terminal or route is None:
             return list(self.default_locals)
+        return [kind for kind in LOCAL_KINDS if kind in route]
+
+    def routed_locals(self, notification_type: str) -> list[str]:
+        """Where a command that printed the notification itself (a briefing's panel, `ttai
+        ask`'s answer) still prints it: off a terminal, the local outputs a route names
+        for the type, since a route asked for it there (a script reading stderr); and
+        `stderr` whenever TTAI_NOTIFICATION_BACKEND names it and the type goes there (its
+        JSON line is a machine interface, not a second copy for a person). Otherwise
+        none: the person saw what the command printed."""
+        if self.muted:
+            return []
+        route = self.config.route(notification_type)
+        if self.terminal or route is None:
+            named_stderr = self.named and "stderr" in self.default_locals
+            return ["stderr"] if named_stderr and "stderr" in self.locals(notification_type) else []
         return [kind for kind in LOCAL_KINDS if kind in route]
 
     def every_remote(self) -> list[str]:
@@ -210,13 +229,16 @@ class Routing:
         return [kind for kind in LOCAL_KINDS if kind in used]
 
 
-def resolve_routing(settings: Settings, stderr_is_tty: bool) -> Routing:
+def resolve_routing(settings: Settings, stderr_is_tty: bool, strict: bool = True) -> Routing:
     """The routing for this process. A route naming a remote backend whose URL is not
     set is a configuration error (exit 2) naming the route's key and line and the
-    variable to set, like TTAI_NOTIFICATION_BACKEND naming one; muted (=none) it is moot."""
+    variable to set, like TTAI_NOTIFICATION_BACKEND naming one; muted (=none) it is moot.
+    Not `strict` (a process that sends nothing of its own: `notify outbox`, a briefing
+    --print-only), such a route is let be: what is stored for it waits in the outbox for
+    the URL (a flush says so), as `ttai doctor` warns."""
     local_names, remote_names = resolve_backends(settings, stderr_is_tty)
     muted = settings.notification_backends == ("none",)
-    if not muted:
+    if not muted and strict:
         for key, backend in unreachable_routes(settings):
             where = settings.file.sources.get(key) or str(settings.file.path or "config.toml")
             raise ConfigError(
@@ -224,7 +246,12 @@ def resolve_routing(settings: Settings, stderr_is_tty: bool) -> Routing:
                 "set it or take it out of the route"
             )
     return Routing(
-        tuple(local_names), tuple(remote_names), settings.file, terminal=stderr_is_tty, muted=muted
+        tuple(local_names),
+        tuple(remote_names),
+        settings.file,
+        terminal=stderr_is_tty,
+        muted=muted,
+        named=settings.notification_backends != ("auto",),
     )
 
 
@@ -240,7 +267,11 @@ class Notifier:
         stderr: Callable[[], TextIO] | None = None,
         stderr_is_tty: bool | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        strict: bool = True,
     ) -> None:
+        """`strict`: a route to a backend without its URL is a `ConfigError` (exit 2): for
+        what sends (jobs, `notify flush|test|send|retry`). Not strict: let be (see
+        `resolve_routing`), for what only reads the outbox or was checked before."""
         self.settings = settings
         self.store = store
         self.outbox = Outbox(store)
@@ -249,7 +280,7 @@ class Notifier:
         self.sleep = sleep or _asyncio_sleep
         self._stderr = stderr or (lambda: sys.stderr)
         tty = self._stderr().isatty() if stderr_is_tty is None else stderr_is_tty
-        self.routing = resolve_routing(settings, tty)
+        self.routing = resolve_routing(settings, tty, strict)
         self._outputs = {kind: LocalOutput(kind, self._stderr) for kind in LOCAL_KINDS}
         # the local outputs of a type without a route
         self.locals = [self._outputs[name] for name in self.routing.default_locals]
@@ -264,6 +295,8 @@ class Notifier:
                 )
         self.active = list(self.routing.default_remotes)  # where a type without a route goes
         self._transport = transport
+        # destination -> how many waiting it last warned of (no URL): once, not per flush
+        self._warned_no_url: dict[str, int] = {}
         self._last_send: dict[str, float] = {}
 
     # -- producing ---------------------------------------------------------------------------
@@ -279,10 +312,8 @@ class Notifier:
         type may not go out now. `destinations` given: exactly those, never held."""
         held_until = None
         if destinations is None:
-            kind = notification.notification_type
-            destinations = self.routing.remotes(kind)
-            if destinations:
-                held_until = self.settings.file.held_until(kind, self.clock.now())
+            destinations = self.routing.remotes(notification.notification_type)
+            held_until = self.held_now(notification.notification_type)
         stored = Outbox.add(db, notification, destinations, key, held_until=held_until)
         if stored and held_until is not None:
             log.info(
@@ -293,10 +324,21 @@ class Notifier:
             )
         return stored
 
-    def emit_local(self, notification: Notification) -> None:
+    def held_now(self, notification_type: str) -> datetime | None:
+        """Until when quiet hours hold a notification of this type stored now (None: it
+        goes out at once, or goes to no remote destination, which nothing holds)."""
+        if not self.routing.remotes(notification_type):
+            return None
+        return self.settings.file.held_until(notification_type, self.clock.now())
+
+    def emit_local(self, notification: Notification, shown: bool = False) -> None:
         """Print on the local outputs the notification's type is routed to (at once,
-        quiet hours or not)."""
-        for kind in self.routing.locals(notification.notification_type):
+        quiet hours or not). `shown`: the command printed it already (a briefing's panel,
+        `ttai ask`'s answer): then only the outputs a route names for its type, off a
+        terminal (`Routing.routed_locals`), not a second copy by default."""
+        routing, of_type = self.routing, notification.notification_type
+        chosen = routing.routed_locals(of_type) if shown else routing.locals(of_type)
+        for kind in chosen:
             output = self._outputs[kind]
             try:
                 output.emit(notification)
@@ -342,6 +384,7 @@ class Notifier:
         hours: held ones stay held (counted in the report, they are not failures)."""
         report = FlushReport()
         now = self.clock.now()
+        self.follow_quiet_hours(now)
         report.held, report.held_from, report.held_to = self.outbox.held(now)
         pending = [d for d in REMOTE_KINDS if d in self.outbox.destinations_with_pending(now)]
         if only is not None:
@@ -372,6 +415,24 @@ class Notifier:
             lock.release()
         return report
 
+    def follow_quiet_hours(self, now: datetime) -> int:
+        """Held deliveries follow the quiet hours configured now, not those they were held
+        by: one whose type the configuration in force would not hold at `now` (quiet hours
+        turned off, the window edited to end earlier, the type allowed through) is let go,
+        one it holds until another time waits until then. Returns how many were let go."""
+        let_go = self.outbox.follow(now, lambda kind: self.settings.file.held_until(kind, now))
+        if let_go:
+            log.info("quiet hours as configured now let go of %d held deliveries", let_go)
+        return let_go
+
+    def held_until(self, delivery: Delivery, now: datetime) -> datetime | None:
+        """When quiet hours let `delivery` go, by the configuration in force, if they hold
+        it at `now` (None: the next flush may send it). What `ttai notify outbox` shows,
+        read-only: the stored hold is moved at the next flush (`follow_quiet_hours`)."""
+        if not delivery.held_at(now):
+            return None
+        return self.settings.file.held_until(delivery.notification.notification_type, now)
+
     async def deliver_released(self, stop: asyncio.Event, every: float = 60.0) -> None:
         """For the daemon, whose jobs may all be idle when quiet hours end (07:00, before
         the open): every `every` seconds, flush if the end of quiet hours let go of
@@ -382,7 +443,9 @@ class Notifier:
             if stop.is_set():
                 return
             try:
-                if self.outbox.released(self.clock.now()):
+                now = self.clock.now()
+                self.follow_quiet_hours(now)
+                if self.outbox.released(now):
                     await self.flush()
             except Exception as exc:  # a busy database: next time
                 log.warning("delivering after quiet hours failed: %s", logs.redact(str(exc)))
@@ -406,11 +469,15 @@ class Notifier:
             return
         if destination is None:
             report.pending[kind] = f"{len(deliveries)} waiting: no URL configured for {kind}"
-            log.warning(
-                "%d notifications wait for %s, which has no URL configured",
-                len(deliveries),
-                kind,
-            )
+            count = len(deliveries)
+            if self._warned_no_url.get(kind) != count:  # a second flush says it again: no
+                self._warned_no_url[kind] = count
+                log.warning(
+                    "%d %s for %s, which has no URL configured",
+                    count,
+                    "notification waits" if count == 1 else "notifications wait",
+                    kind,
+                )
             return
         held: set[str] = set()  # order groups behind a notification that keeps failing
         passed_failure = False

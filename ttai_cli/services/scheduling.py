@@ -602,7 +602,9 @@ class SchedulingService:
         if self._notifier is None:
             from ttai_cli.services.notifications import Notifier
 
-            self._notifier = Notifier(self.settings, self.store, self.clock)
+            # routes were checked before the runs of a process that sends (exit 2); a
+            # one-off that sends nothing of its own may still tell of a revoked token
+            self._notifier = Notifier(self.settings, self.store, self.clock, strict=False)
         return self._notifier
 
     async def _tell_stopped(self, error: TtaiError | None) -> None:
@@ -668,12 +670,13 @@ async def _watch_database(process: ProcessRuns, stop: asyncio.Event) -> None:
 
 
 def config_names(job: Job) -> list[str]:
-    """The `[jobs.NAME]` tables that may hold a job's ping, first found wins: its name;
-    for `ttai run --name NAME -- COMMAND` first `cmd:NAME` (SPEC), then `NAME`."""
+    """The `[jobs.NAME]` tables that may hold a job's ping: its name; for `ttai run --name
+    NAME -- COMMAND`, `cmd:NAME` (SPEC: a bare `[jobs.NAME]` is not a job's table, and
+    config.toml refuses one that names no job)."""
     from ttai_cli.jobs.command import CommandJob
 
     if isinstance(job, CommandJob) and not job.name.startswith("cmd:"):
-        return [f"cmd:{job.name}", job.name]
+        return [f"cmd:{job.name}"]
     return [job.name]
 
 

@@ -11,13 +11,15 @@ gathers its inputs:
 - live: positions, balances, the transactions since the day before the oldest held
   position opened (90 days when no position says when), and one quotes request for
   the underlyings and any position the broker sent without a mark.
-`as_of` is when the positions were fetched: the last sync, or now.
+`as_of` is when the positions were fetched: the last sync, or now; `price_as_of(u)` when
+an underlying's price was (the last sync for a held share's or future's mark, the live
+quotes request otherwise: from the last sync, legs and underlying prices differ in age).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -39,6 +41,13 @@ HISTORY_DAYS = 90  # live: how far back to look when no position says when it op
 class StrategiesReport:
     strategies: list[Strategy]
     as_of: datetime  # when the positions were fetched
+    # when an underlying's price was fetched, where that is not `as_of` (stored(): those
+    # quoted live, after the sync)
+    quoted_at: dict[str, datetime] = field(default_factory=dict)
+
+    def price_as_of(self, underlying: str) -> datetime:
+        """When `underlying`'s price was fetched: its live quote's request, else `as_of`."""
+        return self.quoted_at.get(underlying, self.as_of)
 
 
 def history_start(positions: Sequence[Position], today: date) -> date:
@@ -126,12 +135,16 @@ class StrategiesService:
         balances = records.latest_balances()
         prices = _priced_by_own_mark(positions)
         wanted = [u for u in _underlyings(positions) if u not in prices]
+        quoted_at: dict[str, datetime] = {}
         if quote and wanted and any(p.is_option for p in positions):
-            prices.update(await self._quoted(wanted))
+            asked = self.clock.now()
+            quoted = await self._quoted(wanted)
+            prices.update(quoted)
+            quoted_at = dict.fromkeys(quoted, asked)
         strategies = self._group(
             positions, transactions, prices, balances.cash_balance if balances else None
         )
-        return StrategiesReport(strategies, records.last_sync() or self.clock.now())
+        return StrategiesReport(strategies, records.last_sync() or self.clock.now(), quoted_at)
 
     async def _quoted(self, symbols: list[str]) -> dict[str, Decimal]:
         """Live prices for `symbols`, or none (logged) when tastytrade cannot be asked."""

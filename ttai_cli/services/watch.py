@@ -419,16 +419,7 @@ class WatchService:
         lines.sort(key=lambda line: (line.pnl is None, -abs(line.pnl or Decimal(0)), line.name))
         records = self._records
         armed = [
-            AlertLine(
-                a.id,
-                a.symbol,
-                a.type,
-                a.condition,
-                a.threshold,
-                self._distance(*records.armed_symbols.get(a.id, ("", "")), a.threshold),
-                a.note,
-            )
-            for a in records.armed
+            self._distance(*records.armed_symbols.get(a.id, ("", "")), a) for a in records.armed
         ]
         balances = self._balances
         nlv = bp_used = None
@@ -498,28 +489,50 @@ class WatchService:
                     leg_lines,
                     day,
                     strategy.pnl,
-                    strategy.pnl_percent_of_max,
+                    strategy.pnl_percent,
                     strategy.dte,
                 )
             )
         out.sort(key=lambda s: (s.pnl is None, -abs(s.pnl or Decimal(0)), s.label))
         return out
 
-    def _distance(self, symbol: str, kind: str, threshold: Decimal) -> Decimal | None:
+    def _distance(self, symbol: str, kind: str, line: AlertLine) -> AlertLine:
+        """An armed alert's line with its distance and whether it is met, at the
+        current price."""
         if kind not in QUOTE_ALERT_TYPES or not symbol:
-            return None
+            return line
         price = self._price_of(symbol, mark=False)
-        if price is None or price <= 0:
-            return None
-        if kind == "price":
-            return ((threshold - price) / price * 100).quantize(CENTS)
         streamed = self._streamed.get(symbol)
         previous = (streamed.prev_close if streamed is not None else None) or self._previous.get(
             symbol
         )
+        distance, met = quote_distance(kind, line.condition, line.threshold, price, previous)
+        return replace(line, distance_percent=distance, met=met)
+
+
+def quote_distance(
+    kind: str,
+    condition: str,
+    threshold: Decimal,
+    price: Decimal | None,
+    previous: Decimal | None,
+) -> tuple[Decimal | None, bool | None]:
+    """(distance, met) of a price or change alert: `distance` is threshold minus the value
+    (percent of the price for a price alert, points of the day's % change for a change
+    alert), signed; `met` says whether the condition holds now, decided as the alert job
+    decides it (`above`: value >= threshold, `below`: value <= threshold), on the unrounded
+    value. (None, None) without a price (or, for a change alert, a previous close)."""
+    if price is None or price <= 0:
+        return None, None
+    if kind == "price":
+        value, distance = price, (threshold - price) / price * 100
+    else:
         if not previous:
-            return None
-        return (threshold - (price - previous) / previous * 100).quantize(CENTS)
+            return None, None
+        value = (price - previous) / previous * 100
+        distance = threshold - value
+    met = value >= threshold if condition == "above" else value <= threshold
+    return distance.quantize(CENTS), met
 
 
 def _day_change(position: Position, mark: Decimal | None, today: Any) -> Decimal | None:

@@ -28,7 +28,7 @@ class StrategyLine:
     legs: list[PositionLine]
     day_change: Decimal | None  # the legs' day changes summed; None when one is unknown
     pnl: Decimal | None
-    pnl_percent: Decimal | None  # of the credit (of the debit for a debit strategy)
+    pnl_percent: Decimal | None  # of the credit (of the debit for a debit strategy; None: a future)
     dte: int | None
 
 
@@ -41,6 +41,9 @@ class AlertLine:
     threshold: Decimal
     distance_percent: Decimal | None  # None: not a price / change alert, or no price yet
     note: str | None
+    # the condition holds now (an armed alert that fires on the alerts job's next check);
+    # None: not known (not a price / change alert, or no price yet)
+    met: bool | None = None
 
 
 @dataclass(frozen=True)

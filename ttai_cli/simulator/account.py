@@ -203,7 +203,7 @@ class SimAccount:
 
 
 def _open_of(day: date) -> datetime:
-    """9:30 New York on `day`: when the simulated market's walk starts from the day's
+    """9:30 New York on `day`: when the simulated market's path starts from the day's
     opening price (the morning briefing's time)."""
     return datetime.combine(day, time(9, 30), NEW_YORK)
 

@@ -3,13 +3,14 @@
 `PriceFeed` turns the simulator's market into dxfeed events, cheaply enough to stream
 thousands of them a second:
 
-- the market's quote for a symbol (random walk, Black-Scholes for options) is computed
-  once per minute of the simulator's clock, and again only when a test pins a price;
-- on top of it, equities, indices, futures and crypto move *within* the minute: a seeded
-  random walk in 250 ms steps of the simulator's clock (deterministic per seed and
-  symbol; the same instant always gives the same price, whenever it is asked for), so
-  a demo price alert near the market fires within a minute. Options move with the
-  minute only, and pinned symbols never move: they stream exactly their pin;
+- the market's quote for a symbol (Black-Scholes for options, a pin) is computed once
+  per minute of the simulator's clock, and again only when a test pins a price;
+- equities, indices, futures and crypto move *within* the minute: their Trade and Quote
+  carry the market's own price at the tick's instant (`RandomWalkMarket.spot`, on a
+  250 ms grid), so a streamed price is exactly what a REST quote says at that instant,
+  in any process. Options move with the minute only (the market prices them from the
+  underlying at the minute's start, for REST too), and pinned symbols never move: they
+  stream exactly their pin;
 - `refresh()` starts a tick: it reads the clock once and forgets the tick's events, so
   every session subscribed to a symbol gets the same event, computed once.
 
@@ -21,15 +22,14 @@ clock. Not thread-safe: the hub serialises access.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli.broker.symbols import kind_of, occ_from_streamer, parse_occ
 from ttai_cli.clock import NEW_YORK
-from ttai_cli.simulator.market import DAILY_VOL, STEP_SECONDS, SimQuote, _normal
+from ttai_cli.simulator.market import SimQuote, book, money
 
 if TYPE_CHECKING:
     from ttai_cli.simulator.app import SimulatedTastytrade
@@ -57,13 +57,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 EVENT_TYPES = tuple(FIELDS)
 NAN = "NaN"
-JITTER_STEP = 0.25  # seconds of simulator time per intra-minute step
-# The intra-minute walk's spread at the end of a minute, in per-minute sigmas of the
-# random walk: enough for a demo alert near the price to fire within a minute.
-JITTER_SCALE = 1.5
-_MINUTE_SIGMA = DAILY_VOL / math.sqrt(390 * 60 / STEP_SECONDS)
-_STEPS_PER_MINUTE = int(60 / JITTER_STEP)
-_STEP_SIGMA = JITTER_SCALE * _MINUTE_SIGMA / math.sqrt(_STEPS_PER_MINUTE)
 _EPOCH = date(1970, 1, 1)
 
 
@@ -77,13 +70,6 @@ class _Base:
     volatility: float
 
 
-@dataclass
-class _Walk:
-    minute: int
-    step: int
-    value: float  # log-price offset from the minute's price
-
-
 def _cents(value: float) -> float:
     return round(value, 2)
 
@@ -93,13 +79,13 @@ class PriceFeed:
         self.app = app
         self._bases: dict[str, _Base] = {}
         self._names: dict[str, tuple[str, str]] = {}  # streamer symbol -> (symbol, root)
-        self._walks: dict[str, _Walk] = {}
         self._events: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._last_trade: dict[str, float] = {}
+        self._books: dict[str, tuple[float, float, float]] = {}  # this tick's, by symbol
         self._sequence = 0
         self._now_ms = 0
         self._minute = 0
-        self._step = 0
+        self._moment: datetime | None = None
         self._day_id = 0
 
     def refresh(self) -> None:
@@ -108,9 +94,10 @@ class PriceFeed:
         stamp = now.timestamp()
         self._now_ms = int(time.time() * 1000)
         self._minute = int(stamp // 60)
-        self._step = min(_STEPS_PER_MINUTE - 1, int((stamp % 60) / JITTER_STEP))
+        self._moment = now
         self._day_id = (now.date() - _EPOCH).days
         self._events.clear()
+        self._books.clear()
         self._sequence = (self._sequence + 1) % 1_000_000
 
     def row(self, event_type: str, fields: tuple[str, ...], symbol: str) -> list[Any] | None:
@@ -140,12 +127,12 @@ class PriceFeed:
                 event = self._greeks(symbol, base) if quote.delta is not None else None
             elif event_type == "Summary":
                 event = self._summary(symbol, quote)
-            else:
-                last = self._price(symbol, base)
+            elif event_type in ("Trade", "Quote"):
+                last, bid, ask = self._book(symbol, base)
                 if event_type == "Trade":
                     event = self._trade(symbol, last, float(quote.prev_close))
-                elif event_type == "Quote":
-                    event = self._quote(symbol, base, last)
+                else:
+                    event = self._quote(symbol, base, bid, ask)
         self._events[key] = event
         return event
 
@@ -170,20 +157,20 @@ class PriceFeed:
             self._bases[symbol] = base
         return base
 
-    def _price(self, symbol: str, base: _Base) -> float:
+    def _book(self, symbol: str, base: _Base) -> tuple[float, float, float]:
+        """(price, bid, ask) at the tick's instant: the market's own, as a REST quote at
+        that instant says them (the minute's quote for options and pins)."""
         assert base.quote is not None
-        mark = float(base.quote.mark)
         if not base.moves:
-            return mark
-        walk = self._walks.get(symbol)
-        if walk is None or walk.minute != self._minute or walk.step > self._step:
-            walk = _Walk(self._minute, -1, 0.0)
-            self._walks[symbol] = walk
-        seed = self.app.market.seed
-        while walk.step < self._step:
-            walk.step += 1
-            walk.value += _STEP_SIGMA * _normal(seed, "tick", symbol, walk.minute, walk.step)
-        return _cents(mark * math.exp(walk.value))
+            return float(base.quote.mark), float(base.quote.bid), float(base.quote.ask)
+        known = self._books.get(symbol)
+        if known is None:
+            occ, _ = self._names[symbol]
+            with self.app.lock:
+                spot = self.app.market.spot(occ, self._moment)
+            bid, ask = book(spot)
+            known = self._books[symbol] = (float(money(spot)), float(bid), float(ask))
+        return known
 
     # -- events --------------------------------------------------------------------
     def _trade(self, symbol: str, price: float, prev_close: float | None) -> dict[str, Any]:
@@ -215,13 +202,8 @@ class PriceFeed:
             "dayTurnover": NAN,
         }
 
-    def _quote(self, symbol: str, base: _Base, last: float) -> dict[str, Any]:
+    def _quote(self, symbol: str, base: _Base, bid: float, ask: float) -> dict[str, Any]:
         assert base.quote is not None
-        if base.moves:
-            half = max(0.01, last * 0.0002) / 2
-            bid, ask = _cents(last - half), _cents(last + half)
-        else:
-            bid, ask = float(base.quote.bid), float(base.quote.ask)
         size = 10 if base.quote.kind == "equity-option" else 100
         return {
             "eventSymbol": symbol,

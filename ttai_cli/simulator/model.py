@@ -219,7 +219,10 @@ def _rows(table: Any) -> list[dict[str, Any]]:
 
 
 def demo_report(results: dict[str, Any]) -> str:
-    """A short Markdown report from the tools' results, as a model would write it."""
+    """A short Markdown report from the tools' results, as a model would write it. On
+    the strategies it repeats ttai's own to-do lines (the strategies tool's `to_do`,
+    under the user's `[manage]`); only a result without them gets its own rough
+    reading (tested, 21 days or less, 50 % of max profit or more)."""
     lines = [
         "_Demo model: a scripted stand-in for a language model, offline. It read the "
         "simulated account through ttai's tools; choose a real model with --model._",
@@ -253,7 +256,15 @@ def demo_report(results: dict[str, Any]) -> str:
             f"{_money(risk.get('theta'), signed=True)} a day, vega "
             f"{_money(risk.get('vega'), signed=True)} per IV point."
         )
-    for strategy in _rows(results.get("strategies")):
+    strategies = results.get("strategies")
+    if isinstance(strategies, dict) and "to_do" in (strategies.get("columns") or []):
+        # ttai's own to-do lines, under the user's [manage] settings: what it recommends
+        to_do = [s["to_do"] for s in _rows(strategies) if s.get("to_do")]
+        lines.extend(f"- To do: {line}" for line in to_do)
+        if not to_do:
+            lines.append("- Nothing to do on the strategies today (ttai's [manage] rules).")
+        strategies = None  # said: not the guesses below
+    for strategy in _rows(strategies):
         notes = []
         if strategy.get("tested"):
             notes.append("a short strike is tested")
@@ -271,8 +282,13 @@ def demo_report(results: dict[str, Any]) -> str:
         lines.append(f"- Coming up: {shown}.")
     alerts = _rows(results.get("alerts"))
     if alerts:
-        fired = [a for a in alerts if a.get("status") == "triggered"]
-        lines.append(f"- {len(alerts)} alerts set, {len(fired)} triggered.")
+        fired = sum(a.get("status") == "triggered" for a in alerts)
+        active = sum(a.get("status") == "active" for a in alerts)
+        # `11 alerts set, 3 triggered` read as 11 watching: say how many still are
+        lines.append(
+            f"- {len(alerts)} alert{'s' if len(alerts) != 1 else ''}: "
+            f"{active} active, {fired} triggered."
+        )
     market = results.get("market_status") or {}
     if isinstance(market, dict) and "open" in market:
         lines.append(

@@ -153,6 +153,10 @@ class _SocketLink:
 class _SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a client opening a dozen connections at once
+    # (`ttai ask`'s tools side by side) while the accepting thread waits for the GIL
+    # overflowed it, and each dropped SYN cost the client a 1 s retransmit
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: SimulatedTastytrade) -> None:
         self.app = app

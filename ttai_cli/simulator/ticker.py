@@ -55,7 +55,8 @@ class Ticker:
         """Stop the thread and forget pending actions; `ensure_running` starts over."""
         self._stop.set()
         self._wake.set()
-        thread = self._thread
+        with self._lock:  # `ensure_running` assigns and starts the thread under the lock:
+            thread = self._thread  # read it there, never between the two (join would raise)
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2)
         with self._lock:

@@ -59,6 +59,10 @@ class FiredEvent:
     type: str
     fired_at: datetime
     message: str
+    strategy: date | None = None  # the bound strategy's expiration (None: not bound, removed)
+    # the positions the firing was about, from its notification: a leg alert's position, a
+    # strategy alert's legs (empty: an alert on the market or the account, or not stored)
+    legs: tuple[str, ...] = ()
 
 
 class AlertsRepository:
@@ -158,13 +162,23 @@ class AlertsRepository:
             self._require(db, ids)
             db.executemany("DELETE FROM alerts WHERE id = ?", [(i,) for i in ids])
 
-    def rearm(self, ids: list[int]) -> None:
+    def rearm(self, ids: list[int]) -> list[int]:
+        """Make the triggered ones of `ids` active again (all or nothing: an unknown id
+        re-arms none). Returns the ids that were active already, left as they were."""
         with self.store.transaction() as db:
             self._require(db, ids)
+            marks = ",".join("?" * len(ids))
+            active = {
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM alerts WHERE id IN ({marks}) AND status = 'active'", ids
+                )
+            }
             db.executemany(
                 "UPDATE alerts SET status = 'active', triggered_at = NULL, cleared_at = NULL WHERE id = ?",
-                [(i,) for i in ids],
+                [(i,) for i in ids if i not in active],
             )
+        return [i for i in ids if i in active]
 
     def apply_cycle(
         self,
@@ -229,13 +243,41 @@ class AlertsRepository:
         return stored
 
     def fired_between(self, start: datetime, end: datetime) -> list[FiredEvent]:
+        """The firings in [start, end), oldest first, each with the strategy its alert is
+        bound to (while the alert exists) and the positions it was about (`legs`)."""
         rows = self.store.db.execute(
-            "SELECT * FROM alert_events WHERE fired_at >= ? AND fired_at < ? ORDER BY id",
+            "SELECT e.alert_id, e.symbol, e.type, e.fired_at, e.message, a.strategy, "
+            "json_extract(n.data, '$.position') AS position, "
+            "json_extract(n.data, '$.legs') AS legs "
+            "FROM alert_events e LEFT JOIN alerts a ON a.id = e.alert_id "
+            "LEFT JOIN notifications n ON n.id = e.notification_id "
+            "WHERE e.fired_at >= ? AND e.fired_at < ? ORDER BY e.id",
             (_iso(start), _iso(end)),
         )
         return [
             FiredEvent(
-                r["alert_id"], r["symbol"], r["type"], _time(r["fired_at"]) or start, r["message"]
+                r["alert_id"],
+                r["symbol"],
+                r["type"],
+                _time(r["fired_at"]) or start,
+                r["message"],
+                date.fromisoformat(r["strategy"]) if r["strategy"] else None,
+                _legs(r["position"], r["legs"]),
             )
             for r in rows
         ]
+
+
+def _legs(position: object, legs: object) -> tuple[str, ...]:
+    """A firing's positions from its notification's data: `legs` (a JSON list, a strategy
+    alert) or `position` (a leg alert); anything else (an older or foreign shape): none."""
+    import json
+
+    if isinstance(legs, str):
+        try:
+            parsed = json.loads(legs)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return tuple(str(leg) for leg in parsed)
+    return (position,) if isinstance(position, str) and position else ()

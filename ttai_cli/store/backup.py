@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,21 +74,24 @@ def copy_file(
     source: Path, dest: Path, *, read_only: bool = True, busy_timeout: float = DB_BUSY_TIMEOUT
 ) -> int:
     """`copy_database` from the database file `source`, through a connection of its own
-    (so that it can run in a worker thread). `read_only`: the file is never written (a
-    backup being restored); a -wal beside it is taken along either way.
+    (so that it can run in a worker thread). `read_only`: the file is never written, and
+    nothing is created beside it (a backup being restored, which is the user's file, in
+    a directory of theirs); a -wal beside it is taken along either way.
 
     A file that is not SQLite is `NotATtaiDatabase`, a damaged one `DatabaseDamaged`
     (exit 2 both); no room for the copy `DiskFull`; a file that cannot be read a
     `UsageError`. (The backup API's errors are SQLite's own: they are translated here,
     with `ttai_cli.store.connection`'s mapping.) On a disk too full to read the live
     database as usual, it is read read-only (`read_only_on_full_disk`)."""
+    duplicate = dest.with_name(f".{dest.name}.source-{os.getpid()}")
     try:
-        if read_only:
-            db = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-        else:
-            db = _readable(source, busy_timeout)
+        db = _open_untouched(source, duplicate) if read_only else _readable(source, busy_timeout)
     except sqlite3.Error as exc:
+        _remove_family(duplicate)
         raise UsageError(f"cannot open {source}: {exc}") from None
+    except OSError as exc:
+        _remove_family(duplicate)
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
     try:
         return copy_database(db, dest)
     except sqlite3.DatabaseError as exc:
@@ -102,6 +106,42 @@ def copy_file(
         raise UsageError(f"cannot read {source}: {exc}") from None
     finally:
         db.close()
+        _remove_family(duplicate)
+
+
+def _open_untouched(source: Path, duplicate: Path) -> sqlite3.Connection:
+    """A read-only connection to `source` that creates no file beside it.
+
+    SQLite opening a WAL-mode file read-only creates its -wal and -shm files when they
+    are missing, and leaves them behind (a read-only connection never removes them): a
+    copy of a live database, or a backup made by `cp`, is in WAL mode. So:
+    - no -wal beside it (nothing to replay; no process has it open in WAL mode, which
+      always keeps one): opened `immutable`, which reads the file alone and creates
+      nothing. (A -journal beside it: an interrupted write, which a read-only connection
+      refuses to read past; opened plainly, which creates nothing either.)
+    - a -wal and a -shm beside it (a process has it open, or had): opened read-only,
+      which uses both and creates nothing.
+    - a -wal alone (the file copied with its -wal): both are copied to `duplicate` (and
+      its -wal), which is opened instead, and removed by the caller."""
+    wal, shm = Path(f"{source}-wal"), Path(f"{source}-shm")
+    uri = source.resolve().as_uri()
+    if not wal.exists():
+        flags = "mode=ro" if Path(f"{source}-journal").exists() else "mode=ro&immutable=1"
+        return sqlite3.connect(f"{uri}?{flags}", uri=True)
+    if shm.exists():
+        return sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    _remove_family(duplicate)
+    for original, copy in ((source, duplicate), (wal, Path(f"{duplicate}-wal"))):
+        # created private before the bytes go in: the umask would not make it so
+        os.close(os.open(copy, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        shutil.copyfile(original, copy)
+    return sqlite3.connect(duplicate, isolation_level=None)
+
+
+def _remove_family(path: Path) -> None:
+    for leftover in _family(path):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
 
 
 def _readable(source: Path, busy_timeout: float) -> sqlite3.Connection:
@@ -168,6 +208,52 @@ def inspect_copy(path: Path, shown: Path | None = None) -> CopyInfo:
             "does not know): upgrade ttai, then restore it"
         )
     return CopyInfo(path, path.stat().st_size, len(applied))
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """Whose record a ttai database file is."""
+
+    accounts: tuple[str, ...]  # the account numbers its rows carry, sorted
+    meta: frozenset[str]  # the keys of its `meta` table (the demo database's seed marks)
+
+
+def holdings(path: Path) -> Holdings:
+    """The accounts a ttai database file holds data of (every table with an
+    `account_number` column; '' is no account's: jobs, market data) and its `meta` keys.
+    Read-only; a missing file holds nothing. The file must be one nobody writes now (a
+    checked copy, or the database while restore holds every job's lock and nobody has it
+    open); without a -wal beside it, it is read alone and nothing is created beside it."""
+    if not path.exists():
+        return Holdings((), frozenset())
+    immutable = "" if Path(f"{path}-wal").exists() else "&immutable=1"
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{immutable}", uri=True)
+    try:
+        tables = [
+            str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        accounts: set[str] = set()
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            columns = {str(row[1]) for row in db.execute(f"PRAGMA table_info({quoted})")}
+            if "account_number" in columns:
+                accounts.update(
+                    str(row[0])
+                    for row in db.execute(
+                        f"SELECT DISTINCT account_number FROM {quoted} "
+                        "WHERE account_number IS NOT NULL AND account_number <> ''"
+                    )
+                )
+        meta = (
+            {str(row[0]) for row in db.execute("SELECT key FROM meta")}
+            if "meta" in tables
+            else set()
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from None
+    finally:
+        db.close()
+    return Holdings(tuple(sorted(accounts)), frozenset(meta))
 
 
 def claim_copy(path: Path) -> None:

@@ -8,13 +8,16 @@ until retried or dropped) or `dropped` (given up by the user, kept for the recor
 Quiet hours: a pending delivery may carry `held_until`, the end of the quiet window it was
 made in. Until then it is *held*: listed as such (`Delivery.held_at(now)`), never tried (its
 attempts stay untouched) and it holds back nothing behind it; from then on it is an
-ordinary pending delivery, in its place in the creation order.
+ordinary pending delivery, in its place in the creation order. `follow` moves (or ends)
+the holds when the quiet hours configured change: quiet hours turned off, or the window
+edited, let go of what the configuration in force would not hold now.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -188,6 +191,36 @@ class Outbox:
             datetime.fromisoformat(first) if first else None,
             datetime.fromisoformat(last) if last else None,
         )
+
+    def follow(self, now: datetime, held_until: Callable[[str], datetime | None]) -> int:
+        """Make the deliveries quiet hours hold at `now` follow the configuration in force:
+        `held_until(notification_type)` is when one of that type made now would go (None:
+        at once). One its type would not be held for now is let go (`held_until` = `now`,
+        so the next flush sends it and `released` counts it); one held until another time
+        (the window edited) waits until then. Writes only what changes; returns how many
+        deliveries were let go."""
+        rows = self.store.db.execute(
+            "SELECT d.seq, d.destination, d.held_until, n.type "
+            "FROM deliveries d JOIN notifications n ON n.seq = d.seq "
+            f"WHERE d.status = 'pending' AND {_HELD}",
+            (_instant(now),),
+        ).fetchall()
+        changes: list[tuple[str, int, str]] = []
+        let_go = 0
+        for row in rows:
+            until = held_until(row["type"])
+            moved = _instant(now if until is None else until)
+            if moved != row["held_until"]:
+                changes.append((moved, row["seq"], row["destination"]))
+                let_go += until is None
+        if changes:
+            with self.store.transaction() as db:
+                db.executemany(
+                    "UPDATE deliveries SET held_until = ? "
+                    "WHERE seq = ? AND destination = ? AND status = 'pending'",
+                    changes,
+                )
+        return let_go
 
     def released(self, now: datetime) -> int:
         """How many deliveries quiet hours held and have let go by `now` that are still

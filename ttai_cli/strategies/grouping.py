@@ -35,13 +35,26 @@ the puts taken nearest expiration first, each using up the cash it needs; with n
 
 The numbers of a strategy (money in dollars, rounded to cents after summing):
 - `credit`: received to open, `-sum(average_open_price x quantity x multiplier)`
-  (quantities signed); negative for a debit (shares bought are a debit).
+  (quantities signed); negative for a debit (shares bought are a debit). None for a
+  future: it is margined, nothing is paid or received to open it.
 - `cost_to_close`: paid to close now at the marks, `-sum(mark x quantity x
-  multiplier)` (negative: received); None when a leg has no mark.
-- `pnl`: `credit - cost_to_close`; `pnl_percent_of_max`: pnl / credit x 100 for a
-  credit, pnl / debit x 100 for a debit (None for neither, or no pnl). For a credit
-  strategy the credit is its max profit.
+  multiplier)` (negative: received); None when a leg has no mark. (A future's is its
+  notional value, the P&L's other half.)
+- `pnl`: what closing now would make, `sum((mark - average_open_price) x quantity x
+  multiplier)` (`credit - cost_to_close` for all but futures); None without every mark.
+- `pnl_percent_of_max` (the `% max` a trader reads): P&L as a percent of the max
+  profit. A credit strategy: pnl / credit x 100 (its credit is its max profit). Any
+  other with a known, positive max profit (a covered call, a debit spread, a long
+  put): pnl / max_profit x 100, the figure the to-do list's profit target compares.
+  None when the max profit is unlimited or not known (shares, a long call, a
+  calendar), for a future (a short one's max profit is no target), or without a pnl.
+- `pnl_percent`: P&L as a percent of the money that opened it: pnl / credit x 100 for
+  a credit, pnl / debit x 100 for a debit; what a strategy `pnl` alert compares (SPEC:
+  "percent of the credit for credit strategies, of the debit otherwise"). None for a
+  future (no credit or debit) or without a pnl.
 - `max_profit`, `max_loss`: see `shapes.payoff_bounds` (None: unlimited, or not known).
+  A long future's max loss is its notional (the price going to zero), as for shares; a
+  short future's is unlimited.
 - `expiration`: the nearest of the legs' (options', futures'); `dte`: calendar days
   from `today` (0 on the day).
 - `short_strikes`: the strikes of the short options, ascending, each once.
@@ -72,6 +85,10 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENTS, ROUND_HALF_UP)
 
 
+def _percent(part: Decimal, whole: Decimal) -> Decimal:
+    return (part / whole * 100).quantize(CENTS, ROUND_HALF_UP)
+
+
 @dataclass(frozen=True)
 class Strategy:
     """One strategy on one underlying (see the module docstring for every figure)."""
@@ -81,12 +98,13 @@ class Strategy:
     legs: tuple[Position, ...]  # shares first, then by expiration and strike
     expiration: date | None
     dte: int | None
-    credit: Decimal
+    credit: Decimal | None  # None: a future (margined, not paid for)
     cost_to_close: Decimal | None
     max_profit: Decimal | None
     max_loss: Decimal | None
     pnl: Decimal | None
-    pnl_percent_of_max: Decimal | None
+    pnl_percent_of_max: Decimal | None  # of the max profit (the credit, for a credit)
+    pnl_percent: Decimal | None  # of the credit or debit that opened it
     underlying_price: Decimal | None
     short_strikes: tuple[Decimal, ...]
     distance_percent: Decimal | None
@@ -109,7 +127,7 @@ class Strategy:
 
     @property
     def is_credit(self) -> bool:
-        return self.credit > 0
+        return self.credit is not None and self.credit > 0
 
     def tested_within(self, percent: Decimal) -> bool:
         """Whether the underlying is within `percent` % of a short strike, or through it."""
@@ -368,7 +386,9 @@ def build_strategy(
     opened = shapes.credit(legs)
     max_profit, max_loss = shapes.payoff_bounds(legs, opened)
     marks = [leg.position.mark for leg in legs]
-    cost_to_close = pnl = percent = None
+    # a future is margined: what `credit` would sum is its notional, not money paid
+    margined = any(leg.kind == "future" for leg in legs)
+    cost_to_close = pnl = percent = percent_of_max = None
     if all(m is not None for m in marks):
         value = sum(
             (m * leg.size for m, leg in zip(marks, legs, strict=True) if m is not None),
@@ -376,8 +396,12 @@ def build_strategy(
         )
         cost_to_close = -value
         pnl = value + opened
-        if opened:
-            percent = (pnl / abs(opened) * 100).quantize(CENTS, ROUND_HALF_UP)
+        if opened and not margined:
+            percent = _percent(pnl, abs(opened))
+            if opened > 0:
+                percent_of_max = percent
+            elif max_profit is not None and max_profit > 0:
+                percent_of_max = _percent(pnl, max_profit)
     expirations = [leg.expiration for leg in legs if leg.expiration is not None]
     expiration = min(expirations) if expirations else None
     distance = _distance(legs, price)
@@ -388,12 +412,13 @@ def build_strategy(
         legs=tuple(leg.position for leg in legs),
         expiration=expiration,
         dte=(expiration - today).days if expiration is not None else None,
-        credit=_cents(opened),
+        credit=None if margined else _cents(opened),
         cost_to_close=_cents(cost_to_close) if cost_to_close is not None else None,
         max_profit=_cents(max_profit) if max_profit is not None else None,
         max_loss=_cents(max_loss) if max_loss is not None else None,
         pnl=_cents(pnl) if pnl is not None else None,
-        pnl_percent_of_max=percent,
+        pnl_percent_of_max=percent_of_max,
+        pnl_percent=percent,
         underlying_price=price,
         short_strikes=tuple(shorts),
         distance_percent=distance,

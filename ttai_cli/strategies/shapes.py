@@ -235,10 +235,13 @@ def payoff_bounds(
     American option is worth at least that), so the max loss found is a true bound;
     with a short later leg it is not, and max loss is None. Max profit depends on the
     later legs' time value then: None.
-    Futures, cryptocurrencies and legs of another kind have no expiration payoff here:
-    (None, None) unless the legs are options and shares only.
+    A future is valued like shares (its price, 1:1): long, its max loss is the price
+    going to zero (the notional it was opened at), its max profit unlimited; short, the
+    other way round.
+    Cryptocurrencies and legs of another kind have no expiration payoff here: (None,
+    None) unless the legs are options, shares and futures only.
     """
-    if any(leg.kind not in ("option", "stock") for leg in legs):
+    if any(leg.kind not in ("option", "stock", "future") for leg in legs):
         return None, None
     if opened is None:
         opened = credit(legs)
