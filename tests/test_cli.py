@@ -298,3 +298,11 @@ def test_shell_completion_script_and_completions() -> None:
         timeout=30,
     )
     assert completed.stdout.split() == ["alerts"]
+
+
+def test_a_control_character_in_an_argument_cannot_split_the_error_line(ttai) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fuzz test: `notify retry $'\\r'` echoed the id raw, ending the line."""
+    result = ttai("notify", "retry", "\r")
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "\r" not in result.err
+    assert result.err.startswith("ttai: no failed or pending notification with id \\r")

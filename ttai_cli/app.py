@@ -189,7 +189,12 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"ttai: {logs.redact(message)}\n")
+    """The one line an error becomes: control characters a user typed into an argument
+    (a carriage return, a newline) are shown escaped, so they cannot split or overwrite it."""
+    one_line = "".join(
+        c if c.isprintable() or c == " " else repr(c)[1:-1] for c in logs.redact(message)
+    )
+    sys.stderr.write(f"ttai: {one_line}\n")
     return code
 
 
