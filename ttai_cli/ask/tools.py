@@ -591,7 +591,7 @@ class AccountTools:
         return _table(columns, rows, **extra)
 
     async def risk(self) -> dict[str, Any]:
-        report = await self.context.risk().fetch(self.context.open_broker)
+        report = await self.context.risk_report()
         answer: dict[str, Any] = {
             "net_liquidating_value": _num(report.net_liquidating_value),
             "maintenance_requirement": _num(report.maintenance_requirement),

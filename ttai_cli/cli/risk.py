@@ -60,7 +60,7 @@ def risk(ctx: typer.Context, json_output: AsJson = False) -> None:
 
     state = AppState.of(ctx)
     context = state.job_context()
-    report = run(context.risk().fetch(state.open_broker))  # a broker of its own, closed after
+    report = run(context.risk_report())
     if report.missing_greeks:
         sys.stderr.write(
             f"ttai: no Greeks in time for {len(report.missing_greeks)} option position(s), "

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ttai_cli.services.alerts import AlertsService
     from ttai_cli.services.briefings import BriefingService
     from ttai_cli.services.notifications import Notifier
-    from ttai_cli.services.risk import RiskService
+    from ttai_cli.services.risk import RiskReport, RiskService
     from ttai_cli.services.sync import SyncService
     from ttai_cli.store import Store
     from ttai_cli.streaming.health import StreamHealth
@@ -117,6 +117,11 @@ class JobContext:
         from ttai_cli.services.risk import RiskService
 
         return RiskService(self.store, self.clock, quote_source=self.quote_source)
+
+    async def risk_report(self) -> RiskReport:
+        """The portfolio's risk now (`ttai risk`, ask's `risk` tool), on a broker of its
+        own, closed after."""
+        return await self.risk().fetch(self.open_broker)
 
     def briefings(self, sync: bool = True) -> BriefingService:
         """The briefings, the morning's to-do list by config.toml's `[manage]`."""
