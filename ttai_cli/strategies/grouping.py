@@ -74,8 +74,16 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ttai_cli.broker import symbols as sym
 from ttai_cli.broker.models import Position, Transaction
-from ttai_cli.strategies import shapes
-from ttai_cli.strategies.shapes import ZERO, Leg, leg_of
+from ttai_cli.strategies.shapes import (
+    CASH_SECURED_PUT,
+    SHORT_PUT,
+    ZERO,
+    Leg,
+    leg_of,
+    payoff_bounds,
+)
+from ttai_cli.strategies.shapes import credit as opening_credit
+from ttai_cli.strategies.shapes import name as shape_name
 
 CENTS = Decimal("0.01")
 DEFAULT_TESTED_WITHIN = Decimal(2)  # percent, SPEC `[manage] tested_within`
@@ -383,8 +391,8 @@ def build_strategy(
 ) -> Strategy:
     """One group of legs as a `Strategy` (its name from `shapes.name` unless given)."""
     legs = sorted(legs, key=_leg_order)
-    opened = shapes.credit(legs)
-    max_profit, max_loss = shapes.payoff_bounds(legs, opened)
+    opened = opening_credit(legs)
+    max_profit, max_loss = payoff_bounds(legs, opened)
     marks = [leg.position.mark for leg in legs]
     # a future is margined: what `credit` would sum is its notional, not money paid
     margined = any(leg.kind == "future" for leg in legs)
@@ -408,7 +416,7 @@ def build_strategy(
     shorts = sorted({leg.strike for leg in legs if leg.is_short_option and leg.strike is not None})
     return Strategy(
         underlying=underlying,
-        name=name or shapes.name(legs),
+        name=name or shape_name(legs),
         legs=tuple(leg.position for leg in legs),
         expiration=expiration,
         dte=(expiration - today).days if expiration is not None else None,
@@ -437,7 +445,7 @@ def _secure_puts(strategies: list[Strategy], cash: Decimal | None) -> list[Strat
         (
             i
             for i, s in enumerate(out)
-            if s.name == shapes.SHORT_PUT and s.legs[0].instrument_type == "Equity Option"
+            if s.name == SHORT_PUT and s.legs[0].instrument_type == "Equity Option"
         ),
         key=lambda i: (out[i].expiration or date.max, out[i].underlying),
     )
@@ -447,7 +455,7 @@ def _secure_puts(strategies: list[Strategy], cash: Decimal | None) -> list[Strat
         need = leg.strike * leg.multiplier * abs(leg.quantity)
         if need <= remaining:
             remaining -= need
-            out[i] = replace(out[i], name=shapes.CASH_SECURED_PUT)
+            out[i] = replace(out[i], name=CASH_SECURED_PUT)
     return out
 
 
