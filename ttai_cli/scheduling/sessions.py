@@ -202,6 +202,17 @@ class _FollowsMarkets:
         self._looked = now
         return True
 
+    def first(self, start: datetime) -> datetime | None:
+        raise NotImplementedError
+
+    def revise(self, slot: datetime, now: datetime) -> datetime | None:
+        """A sooner slot than the one slept for, when a market with an active alert
+        opened meanwhile (an alert added while asleep); asked at most once per RECHECK."""
+        if not self.look_again(now):
+            return None
+        sooner = self.first(now)
+        return sooner if sooner is not None and sooner < slot else None
+
 
 class DuringMarkets(_FollowsMarkets, Schedule):
     """The daemon's polling jobs (monitor, alerts): every `period` while any market with
@@ -240,12 +251,6 @@ class DuringMarkets(_FollowsMarkets, Schedule):
             return self.nyse.after(slot)
         return self._from(slot, markets, inclusive=False)
 
-    def revise(self, slot: datetime, now: datetime) -> datetime | None:
-        if not self.look_again(now):
-            return None
-        sooner = self.first(now)
-        return sooner if sooner is not None and sooner < slot else None
-
     def describe(self) -> str:
         return (
             f"every {format_duration(self.period)} while a market with an active alert is "
@@ -281,12 +286,6 @@ class MarketStreams(_FollowsMarkets, Schedule):
             return slot + timedelta(hours=1)
         following = self.hours.next_open(markets, max(end, slot))
         return following if following is not None else end
-
-    def revise(self, slot: datetime, now: datetime) -> datetime | None:
-        if not self.look_again(now):
-            return None
-        sooner = self.first(now)
-        return sooner if sooner is not None and sooner < slot else None
 
     def describe(self) -> str:
         return "connected while a market with an active alert is open (NYSE, CME Globex, crypto)"
