@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ttai_cli.alerts.models import Alert, Evaluation
+from ttai_cli.alerts.models import Alert, Evaluation, in_days
 from ttai_cli.alerts.strategy import evaluate_strategy, is_strategy_alert
 from ttai_cli.broker.models import MarketMetric, Quote
 from ttai_cli.broker.symbols import parse_occ, readable
@@ -267,7 +267,7 @@ def _dte(alert: Alert, view: MarketView, today: date) -> Evaluation:
         return Evaluation(False)
     position = min(expiring, key=lambda p: p.dte if p.dte is not None else 10**6)
     days = Decimal(position.dte or 0)
-    when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+    when = in_days(days)
     return Evaluation(
         days <= alert.threshold,
         days,
@@ -335,7 +335,7 @@ def earnings(alert: Alert, report_date: date | None, today: date) -> Evaluation:
     if report_date is None:
         return Evaluation(False)
     days = (report_date - today).days
-    when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+    when = in_days(days)
     return Evaluation(
         0 <= days <= alert.threshold,
         Decimal(days),

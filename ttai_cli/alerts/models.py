@@ -35,3 +35,8 @@ class Evaluation:
     body: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     why_unknown: str = ""
+
+
+def in_days(days: int | Decimal) -> str:
+    """`today`, `tomorrow`, `in 5 days`: when something is due, counted in days."""
+    return "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ttai_cli.alerts.models import Alert, Evaluation
+from ttai_cli.alerts.models import Alert, Evaluation, in_days
 
 if TYPE_CHECKING:
     from ttai_cli.strategies import Strategy
@@ -129,7 +129,7 @@ def _dte(alert: Alert, held: list[Strategy], today: date) -> Evaluation:
         return Evaluation(False)
     strategy = min(dated, key=lambda s: s.dte if s.dte is not None else 10**6)
     days = Decimal(strategy.dte or 0)
-    when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+    when = in_days(days)
     return Evaluation(
         days <= alert.threshold,
         days,

@@ -49,10 +49,6 @@ def _shares(value: Decimal) -> str:
     return f"{value:+,.2f}"
 
 
-def _days(days: int) -> str:
-    return "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
-
-
 def risk(ctx: typer.Context, json_output: AsJson = False) -> None:
     """Portfolio risk: buying power used, beta-weighted delta (SPY shares), theta, vega,
     concentration by underlying, earnings and ex-dividend dates in the next 14 days."""
@@ -101,7 +97,9 @@ def risk(ctx: typer.Context, json_output: AsJson = False) -> None:
         ]
         for u in report.by_underlying
     ]
-    events = [[e.symbol, e.kind, e.date.isoformat(), _days(e.days)] for e in report.events] or [
+    from ttai_cli.alerts.models import in_days
+
+    events = [[e.symbol, e.kind, e.date.isoformat(), in_days(e.days)] for e in report.events] or [
         ["none", "", "", ""]
     ]
     headers = ["Underlying", "Beta", "Delta (sh)", "SPY-weighted", "Notional", "% NLV"]
