@@ -546,7 +546,7 @@ class AccountTools:
         from the day's metrics cache (one request the first time in a day); none, and a
         note in `extra`, when they cannot be fetched."""
         from ttai_cli.errors import BrokerError, ConfigError
-        from ttai_cli.services.actions import EVENT_DAYS as TO_DO_DAYS
+        from ttai_cli.services.actions_rules import EVENT_DAYS as TO_DO_DAYS
         from ttai_cli.services.metrics import MetricsService
         from ttai_cli.services.risk import upcoming_events
 

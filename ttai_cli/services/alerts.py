@@ -549,7 +549,7 @@ def part_of_strategy(firing: Firing, view: MarketView, today: date) -> Firing:
     last). The strategies are grouped only here, when such an alert fires."""
     from ttai_cli.alerts.strategy import is_strategy_alert
     from ttai_cli.broker.symbols import short_date
-    from ttai_cli.services.actions import pnl_figures
+    from ttai_cli.services.actions_lines import pnl_figures
 
     alert, evaluation = firing.alert, firing.evaluation
     position = evaluation.data.get("position")
