@@ -303,7 +303,7 @@ def test_alert_whose_condition_already_holds_shows_met_not_a_distance(demo_home:
 def test_quote_distance_says_met_on_the_unrounded_value() -> None:
     from decimal import Decimal as D
 
-    from ttai_cli.services.watch import quote_distance
+    from ttai_cli.services.watch_lines import quote_distance
 
     # /MES at 6,357 with an alert above $6,000: met (the trader saw "5.6% away")
     assert quote_distance("price", "above", D(6000), D(6357), None) == (D("-5.62"), True)

@@ -14,6 +14,8 @@ Sources, and how fresh each is:
 - alerts, fired-today events, jobs, stream processes, pending notifications and the
   NYSE clock: from the local database every `records_every` seconds (2).
 
+Each section's lines are made by `watch_lines.py` (pure) from what is gathered here.
+
 Numbers: a position's day change is `(mark - base) x quantity x multiplier`, base being
 the previous close, or the open price for a position opened today (the briefings'
 rule); the day P&L is the sum of the day changes plus what was realised today on the
@@ -39,21 +41,26 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ttai_cli import logs
-from ttai_cli.broker import symbols as sym
 from ttai_cli.broker.models import Balances, Broker, Position, Transaction
 from ttai_cli.clock import NEW_YORK, Clock
 from ttai_cli.errors import TtaiError
-from ttai_cli.services.portfolio import days_to_expiry, position_pnl
 from ttai_cli.services.watch_lines import (
+    CENTS,
     AlertLine,
     FiredLine,
     JobLine,
     MarketClock,
     PositionLine,
-    StrategyLine,
+    StrategyGroup,
     WatchView,
+    alert_line,
+    fired_line,
+    job_line,
+    position_line,
+    quote_distance,
+    strategy_lines,
 )
-from ttai_cli.strategies import build_strategy, group_strategies, leg_of
+from ttai_cli.strategies import group_strategies
 
 if TYPE_CHECKING:
     from ttai_cli.store import Store
@@ -61,7 +68,6 @@ if TYPE_CHECKING:
 
 log = logs.get("watch")
 QUOTE_ALERT_TYPES = ("price", "change")
-CENTS = Decimal("0.01")
 STOP_GRACE = 1.0  # seconds the refresh tasks get to end once the view closes
 
 
@@ -81,17 +87,6 @@ class _Price:
     @property
     def price(self) -> Decimal | None:
         return self.last if self.last is not None else self.mark
-
-
-@dataclass(frozen=True)
-class _Group:
-    """A strategy's shape, found when the positions change: its figures are built
-    again from the legs' marks at each draw."""
-
-    underlying: str
-    name: str
-    symbols: tuple[str, ...]
-    opening_order: int | None
 
 
 @dataclass
@@ -135,7 +130,7 @@ class WatchService:
         self._positions: list[Position] = []
         self._balances: Balances | None = None
         self._held: frozenset[tuple[str, Decimal]] | None = None  # what `_groups` is of
-        self._groups: list[_Group] = []
+        self._groups: list[StrategyGroup] = []
         self._polled: dict[str, Decimal] = {}  # symbol -> price from the last REST read
         self._previous: dict[str, Decimal] = {}  # alert symbol -> previous close (REST)
         self._streamed: dict[str, _Price] = {}
@@ -267,7 +262,8 @@ class WatchService:
             positions, transactions, today=today, cash=balances.cash_balance
         )
         self._groups = [
-            _Group(s.underlying, s.name, tuple(s.symbols), s.opening_order) for s in strategies
+            StrategyGroup(s.underlying, s.name, tuple(s.symbols), s.opening_order)
+            for s in strategies
         ]
 
     async def refresh_risk(self, broker: Broker) -> None:
@@ -334,29 +330,10 @@ class WatchService:
         armed = alerts.all_alerts(include_triggered=False)
         records = _Records()
         records.armed_symbols = {a.id: (a.symbol, a.type) for a in armed}
-        records.armed = [
-            AlertLine(
-                a.id,
-                (sym.readable(a.symbol, today) if a.symbol else "account")
-                # an alert bound to a strategy: `TSLA 1/15`
-                + (f" {sym.short_date(a.strategy, today)}" if a.strategy else ""),
-                a.type,
-                a.condition,
-                a.threshold,
-                None,
-                a.note,
-            )
-            for a in armed
-        ]
+        records.armed = [alert_line(a, today) for a in armed]
         start = datetime.combine(today, time(0), NEW_YORK)
-        records.fired = [
-            FiredLine(e.alert_id, sym.readable(e.symbol, today), e.fired_at, e.message)
-            for e in reversed(alerts.fired_between(start, now))
-        ]
-        records.jobs = [
-            JobLine(s.job, s.state, s.last_result, s.last_error, s.last_started_at, s.next_run_at)
-            for s in JobsRepository(self.store).statuses(now)
-        ]
+        records.fired = [fired_line(e, today) for e in reversed(alerts.fired_between(start, now))]
+        records.jobs = [job_line(s) for s in JobsRepository(self.store).statuses(now)]
         feeds = [
             f
             for f in StreamStateRepository(self.store).states(now)
@@ -396,26 +373,15 @@ class WatchService:
             mark = self._price_of(p.symbol, mark=True)
             if mark is not None:
                 mark = mark.quantize(CENTS)
-            pnl, pnl_percent = position_pnl(p, mark)
-            change = _day_change(p, mark, today)
+            line = position_line(p, mark, today)
+            change = line.day_change
             if day_total is not None:
                 day_total = None if change is None else day_total + change + p.realized_today
             polled = self._polled.get(p.symbol)
             if mark is not None and polled is not None:
                 nlv_move += (mark - polled) * p.quantity * p.multiplier
-            lines.append(
-                PositionLine(
-                    p.symbol,
-                    sym.readable(p.symbol, today),
-                    p.quantity,
-                    mark,
-                    change,
-                    pnl,
-                    pnl_percent,
-                    days_to_expiry(p.expires_at, today),
-                )
-            )
-        strategies = self._strategy_lines(lines, today)
+            lines.append(line)
+        strategies = strategy_lines(self._groups, self._positions, lines, today)
         lines.sort(key=lambda line: (line.pnl is None, -abs(line.pnl or Decimal(0)), line.name))
         records = self._records
         armed = [
@@ -451,51 +417,6 @@ class WatchService:
             error=self._error,
         )
 
-    def _strategy_lines(self, lines: list[PositionLine], today: Any) -> list[StrategyLine]:
-        """The strategies at the legs' marks now (`lines`: the positions' lines)."""
-        by_symbol = {line.symbol: line for line in lines}
-        held = {p.symbol: p for p in self._positions}
-        out: list[StrategyLine] = []
-        for group in self._groups:
-            if not all(s in held and s in by_symbol for s in group.symbols):
-                continue  # the positions changed since the grouping (regrouped next poll)
-            legs = [leg_of(replace(held[s], mark=by_symbol[s].mark)) for s in group.symbols]
-            price = next(
-                (
-                    leg.position.mark
-                    for leg in legs
-                    if leg.kind != "option" and leg.position.symbol == group.underlying
-                ),
-                None,
-            )
-            strategy = build_strategy(
-                group.underlying,
-                legs,
-                today=today,
-                price=price,
-                opening_order=group.opening_order,
-                name=group.name,
-            )
-            leg_lines = [by_symbol[p.symbol] for p in strategy.legs]
-            changes = [line.day_change for line in leg_lines]
-            day = (
-                sum((c for c in changes if c is not None), Decimal(0))
-                if all(c is not None for c in changes)
-                else None
-            )
-            out.append(
-                StrategyLine(
-                    strategy.label,
-                    leg_lines,
-                    day,
-                    strategy.pnl,
-                    strategy.pnl_percent,
-                    strategy.dte,
-                )
-            )
-        out.sort(key=lambda s: (s.pnl is None, -abs(s.pnl or Decimal(0)), s.label))
-        return out
-
     def _distance(self, symbol: str, kind: str, line: AlertLine) -> AlertLine:
         """An armed alert's line with its distance and whether it is met, at the
         current price."""
@@ -508,42 +429,3 @@ class WatchService:
         )
         distance, met = quote_distance(kind, line.condition, line.threshold, price, previous)
         return replace(line, distance_percent=distance, met=met)
-
-
-def quote_distance(
-    kind: str,
-    condition: str,
-    threshold: Decimal,
-    price: Decimal | None,
-    previous: Decimal | None,
-) -> tuple[Decimal | None, bool | None]:
-    """(distance, met) of a price or change alert: `distance` is threshold minus the value
-    (percent of the price for a price alert, points of the day's % change for a change
-    alert), signed; `met` says whether the condition holds now, decided as the alert job
-    decides it (`above`: value >= threshold, `below`: value <= threshold), on the unrounded
-    value. (None, None) without a price (or, for a change alert, a previous close)."""
-    if price is None or price <= 0:
-        return None, None
-    if kind == "price":
-        value, distance = price, (threshold - price) / price * 100
-    else:
-        if not previous:
-            return None, None
-        value = (price - previous) / previous * 100
-        distance = threshold - value
-    met = value >= threshold if condition == "above" else value <= threshold
-    return distance.quantize(CENTS), met
-
-
-def _day_change(position: Position, mark: Decimal | None, today: Any) -> Decimal | None:
-    if mark is None:
-        return None
-    opened_today = (
-        position.opened_at is not None and position.opened_at.astimezone(NEW_YORK).date() == today
-    )
-    base = (
-        position.average_open_price
-        if opened_today or not position.close_price
-        else position.close_price
-    )
-    return ((mark - base) * position.quantity * position.multiplier).quantize(CENTS)
