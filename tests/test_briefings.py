@@ -20,7 +20,8 @@ from ttai_cli.config import load_settings
 from ttai_cli.jobs.context import JobContext
 from ttai_cli.jobs.records import BriefingJob
 from ttai_cli.market.calendar import MarketCalendar
-from ttai_cli.scheduling.engine import Runner, catch_up
+from ttai_cli.scheduling.catch_up import catch_up
+from ttai_cli.scheduling.engine import Runner
 from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
 from ttai_cli.scheduling.policy import Policy
 from ttai_cli.services.briefings import best_and_worst, extremes_lines

@@ -18,7 +18,7 @@ from tests.test_cli import one_line_error
 from tests.test_schedule import make_runner, ny, schedule_for
 from ttai_cli.config import load_settings
 from ttai_cli.errors import TtaiError
-from ttai_cli.scheduling.engine import catch_up
+from ttai_cli.scheduling.catch_up import catch_up
 from ttai_cli.scheduling.schedules import Schedule
 from ttai_cli.services.pings import PING_TIMEOUT, Pinger, ping_url
 

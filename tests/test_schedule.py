@@ -13,7 +13,8 @@ from ttai_cli.clock import NEW_YORK
 from ttai_cli.config import load_settings
 from ttai_cli.market.calendar import MarketCalendar
 from ttai_cli.market.guard import MarketGuard
-from ttai_cli.scheduling.engine import MISSED, OVERLAP, Runner, catch_up
+from ttai_cli.scheduling.catch_up import catch_up
+from ttai_cli.scheduling.engine import MISSED, OVERLAP, Runner
 from ttai_cli.scheduling.options import ScheduleOptions, build_schedule
 from ttai_cli.scheduling.policy import Policy
 from ttai_cli.scheduling.schedules import Daily, Schedule, localize

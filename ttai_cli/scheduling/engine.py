@@ -1,5 +1,10 @@
 """The engine: wait for each slot, decide run or skip, run with a time limit, record.
 
+This module is the `Runner` (the loop over slots, its sleeps, skips and bookkeeping, and
+recording each run). Beside it: `execution` runs one job (time limit, stop, grace),
+`process` is what the runners of one process share (the database's loss), `catch_up` is
+crontab's one run, and `stop_signals` turns SIGTERM, SIGINT and SIGHUP into a stop.
+
 Guarantees, each covered by tests with an injected clock:
 - Fixed grid, no drift: slots come from the schedule, never from "end of run + period".
 - No stacking: a slot that comes due while the previous run is still going is recorded as
@@ -11,7 +16,7 @@ Guarantees, each covered by tests with an injected clock:
 - Stop: SIGTERM, SIGINT and SIGHUP end a sleep (or a live market check) at once; a run
   in progress is asked to terminate and gets `stop_grace` seconds, then it is cancelled;
   it is recorded as cancelled, not as failed. The exit code is 0 (the service makes Ctrl-C
-  on a one-off run 130). A run over `timeout` gets the same grace.
+  on a one-off run 130). A run over `timeout` gets the same grace (`execution.run_job`).
 - Every run, skip and failure goes to the database (`JobsRepository`).
 - The database failing (a full disk, a lock held too long: a `StoreError`) ends a one-off
   run with that error (the CLI edge prints it: exit 1). A loop counts it as a failed run
@@ -21,7 +26,7 @@ Guarantees, each covered by tests with an injected clock:
   metrics count them. A damaged or read-only database (exit code 2) cannot get better by
   waiting: it ends a loop too.
 - No split brain: before every run the database file is checked to still be the one at
-  its path (`ProcessRuns.database_usable`); when it is not (`DatabaseMoved`), or SQLite
+  its path (`process.ProcessRuns.database_usable`); when it is not (`DatabaseMoved`), or SQLite
   finds it damaged, every runner of the process stops and nothing more is written to it.
 - Pings (`pings`, optional): a run's start and end, a guard's skip, a long wait or a long
   run's keep-alive are reported to a dead-man's switch (`services/pings.py`, which
@@ -31,29 +36,22 @@ Guarantees, each covered by tests with an injected clock:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import os
-import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from ttai_cli import logs
 from ttai_cli.clock import NEW_YORK, Clock
-from ttai_cli.errors import (
-    CredentialsError,
-    DatabaseDamaged,
-    DatabaseMoved,
-    StoreError,
-    TtaiError,
-)
-from ttai_cli.jobs.base import Job, RunContext, RunStopped
+from ttai_cli.errors import CredentialsError, StoreError
+from ttai_cli.jobs.base import Job
+from ttai_cli.scheduling.execution import run_job
 from ttai_cli.scheduling.policy import Policy
+from ttai_cli.scheduling.process import ProcessRuns, ends_loops
 from ttai_cli.scheduling.schedules import Schedule
-from ttai_cli.store import Store
 from ttai_cli.store.jobs import JobsRepository, UnrecordedRuns
 
 log = logs.get("scheduler")
@@ -91,72 +89,6 @@ class Outcome:
     @property
     def exit_code(self) -> int:
         return 1 if self.last_failed and not self.stopped else 0
-
-
-@dataclass
-class ProcessRuns:
-    """What the runners of one process share. A refresh token revoked before any run of
-    the process that talks to tastytrade has worked (a one-off, a loop's first run) is
-    `fatal`: every runner stops and the process exits 2; revoked later, the runners go on
-    (the user is told). A damaged or read-only database is fatal whenever it is met; in a
-    one-off, so is any database failure. The CLI edge prints the fatal error: one line,
-    its exit code.
-
-    A database that is damaged (exit 2) or no longer the file at its path (exit 1) is
-    lost: `store`, when set, is checked before every run (and by the service every
-    second), and nothing more is written to a lost database."""
-
-    worked: bool = False
-    fatal: TtaiError | None = None
-    store: Store | None = None
-
-    @property
-    def store_lost(self) -> bool:
-        """The database is damaged or no longer at its path: nothing more is written to it."""
-        return isinstance(self.fatal, DatabaseMoved | DatabaseDamaged)
-
-    def end(self, error: TtaiError, stop: asyncio.Event) -> None:
-        """Stop every runner of the process; the process exits with `error` (the first one
-        met, except that a lost database wins: it is what the user must see to)."""
-        if isinstance(error, DatabaseMoved | DatabaseDamaged):
-            self.lose_store(error, stop)
-            return
-        if self.fatal is None:
-            self.fatal = error
-        stop.set()
-
-    def lose_store(self, error: DatabaseMoved | DatabaseDamaged, stop: asyncio.Event) -> None:
-        """Stop every runner of the process; the first such error is the one reported. A
-        moved database is abandoned, never closed (see `Store.abandon`)."""
-        if not self.store_lost:
-            self.fatal = error
-        if isinstance(error, DatabaseMoved) and self.store is not None:
-            self.store.abandon()
-        stop.set()
-
-    def database_usable(self, stop: asyncio.Event) -> bool:
-        """True while the database this process opened is still the file at its path (a
-        few `stat` calls); otherwise every runner is told to stop, and False. A database
-        read read-only for lack of space (`Store.read_only`) is opened as usual again as
-        soon as there is space (`Store.recover`): its writes work from then on."""
-        if self.store_lost:
-            return False
-        if self.store is None:
-            return True
-        try:
-            self.store.verify()
-            if self.store.read_only is not None:
-                self.store.recover()
-        except DatabaseMoved as exc:
-            self.lose_store(exc, stop)
-            return False
-        return True
-
-
-def ends_loops(exc: StoreError) -> bool:
-    """Whether a database failure ends a loop too (not only a one-off): no wait mends a
-    damaged or read-only database (exit code 2), nor one that is no longer at its path."""
-    return exc.exit_code == 2 or isinstance(exc, DatabaseMoved)
 
 
 @dataclass
@@ -415,7 +347,17 @@ class Runner:
             local = slot.astimezone(NEW_YORK)
             log.info("%s: run for %s started", name, f"{local:%Y-%m-%d %H:%M:%S %Z}")
             self._last_skip_reason = None
-            result, error, summary, failed_by = await self._run_job(local, market_open)
+            result, error, summary, failed_by = await run_job(
+                self.job,
+                local,
+                market_open,
+                clock=self.clock,
+                stop=self.stop,
+                timeout=self.timeout,
+                stop_grace=self.stop_grace,
+                store=self.repo.store,
+                keep_alive=self.pings.keep_alive if self.pings is not None else None,
+            )
             revoked = failed_by if isinstance(failed_by, CredentialsError) else None
             failure = failed_by if isinstance(failed_by, StoreError) else None
         duration = self.clock.monotonic() - started
@@ -487,118 +429,3 @@ class Runner:
         after = before + 1 if result not in ("ok", "cancelled") else 0 if result == "ok" else before
         self.streak = after
         return before, after
-
-    async def _run_job(
-        self, local: datetime, market_open: bool | None
-    ) -> tuple[str, str | None, str | None, TtaiError | None]:
-        """Run the job for the slot at `local`: (result, error, summary, and the error
-        of ours that failed it, if one did)."""
-        name = self.job.name
-        task = asyncio.ensure_future(self.job.run(RunContext(name, local, self.clock, market_open)))
-        stopper = asyncio.ensure_future(self.stop.wait())
-        # a run that lasts a session (the stream) tells the check it is healthy meanwhile
-        liveness: Callable[[], str | None] | None = getattr(self.job, "liveness", None)
-        alive = (
-            asyncio.ensure_future(self.pings.keep_alive(liveness))
-            if self.pings is not None and liveness is not None
-            else None
-        )
-        result, error, summary = "ok", None, None
-        failed_by: TtaiError | None = None
-        try:
-            done, _ = await asyncio.wait(
-                {task, stopper}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if task not in done:
-                # a stop and the time limit alike: ask the run to end, give it the grace
-                if stopper in done:
-                    result, error, why = "cancelled", "stopped before the run finished", "stop"
-                else:
-                    result, error = "timeout", f"run took longer than {self.timeout:g}s"
-                    why = "time limit"
-                log.info("%s: %s; giving the run %.0fs to finish", name, why, self.stop_grace)
-                await self.job.terminate()
-                done, _ = await asyncio.wait({task}, timeout=self.stop_grace)
-            if task in done and result == "timeout":
-                _ = task.cancelled() or task.exception()  # the time limit failed the run
-            elif task in done:
-                try:
-                    summary = task.result()
-                    result, error = "ok", None  # it finished within the grace
-                except RunStopped:
-                    pass  # it ended because it was stopped: recorded as cancelled
-                except TtaiError as exc:  # a revoked token, the database, the broker
-                    result, error, failed_by = "error", str(exc), exc
-                except Exception as exc:  # a job's own bug: record it, keep the loop alive
-                    log.debug("%s: run failed", name, exc_info=True)
-                    result, error = "error", f"{exc.__class__.__name__}: {exc}"
-                    # SQLite's "malformed" from a connection of the job's own (not ours)
-                    failed_by = self.repo.store.damage(exc)
-            else:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-        finally:
-            stopper.cancel()
-            if alive is not None:
-                alive.cancel()
-        return result, error, summary, failed_by
-
-
-async def catch_up(runner: Runner, grace: timedelta) -> Outcome:
-    """For crontab: run the latest slot <= now once, if it is within `grace` and has not
-    run yet; otherwise do nothing. A run that fails is not marked done, so the next cron
-    invocation within the grace tries again. A database failure ends it (`ended_by`)."""
-    try:
-        return await _catch_up(runner, grace)
-    except StoreError as exc:
-        return runner.ended_by(exc)
-
-
-async def _catch_up(runner: Runner, grace: timedelta) -> Outcome:
-    now = runner.clock.now()
-    slot = runner.schedule.latest(now, now.astimezone(UTC) - grace)  # absolute: DST-proof
-    name = runner.job.name
-    if slot is None:
-        log.info("%s: no slot due within the last %s; nothing to do", name, grace)
-        if runner.pings is not None:
-            await runner.pings.nothing_due(f"no slot within the last {grace}")
-        return runner.outcome
-    done = runner.repo.last_slot(name)
-    if done is not None and done >= slot:
-        shown = f"{slot.astimezone(NEW_YORK):%Y-%m-%d %H:%M %Z}"
-        log.info("%s: the %s slot already ran", name, shown)
-        if runner.pings is not None:
-            await runner.pings.nothing_due(f"the {shown} slot already ran")
-        return runner.outcome
-    runner.remember_slots = True
-    decision = await runner.unless_stopped(runner.policy.confirm(slot, now))
-    if decision is None or runner.stop.is_set():
-        runner.outcome.stopped = True
-        return runner.outcome
-    if decision.run:
-        await runner.execute(slot, decision.market_open)
-    else:
-        runner.skip(slot, decision.reason)
-        if runner.pings is not None:
-            await runner.pings.skipped(decision.reason, always=True)
-    return runner.outcome
-
-
-def install_stop_handlers(stop: asyncio.Event, received: list[int] | None = None) -> None:
-    """SIGTERM, SIGINT and SIGHUP set `stop`; the first signal is appended to `received`
-    (the caller decides the exit code by it). A SIGHUP that is ignored (nohup) stays
-    ignored, so closing the terminal does not stop a nohup'd loop."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
-            continue
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-            loop.add_signal_handler(sig, _on_signal, stop, sig, received)
-
-
-def _on_signal(stop: asyncio.Event, sig: signal.Signals, received: list[int] | None) -> None:
-    if not stop.is_set():
-        log.info("received %s: stopping", signal.Signals(sig).name)
-        if received is not None:
-            received.append(sig)
-    stop.set()

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     import asyncio
     from pathlib import Path
 
-    from ttai_cli.scheduling.engine import Outcome, ProcessRuns, Runner
+    from ttai_cli.scheduling.engine import Outcome, Runner
+    from ttai_cli.scheduling.process import ProcessRuns
     from ttai_cli.scheduling.schedules import Schedule
     from ttai_cli.services.exposition import MetricsFile
     from ttai_cli.services.notifications import Notifier
@@ -253,13 +254,10 @@ class SchedulingService:
         import asyncio
 
         from ttai_cli.scheduling import sd_notify
-        from ttai_cli.scheduling.engine import (
-            Outcome,
-            ProcessRuns,
-            Runner,
-            catch_up,
-            install_stop_handlers,
-        )
+        from ttai_cli.scheduling.catch_up import catch_up
+        from ttai_cli.scheduling.engine import Outcome, Runner
+        from ttai_cli.scheduling.process import ProcessRuns
+        from ttai_cli.scheduling.stop_signals import install_stop_handlers
 
         received: list[int] = []  # the stop signal, if one came
         # A one-off (no repeat option, --catch-up) is never restarted: whatever ends it
